@@ -1,0 +1,349 @@
+package dev.earshot.voice.jitter
+
+import dev.earshot.voice.VoiceConstants.SAMPLES_PER_FRAME
+
+/**
+ * The reorder and playout state machine for one SSRC: a pure core with no clock, no coroutines and no locks.
+ *
+ * Packets go in with [insert] keyed by *unwrapped* (64-bit, monotonic) sequence number and RTP timestamp; the
+ * receive clock pulls playout decisions with [next] once per 20 ms tick (possibly several times per tick when
+ * packets are shorter than a tick). Storage is a fixed ring of [capacity] slots indexed by `seq % capacity`, so
+ * insert and lookup are O(1) and memory is bounded whatever arrives.
+ *
+ * ## Talk spurts and timing
+ * A talk spurt starts when a packet arrives while the buffer is [State.IDLE]. Its playout tick comes from an
+ * *anchor* (an RTP timestamp paired with a tick): the first spurt is anchored at `arrival + delayTicks`; later
+ * spurts are placed by their RTP timestamp relative to that anchor, so the silence between two spurts keeps its
+ * real length and tracks line up with the sender's timing. The anchor is moved (to `arrival + delayTicks`) only
+ * when a spurt would otherwise have to play in the past (latency grew) or more than `delayTicks + maxEarlyTicks`
+ * ahead (latency shrank or clocks drifted).
+ *
+ * A spurt ends ([Step.SPURT_END]) when the buffer runs dry right after an Opus silence frame (`F8 FF FE`), or after
+ * [maxUnderrunTicks] ticks of concealment with nothing to play (the sender went quiet without silence frames).
+ * Timestamp jumps *inside* a buffered spurt are played as silence ([Step.GAP]); larger jumps surface as underruns,
+ * then a spurt end, then a new spurt placed by its timestamp.
+ *
+ * ## Loss, lateness, floods
+ * - A missing packet with later ones already buffered is [Step.MISSING]; [fecItem] then holds the following packet
+ *   (still owned by the buffer) so the caller can recover the lost frame from its in-band FEC.
+ * - A packet older than the playout point is late and refused; one already buffered is a duplicate.
+ * - A packet `capacity` or more ahead of the playout point, or [farLateResyncCount] consecutive packets far behind it,
+ *   means the stream jumped: everything buffered is released and playout restarts at the new packet ([Resync]).
+ *
+ * Items handed back through [next] ([item]) or through the [release] callback (flushed, late, duplicate) are owned by
+ * the caller again; the buffer never touches them afterwards.
+ *
+ * @param capacity ring slots (packets); default 64 = 1.28 s of 20 ms packets.
+ * @param delayTicks playout delay in 20 ms ticks added to a spurt's first arrival when (re)anchoring; default 3 (60 ms).
+ * @param maxEarlyTicks how far beyond `delayTicks` a spurt may be scheduled before the anchor is reset; default 3.
+ * @param maxUnderrunTicks ticks of concealment with an empty buffer before a spurt is declared over; default 3 (60 ms).
+ * @param farLateResyncCount consecutive far-behind packets that trigger a resync; default 4.
+ */
+public class JitterBuffer<T : Any>(
+    public val capacity: Int = 64,
+    public val delayTicks: Int = 3,
+    public val maxEarlyTicks: Int = 3,
+    public val maxUnderrunTicks: Int = 3,
+    public val farLateResyncCount: Int = 4,
+    private val release: (T) -> Unit = {},
+) {
+    init {
+        require(capacity >= 2) { "capacity must be at least 2" }
+        require(delayTicks >= 0 && maxEarlyTicks >= 0 && maxUnderrunTicks >= 0) { "tick counts must not be negative" }
+    }
+
+    /** Where the buffer is in a talk spurt. */
+    public enum class State { IDLE, FILLING, PLAYING }
+
+    /** What [next] decided for the current slice of a tick. */
+    public enum class Step {
+        /** Not in a talk spurt: the speaker is silent. */
+        IDLE,
+        /** A spurt is waiting for its playout tick: the speaker is still silent. */
+        FILLING,
+        /** Play [item] ([duration] samples); the caller now owns it. */
+        PACKET,
+        /** The packet for this slot is lost but later ones exist: conceal, or recover from [fecItem]. */
+        MISSING,
+        /** Nothing buffered mid-spurt: conceal [duration] samples (the packet may just be late). */
+        UNDERRUN,
+        /** The sender skipped time inside the spurt (timestamp jump): play [duration] samples of silence. */
+        GAP,
+        /** The spurt is over; the next packet starts a new one (reset the decoder). */
+        SPURT_END,
+    }
+
+    /** Result of [insert]. */
+    public enum class Insert { ACCEPTED, DUPLICATE, LATE, RESYNC }
+
+    private val items = arrayOfNulls<Any>(capacity)
+    private val seqs = LongArray(capacity)
+    private val timestamps = LongArray(capacity)
+    private val durations = IntArray(capacity)
+    private val silence = BooleanArray(capacity)
+
+    /** Current state. */
+    public var state: State = State.IDLE
+        private set
+
+    /** Packets currently buffered. */
+    public var size: Int = 0
+        private set
+
+    /** The next sequence number to play (unwrapped); meaningless until the first packet. */
+    public var nextSeq: Long = 0
+        private set
+
+    /** RTP timestamp (unwrapped) of the next sample to play; meaningful while [State.PLAYING]. */
+    public var playTimestamp: Long = 0
+        private set
+
+    private var started = false
+    private var highestSeq = 0L
+    // Lowest sequence that may still be accepted: everything below was played or concealed.
+    private var floorSeq = Long.MIN_VALUE
+    private var hasAnchor = false
+    private var anchorTs = 0L
+    private var anchorTick = 0L
+    private var lastDuration = SAMPLES_PER_FRAME
+    private var lastWasSilence = false
+    private var underrunTicks = 0
+    private var underrunTick = Long.MIN_VALUE
+    private var farLateStreak = 0
+
+    // Output of the last next() call; reused so that playout allocates nothing.
+    /** The packet to play after [Step.PACKET]; null otherwise. */
+    public var item: T? = null
+        private set
+    /** After [Step.MISSING]: the buffered packet that follows the lost one (FEC source), still owned by the buffer. */
+    public var fecItem: T? = null
+        private set
+    /** Sequence number (unwrapped) of the packet played or missing in the last step. */
+    public var stepSeq: Long = 0
+        private set
+    /** RTP timestamp (unwrapped) where the last step's audio starts. */
+    public var stepTimestamp: Long = 0
+        private set
+    /** Duration in 48 kHz samples per channel covered by the last step. */
+    public var duration: Int = 0
+        private set
+    /** Whether the packet of the last [Step.PACKET] is an Opus silence frame. */
+    public var stepIsSilence: Boolean = false
+        private set
+
+    /** Packets the playout skipped as lost (concealed, recovered, or never arrived between spurts). */
+    public var lost: Long = 0
+        private set
+    /** Packets that were buffered but whose slot had already been concealed when playout reached them. */
+    public var lateDrops: Long = 0
+        private set
+    /** Number of times the stream jumped and playout restarted. */
+    public var resyncs: Long = 0
+        private set
+
+    /**
+     * Offers a packet. [seq] and [timestamp] are unwrapped; [durationSamples] is its length at 48 kHz;
+     * [isSilence] marks an Opus silence frame; [nowTick] is the tick that will be produced next.
+     * On anything but [Insert.ACCEPTED] and [Insert.RESYNC] the caller still owns [packet].
+     */
+    public fun insert(seq: Long, timestamp: Long, durationSamples: Int, isSilence: Boolean, packet: T, nowTick: Long): Insert {
+        var result = Insert.ACCEPTED
+        if (!started) {
+            started = true
+            nextSeq = seq
+            highestSeq = seq
+        } else if (seq < nextSeq) {
+            if (state == State.FILLING && seq >= floorSeq && highestSeq - seq < capacity) {
+                // Reordered ahead of the spurt's first arrival, nothing played from it yet: start earlier.
+                nextSeq = seq
+            } else if (nextSeq - seq >= capacity && ++farLateStreak >= farLateResyncCount) {
+                // Far behind, several in a row: the sender restarted its sequence.
+                resync(seq)
+                result = Insert.RESYNC
+            } else {
+                return Insert.LATE
+            }
+        } else if (seq - nextSeq >= capacity) {
+            resync(seq)
+            result = Insert.RESYNC
+        }
+        if (result == Insert.ACCEPTED) farLateStreak = 0
+        if (seq > highestSeq || size == 0) highestSeq = seq
+        val slot = slotOf(seq)
+        if (items[slot] != null) {
+            if (seqs[slot] == seq) return Insert.DUPLICATE
+            // Cannot happen while every stored seq is in [nextSeq, nextSeq + capacity); kept defensive.
+            release(take(slot))
+        }
+        items[slot] = packet
+        seqs[slot] = seq
+        timestamps[slot] = timestamp
+        durations[slot] = if (durationSamples > 0) durationSamples else SAMPLES_PER_FRAME
+        silence[slot] = isSilence
+        size++
+        if (state == State.IDLE) startSpurt(timestamp, nowTick)
+        return result
+    }
+
+    /**
+     * Decides the next slice of playout for tick [nowTick]; [wanted] is how many 48 kHz samples the tick still
+     * needs (used to size silence and concealment). Read the outputs ([item], [fecItem], [duration], ...) right after.
+     */
+    public fun next(nowTick: Long, wanted: Int = SAMPLES_PER_FRAME): Step {
+        item = null
+        fecItem = null
+        stepIsSilence = false
+        duration = 0
+        when (state) {
+            State.IDLE -> return Step.IDLE
+            State.FILLING -> {
+                val first = lowestSlot()
+                if (first < 0) { state = State.IDLE; return Step.IDLE }
+                val ts = timestamps[first]
+                if (nowTick < tickOf(ts)) return Step.FILLING
+                // Anything between the end of the last spurt and this one was sent and never arrived.
+                val skipped = seqs[first] - nextSeq
+                if (skipped > 0) lost += skipped
+                nextSeq = seqs[first]
+                playTimestamp = ts
+                state = State.PLAYING
+                underrunTicks = 0
+            }
+            State.PLAYING -> Unit
+        }
+        return playStep(nowTick, wanted)
+    }
+
+    private fun playStep(nowTick: Long, wanted: Int): Step {
+        while (true) {
+            val slot = slotOf(nextSeq)
+            if (items[slot] != null && seqs[slot] == nextSeq) {
+                val ts = timestamps[slot]
+                val dur = durations[slot]
+                if (ts > playTimestamp) {
+                    // Timestamp jump inside the spurt: the sender paused; play silence up to the packet.
+                    duration = minOf(wanted, (ts - playTimestamp).coerceAtMost(Int.MAX_VALUE.toLong()).toInt())
+                    stepTimestamp = playTimestamp
+                    playTimestamp += duration
+                    return Step.GAP
+                }
+                if (ts + dur / 2 <= playTimestamp) {
+                    // Its slot was already concealed during an underrun: too late to play.
+                    release(take(slot))
+                    nextSeq++
+                    floorSeq = nextSeq
+                    lateDrops++
+                    continue
+                }
+                item = take(slot)
+                stepSeq = nextSeq
+                stepTimestamp = ts
+                duration = dur
+                stepIsSilence = silence[slot]
+                lastWasSilence = stepIsSilence
+                lastDuration = dur
+                playTimestamp = ts + dur
+                nextSeq++
+                floorSeq = nextSeq
+                underrunTicks = 0
+                return Step.PACKET
+            }
+            if (size > 0) {
+                // Slots already concealed during an underrun belong to some of the missing packets: skip those.
+                val first = lowestSlot()
+                val ahead = timestamps[first] - playTimestamp
+                val slotsLeft = if (ahead > 0) (ahead + lastDuration - 1) / lastDuration else 0L
+                val skip = (seqs[first] - nextSeq) - slotsLeft
+                if (skip > 0) {
+                    lost += skip
+                    nextSeq += skip
+                    floorSeq = nextSeq
+                    continue
+                }
+                val following = slotOf(nextSeq + 1)
+                @Suppress("UNCHECKED_CAST")
+                fecItem = if (items[following] != null && seqs[following] == nextSeq + 1) items[following] as T else null
+                stepSeq = nextSeq
+                stepTimestamp = playTimestamp
+                duration = lastDuration
+                playTimestamp += lastDuration
+                nextSeq++
+                floorSeq = nextSeq
+                lost++
+                underrunTicks = 0
+                lastWasSilence = false
+                return Step.MISSING
+            }
+            // Dry. After silence frames the sender has simply stopped; otherwise conceal for a while.
+            if (lastWasSilence) return endSpurt()
+            if (underrunTick != nowTick) {
+                underrunTick = nowTick
+                if (++underrunTicks > maxUnderrunTicks) return endSpurt()
+            }
+            stepSeq = nextSeq
+            stepTimestamp = playTimestamp
+            duration = wanted
+            playTimestamp += wanted
+            return Step.UNDERRUN
+        }
+    }
+
+    private fun endSpurt(): Step {
+        // Only reached with an empty buffer: the next insert starts a new spurt.
+        state = State.IDLE
+        underrunTicks = 0
+        lastWasSilence = false
+        return Step.SPURT_END
+    }
+
+    private fun startSpurt(timestamp: Long, nowTick: Long) {
+        state = State.FILLING
+        if (hasAnchor) {
+            val tick = tickOf(timestamp)
+            if (tick >= nowTick && tick <= nowTick + delayTicks + maxEarlyTicks) return
+        }
+        hasAnchor = true
+        anchorTs = timestamp
+        anchorTick = nowTick + delayTicks
+    }
+
+    /** The tick at which RTP timestamp [ts] plays under the current anchor. */
+    public fun tickOf(ts: Long): Long = anchorTick + Math.floorDiv(ts - anchorTs, SAMPLES_PER_FRAME.toLong())
+
+    private fun resync(seq: Long) {
+        flush()
+        resyncs++
+        farLateStreak = 0
+        nextSeq = seq
+        floorSeq = Long.MIN_VALUE
+        hasAnchor = false
+        state = State.IDLE
+        lastWasSilence = false
+    }
+
+    /** Releases every buffered packet and returns to [State.IDLE], keeping the anchor and sequence position. */
+    public fun flush() {
+        for (i in 0 until capacity) if (items[i] != null) release(take(i))
+        if (state != State.IDLE) state = State.IDLE
+    }
+
+    private fun take(slot: Int): T {
+        @Suppress("UNCHECKED_CAST")
+        val v = items[slot] as T
+        items[slot] = null
+        size--
+        return v
+    }
+
+    private fun lowestSlot(): Int {
+        if (size == 0) return -1
+        // Scan forward from nextSeq: every stored seq lies in [nextSeq, nextSeq + capacity).
+        for (i in 0 until capacity) {
+            val slot = slotOf(nextSeq + i)
+            if (items[slot] != null && seqs[slot] == nextSeq + i) return slot
+        }
+        return -1
+    }
+
+    private fun slotOf(seq: Long): Int = Math.floorMod(seq, capacity.toLong()).toInt()
+}
