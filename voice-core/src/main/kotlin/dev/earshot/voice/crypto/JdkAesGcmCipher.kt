@@ -11,8 +11,8 @@ import javax.crypto.spec.SecretKeySpec
 
 /**
  * AES-256-GCM through the JDK (`AES/GCM/NoPadding`), used only where libsodium's AES-GCM is unavailable
- * (no libsodium, or a CPU without AES-NI). The JDK re-creates its GCM engine on every `init`, so each call
- * allocates about 1 KB, and a failed tag check costs an exception; measured figures are in the vectors README.
+ * (no libsodium, or a CPU without AES-NI). The JDK re-creates its GCM engine on every `init`, so each decrypt
+ * allocates about 1.1 KB on JDK 17 (1.8 KB plus an exception when the tag check fails).
  */
 internal class JdkAesGcmCipher(secretKey: ByteArray) : TransportCipher {
     override val mode: EncryptionMode get() = EncryptionMode.AEAD_AES256_GCM_RTPSIZE

@@ -1,5 +1,6 @@
 package dev.earshot.voice.crypto
 
+import com.goterl.lazysodium.SodiumJava
 import com.goterl.lazysodium.utils.LibraryLoader
 import com.sun.jna.Pointer
 
@@ -8,11 +9,11 @@ import com.sun.jna.Pointer
  * lazysodium's bundled copy as fallback).
  *
  * We bind these few functions ourselves instead of calling lazysodium's `Sodium` methods because those take
- * `byte[]`, which JNA copies in full through JNI on every call and which cannot express an offset into a packet.
+ * `byte[]`: JNA copies whole arrays in and out around every call, and an array cannot start mid-packet.
  * Taking [Pointer]s into reusable native buffers lets each call copy only the bytes in use and allocate nothing.
  * Names and parameter order are libsodium's C API (`unsigned long long` maps to Long).
  */
-@Suppress("FunctionName", "LocalVariableName")
+@Suppress("FunctionName")
 internal class SodiumBindings {
     external fun sodium_init(): Int
 
@@ -21,7 +22,7 @@ internal class SodiumBindings {
     external fun crypto_aead_aes256gcm_beforenm(state: Pointer, k: Pointer): Int
 
     external fun crypto_aead_aes256gcm_encrypt_detached_afternm(
-        c: Pointer, mac: Pointer, maclen_p: Pointer?, m: Pointer, mlen: Long,
+        c: Pointer, mac: Pointer, macLenP: Pointer?, m: Pointer, mlen: Long,
         ad: Pointer, adlen: Long, nsec: Pointer?, npub: Pointer, state: Pointer,
     ): Int
 
@@ -31,7 +32,7 @@ internal class SodiumBindings {
     ): Int
 
     external fun crypto_aead_xchacha20poly1305_ietf_encrypt_detached(
-        c: Pointer, mac: Pointer, maclen_p: Pointer?, m: Pointer, mlen: Long,
+        c: Pointer, mac: Pointer, macLenP: Pointer?, m: Pointer, mlen: Long,
         ad: Pointer, adlen: Long, nsec: Pointer?, npub: Pointer, k: Pointer,
     ): Int
 
@@ -56,7 +57,10 @@ internal object Sodium {
         var loaded: SodiumBindings? = null
         var failure: Throwable? = null
         try {
-            LibraryLoader(listOf(SodiumBindings::class.java)).loadLibrary(LibraryLoader.Mode.PREFER_SYSTEM, "sodium")
+            // resource-loader looks for the bundled library in the jar of the *first* class listed, so lazysodium's
+            // own classes must lead; registering them too is exactly what `SodiumJava()` does anyway.
+            val classes: List<Class<*>> = SodiumJava.getClassesToRegister() + SodiumBindings::class.java
+            LibraryLoader(classes).loadLibrary(LibraryLoader.Mode.PREFER_SYSTEM, "sodium")
             val candidate = SodiumBindings()
             // 0 = initialised now, 1 = already initialised by someone else; -1 = failure.
             if (candidate.sodium_init() >= 0) loaded = candidate else failure = IllegalStateException("sodium_init failed")
