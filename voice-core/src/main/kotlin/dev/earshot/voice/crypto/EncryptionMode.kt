@@ -24,6 +24,7 @@ public enum class EncryptionMode(public val wireName: String) {
             AEAD_XCHACHA20_POLY1305_RTPSIZE -> Sodium.bindings != null
         }
 
+    /** Lookup by wire name and Earshot's mode choice from the modes offered in op 2 Ready. */
     public companion object {
         /** The mode whose [wireName] is exactly [name], or null for unknown and discontinued modes. */
         public fun fromWireName(name: String): EncryptionMode? = entries.firstOrNull { it.wireName == name }

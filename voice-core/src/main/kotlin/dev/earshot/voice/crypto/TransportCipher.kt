@@ -29,6 +29,7 @@ public interface TransportCipher {
         nonce: Int, out: ByteArray, outOffset: Int,
     ): Int
 
+    /** Factory for [TransportCipher]s and the key length they take. */
     public companion object {
         /** Length of every Discord voice secret key (op 4 `secret_key`), in bytes. */
         public const val KEY_LENGTH: Int = 32
