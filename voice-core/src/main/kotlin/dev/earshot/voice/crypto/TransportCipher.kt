@@ -1,0 +1,57 @@
+package dev.earshot.voice.crypto
+
+/**
+ * One direction's cipher for one session key. Not thread-safe: one instance per coroutine/stage.
+ *
+ * Packets use Discord's rtpsize layout (see [RtpsizeLayout]): `AAD | ciphertext | 16-byte tag | 4-byte nonce suffix`.
+ * Implementations keep all scratch state (native buffers, IVs) per instance, so a warm [decrypt] allocates nothing
+ * on the libsodium paths; the JDK AES-GCM fallback (CPUs without AES-NI) allocates about 1.1 KB per call.
+ * [toString] names the mode and implementation but never the key.
+ */
+public interface TransportCipher {
+    /** The mode this cipher implements. */
+    public val mode: EncryptionMode
+
+    /** Decrypts packet[offset, offset+length) whose first aadLength bytes are cleartext (RTP: the rtpsize header,
+     *  RTCP: 8 bytes). Layout: AAD | ciphertext | 16-byte tag | 4-byte nonce suffix. Writes the plaintext in place at
+     *  offset+aadLength and returns its length, or -1 if the packet is too short or fails authentication.
+     *  Never throws on any input. On -1 the packet bytes are left unchanged. */
+    public fun decrypt(packet: ByteArray, offset: Int, length: Int, aadLength: Int): Int
+
+    /** Encrypts for sending: writes AAD (copied from aad) | ciphertext | tag | nonce (uint32 BE) into out at outOffset;
+     *  returns bytes written (aadLength + plainLength + [RtpsizeLayout.OVERHEAD]). The output may overlap the inputs.
+     *  The caller must never repeat a nonce under one key (Discord senders count up from any start value).
+     *  @throws IllegalArgumentException if a range lies outside its array or out is too small (a caller bug).
+     *  @throws IllegalStateException if the JDK fallback refuses the nonce (it rejects an immediate repeat). */
+    public fun encrypt(
+        aad: ByteArray, aadOffset: Int, aadLength: Int,
+        plain: ByteArray, plainOffset: Int, plainLength: Int,
+        nonce: Int, out: ByteArray, outOffset: Int,
+    ): Int
+
+    /** Factory for [TransportCipher]s and the key length they take. */
+    public companion object {
+        /** Length of every Discord voice secret key (op 4 `secret_key`), in bytes. */
+        public const val KEY_LENGTH: Int = 32
+
+        /**
+         * Creates a cipher for [mode] with a copy of [secretKey]. AES-GCM uses libsodium when the CPU supports it
+         * (no per-packet allocation) and the JDK's `AES/GCM/NoPadding` otherwise; XChaCha20-Poly1305 uses libsodium.
+         * @throws IllegalArgumentException if [secretKey] is not [KEY_LENGTH] bytes (a configuration error).
+         * @throws IllegalStateException if [mode] is not [EncryptionMode.isAvailable] in this JVM.
+         */
+        public fun create(mode: EncryptionMode, secretKey: ByteArray): TransportCipher {
+            require(secretKey.size == KEY_LENGTH) { "secret key must be $KEY_LENGTH bytes, was ${secretKey.size}" }
+            val sodium = Sodium.bindings
+            return when (mode) {
+                EncryptionMode.AEAD_AES256_GCM_RTPSIZE -> when {
+                    sodium != null && Sodium.aesGcmAvailable -> SodiumAesGcmCipher(sodium, secretKey)
+                    JdkAesGcmCipher.isAvailable -> JdkAesGcmCipher(secretKey)
+                    else -> throw IllegalStateException("AES-256-GCM is available neither in libsodium nor in the JDK")
+                }
+                EncryptionMode.AEAD_XCHACHA20_POLY1305_RTPSIZE ->
+                    SodiumXChaChaCipher(sodium ?: throw IllegalStateException("libsodium could not be loaded", Sodium.loadFailure), secretKey)
+            }
+        }
+    }
+}
