@@ -1,0 +1,89 @@
+package dev.earshot.voice
+
+import dev.earshot.voice.codec.ConcentusDecoderFactory
+import dev.earshot.voice.codec.OpusDecoderFactory
+import dev.earshot.voice.codec.PcmFormat
+import kotlinx.coroutines.CoroutineDispatcher
+import kotlin.time.Duration
+import kotlin.time.Duration.Companion.milliseconds
+
+/**
+ * Immutable settings of a [VoiceReceiver]. Build one with `ReceiveConfig { playoutDelay = 80.milliseconds }`;
+ * every property states its default.
+ */
+public class ReceiveConfig private constructor(b: Builder) {
+    /** PCM format to decode to, or null to skip decoding and deliver Opus packets only. Default [PcmFormat.STEREO_48K]. */
+    public val decode: PcmFormat? = b.decode
+    /** Jitter-buffer delay added to the first packet of a talk spurt before it plays. Default 60 ms (3 ticks). */
+    public val playoutDelay: Duration = b.playoutDelay
+    /** How long to conceal when a speaker's packets stop without silence frames, before ending the spurt. Default 60 ms. */
+    public val maxConcealment: Duration = b.maxConcealment
+    /** Jitter-buffer ring size per SSRC, in packets. Default 64 (1.28 s of 20 ms packets). */
+    public val jitterCapacity: Int = b.jitterCapacity
+    /** Most SSRCs tracked at once; a new one beyond it replaces the longest-idle one, or is dropped. Default 64. */
+    public val maxSsrcs: Int = b.maxSsrcs
+    /**
+     * How long a packet waits for its sender's user (when the end-to-end decryptor needs it) or key before it is
+     * dropped. Default 500 ms.
+     */
+    public val unknownSsrcHold: Duration = b.unknownSsrcHold
+    /** Packets held per unknown SSRC. Default 32. */
+    public val holdPerSsrc: Int = b.holdPerSsrc
+    /** Unknown SSRCs held at once. Default 16. */
+    public val maxHeldSsrcs: Int = b.maxHeldSsrcs
+    /** Capacity of each queue between pipeline stages; overflow drops the oldest and is counted. Default 256. */
+    public val stageQueueCapacity: Int = b.stageQueueCapacity
+    /** Ticks buffered per tick subscriber before the oldest is dropped (and counted). Default 250 (5 s). */
+    public val tickQueueCapacity: Int = b.tickQueueCapacity
+    /** Creates one Opus decoder per speaker. Default [ConcentusDecoderFactory] (pure Java). */
+    public val decoderFactory: OpusDecoderFactory = b.decoderFactory
+    /** Clock used for hold timeouts and tick deadlines. Default [NanoClock.SYSTEM]; tests inject virtual time. */
+    public val clock: NanoClock = b.clock
+    /** Dispatcher of the socket reader. Default `Dispatchers.IO`. */
+    public val readDispatcher: CoroutineDispatcher? = b.readDispatcher
+    /** Dispatcher of the pipeline stages (used with parallelism 1). Default `Dispatchers.Default`. */
+    public val pipelineDispatcher: CoroutineDispatcher? = b.pipelineDispatcher
+
+    /** Playout delay in whole ticks (rounded up). */
+    internal val delayTicks: Int get() = ticksOf(playoutDelay)
+    internal val concealTicks: Int get() = ticksOf(maxConcealment)
+
+    /** Mutable builder for [ReceiveConfig]; see the properties there for meanings and defaults. */
+    public class Builder internal constructor() {
+        public var decode: PcmFormat? = PcmFormat.STEREO_48K
+        public var playoutDelay: Duration = 60.milliseconds
+        public var maxConcealment: Duration = 60.milliseconds
+        public var jitterCapacity: Int = 64
+        public var maxSsrcs: Int = 64
+        public var unknownSsrcHold: Duration = 500.milliseconds
+        public var holdPerSsrc: Int = 32
+        public var maxHeldSsrcs: Int = 16
+        public var stageQueueCapacity: Int = 256
+        public var tickQueueCapacity: Int = 250
+        public var decoderFactory: OpusDecoderFactory = ConcentusDecoderFactory
+        public var clock: NanoClock = NanoClock.SYSTEM
+        public var readDispatcher: CoroutineDispatcher? = null
+        public var pipelineDispatcher: CoroutineDispatcher? = null
+
+        internal fun build(): ReceiveConfig {
+            require(!playoutDelay.isNegative()) { "playoutDelay must not be negative" }
+            require(!maxConcealment.isNegative()) { "maxConcealment must not be negative" }
+            require(jitterCapacity >= 4) { "jitterCapacity must be at least 4" }
+            require(maxSsrcs >= 1 && holdPerSsrc >= 1 && maxHeldSsrcs >= 0) { "limits must be positive" }
+            require(stageQueueCapacity >= 1 && tickQueueCapacity >= 1) { "queue capacities must be positive" }
+            return ReceiveConfig(this)
+        }
+    }
+
+    public companion object {
+        /** The defaults. */
+        public val DEFAULT: ReceiveConfig = Builder().build()
+
+        private fun ticksOf(d: Duration): Int =
+            ((d.inWholeMilliseconds + VoiceConstants.FRAME_MS - 1) / VoiceConstants.FRAME_MS).toInt()
+    }
+}
+
+/** Builds a [ReceiveConfig]: `ReceiveConfig { decode = PcmFormat.MONO_16K }`. */
+public fun ReceiveConfig(block: ReceiveConfig.Builder.() -> Unit = {}): ReceiveConfig =
+    ReceiveConfig.Builder().apply(block).build()

@@ -1,0 +1,113 @@
+package dev.earshot.voice
+
+import java.util.concurrent.atomic.AtomicLongArray
+
+/**
+ * A snapshot of a receiver's counters since it started. Every packet that enters is counted exactly once in one of
+ * the "fate" counters, so problems show up as numbers rather than exceptions.
+ *
+ * Datagram fates: [datagrams] = [rtpAudio] + [rtcp] + [discovery] + [keepalive] + [otherPayload] + [malformed]
+ * + [droppedDatagrams] (read queue overflow).
+ * Audio fates: [rtpAudio] = [decrypted] + [authFailures] + [noKey] + [malformedAudio].
+ *
+ * @property datagrams datagrams read from the socket.
+ * @property rtpAudio RTP datagrams with payload type 120 (Opus) that reached decryption.
+ * @property rtcp RTCP datagrams.
+ * @property discovery IP-discovery replies seen on the audio socket.
+ * @property keepalive keepalive or ping datagrams.
+ * @property otherPayload RTP datagrams of another payload type (video, probes): ignored.
+ * @property malformed datagrams that are not valid RTP/RTCP/discovery/keepalive, or have a broken RTP header.
+ * @property noKey audio packets that arrived before any transport key was set.
+ * @property authFailures audio packets that failed transport authentication (tampered, wrong key, garbage).
+ * @property malformedAudio decrypted packets whose padding or extension lengths do not fit.
+ * @property decrypted audio packets that decrypted and parsed.
+ * @property rtcpAuthFailures RTCP packets that failed authentication or parsing.
+ * @property heldUnknownSsrc packets held because their sender's user or end-to-end key was not known yet.
+ * @property droppedUnknownSsrc held packets dropped (hold queue full, or still unresolved after the hold time).
+ * @property e2eeFailures frames the end-to-end decryptor rejected.
+ * @property ssrcLimitDrops packets dropped because the tracked-SSRC limit was reached.
+ * @property late packets that arrived after their playout slot.
+ * @property duplicates packets received twice.
+ * @property lost packets never played because they were missing at their slot.
+ * @property concealed 20 ms frames filled by packet-loss concealment.
+ * @property fecRecovered frames rebuilt from in-band FEC.
+ * @property decoded packets decoded (or passed through when decoding is off).
+ * @property decodeErrors packets the Opus decoder rejected (then concealed).
+ * @property silenceFrames Opus silence frames (`F8 FF FE`) played.
+ * @property resyncs times a speaker's sequence jumped and playout restarted.
+ * @property ticks receive-clock ticks produced.
+ * @property lateTicks ticks that were produced late (the clock had fallen behind by a tick or more).
+ * @property droppedDatagrams read-queue overflow drops (oldest first).
+ * @property droppedPackets decrypt-to-resolve queue overflow drops.
+ * @property droppedFrames resolve-to-playout queue overflow drops.
+ * @property droppedTicks ticks dropped by slow tick subscribers, summed over subscribers.
+ */
+public class ReceiveStats internal constructor(values: LongArray) {
+    public val datagrams: Long = values[Counter.DATAGRAMS.ordinal]
+    public val rtpAudio: Long = values[Counter.RTP_AUDIO.ordinal]
+    public val rtcp: Long = values[Counter.RTCP.ordinal]
+    public val discovery: Long = values[Counter.DISCOVERY.ordinal]
+    public val keepalive: Long = values[Counter.KEEPALIVE.ordinal]
+    public val otherPayload: Long = values[Counter.OTHER_PAYLOAD.ordinal]
+    public val malformed: Long = values[Counter.MALFORMED.ordinal]
+    public val noKey: Long = values[Counter.NO_KEY.ordinal]
+    public val authFailures: Long = values[Counter.AUTH_FAILURES.ordinal]
+    public val malformedAudio: Long = values[Counter.MALFORMED_AUDIO.ordinal]
+    public val decrypted: Long = values[Counter.DECRYPTED.ordinal]
+    public val rtcpAuthFailures: Long = values[Counter.RTCP_AUTH_FAILURES.ordinal]
+    public val heldUnknownSsrc: Long = values[Counter.HELD_UNKNOWN_SSRC.ordinal]
+    public val droppedUnknownSsrc: Long = values[Counter.DROPPED_UNKNOWN_SSRC.ordinal]
+    public val e2eeFailures: Long = values[Counter.E2EE_FAILURES.ordinal]
+    public val ssrcLimitDrops: Long = values[Counter.SSRC_LIMIT_DROPS.ordinal]
+    public val late: Long = values[Counter.LATE.ordinal]
+    public val duplicates: Long = values[Counter.DUPLICATES.ordinal]
+    public val lost: Long = values[Counter.LOST.ordinal]
+    public val concealed: Long = values[Counter.CONCEALED.ordinal]
+    public val fecRecovered: Long = values[Counter.FEC_RECOVERED.ordinal]
+    public val decoded: Long = values[Counter.DECODED.ordinal]
+    public val decodeErrors: Long = values[Counter.DECODE_ERRORS.ordinal]
+    public val silenceFrames: Long = values[Counter.SILENCE_FRAMES.ordinal]
+    public val resyncs: Long = values[Counter.RESYNCS.ordinal]
+    public val ticks: Long = values[Counter.TICKS.ordinal]
+    public val lateTicks: Long = values[Counter.LATE_TICKS.ordinal]
+    public val droppedDatagrams: Long = values[Counter.DROPPED_DATAGRAMS.ordinal]
+    public val droppedPackets: Long = values[Counter.DROPPED_PACKETS.ordinal]
+    public val droppedFrames: Long = values[Counter.DROPPED_FRAMES.ordinal]
+    public val droppedTicks: Long = values[Counter.DROPPED_TICKS.ordinal]
+
+    override fun toString(): String = Counter.entries.zip(fields()).joinToString(", ", "ReceiveStats(", ")") { (c, v) ->
+        "${c.name.lowercase()}=$v"
+    }
+
+    private fun fields(): List<Long> = listOf(
+        datagrams, rtpAudio, rtcp, discovery, keepalive, otherPayload, malformed, noKey, authFailures, malformedAudio,
+        decrypted, rtcpAuthFailures, heldUnknownSsrc, droppedUnknownSsrc, e2eeFailures, ssrcLimitDrops, late,
+        duplicates, lost, concealed, fecRecovered, decoded, decodeErrors, silenceFrames, resyncs, ticks, lateTicks,
+        droppedDatagrams, droppedPackets, droppedFrames, droppedTicks,
+    )
+}
+
+/** Counter slots, in the same order as [ReceiveStats]'s properties. */
+internal enum class Counter {
+    DATAGRAMS, RTP_AUDIO, RTCP, DISCOVERY, KEEPALIVE, OTHER_PAYLOAD, MALFORMED, NO_KEY, AUTH_FAILURES, MALFORMED_AUDIO,
+    DECRYPTED, RTCP_AUTH_FAILURES, HELD_UNKNOWN_SSRC, DROPPED_UNKNOWN_SSRC, E2EE_FAILURES, SSRC_LIMIT_DROPS, LATE,
+    DUPLICATES, LOST, CONCEALED, FEC_RECOVERED, DECODED, DECODE_ERRORS, SILENCE_FRAMES, RESYNCS, TICKS, LATE_TICKS,
+    DROPPED_DATAGRAMS, DROPPED_PACKETS, DROPPED_FRAMES, DROPPED_TICKS,
+}
+
+/** Live counters shared by the stages; increments are atomic because stages run on different threads. */
+internal class Counters {
+    private val values = AtomicLongArray(Counter.entries.size)
+
+    fun inc(counter: Counter) {
+        values.incrementAndGet(counter.ordinal)
+    }
+
+    fun add(counter: Counter, delta: Long) {
+        if (delta != 0L) values.addAndGet(counter.ordinal, delta)
+    }
+
+    operator fun get(counter: Counter): Long = values.get(counter.ordinal)
+
+    fun snapshot(): ReceiveStats = ReceiveStats(LongArray(values.length()) { values.get(it) })
+}

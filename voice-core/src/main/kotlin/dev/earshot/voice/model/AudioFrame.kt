@@ -1,0 +1,46 @@
+package dev.earshot.voice.model
+
+/** How the audio of an [AudioFrame] came to be. */
+public enum class FrameKind {
+    /** Decoded from a received packet (or, without decoding, the packet itself). */
+    DECODED,
+    /** The packet was lost or late; Opus packet-loss concealment filled the slot. */
+    CONCEALED,
+    /** The packet was lost and rebuilt from the in-band FEC of the packet after it. */
+    FEC_RECOVERED,
+    /** The packet was lost and decoding is off, so nothing fills the slot ([AudioFrame.pcm] is null). */
+    MISSING,
+}
+
+/**
+ * One speaker's 20 ms of audio in one receive-clock tick. Immutable: arrays are copies owned by this frame and
+ * must not be modified by receivers (they are shared between collectors).
+ *
+ * @property ssrc the RTP synchronisation source (unsigned 32-bit, held in a Long).
+ * @property userId the Discord user id when known, else null.
+ * @property tick index of the receive-clock tick this frame belongs to (20 ms per tick from the receiver's start).
+ * @property sequence RTP sequence number (16-bit) of the packet that produced this audio, or of the lost packet.
+ * @property rtpTimestamp RTP timestamp (32-bit, 48 kHz) of the first sample of this frame.
+ * @property pcm interleaved 16-bit PCM in the receiver's decode format (one tick's worth), or null when decoding is off.
+ * @property packets the Opus packets whose playout starts in this tick, in order (usually one; none for concealed
+ *   frames or the second half of a 40 ms packet).
+ * @property kind whether the audio was decoded, concealed or recovered by FEC.
+ * @property audioLevel RFC 6464 audio level of the packet (0 loudest .. 127 silent, bit 7 = voice activity), or -1.
+ * @property speakerFlags Discord's speaker flags header extension (1 microphone? see protocol docs), or -1.
+ */
+public class AudioFrame(
+    public val ssrc: Long,
+    public val userId: Long?,
+    public val tick: Long,
+    public val sequence: Int,
+    public val rtpTimestamp: Long,
+    public val pcm: ShortArray?,
+    public val packets: List<OpusPacket>,
+    public val kind: FrameKind,
+    public val audioLevel: Int = -1,
+    public val speakerFlags: Int = -1,
+) {
+    override fun toString(): String =
+        "AudioFrame(ssrc=$ssrc, user=$userId, tick=$tick, seq=$sequence, ts=$rtpTimestamp, kind=$kind, " +
+            "pcm=${pcm?.size ?: "none"}, packets=${packets.size})"
+}

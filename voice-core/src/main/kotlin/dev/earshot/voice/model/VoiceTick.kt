@@ -1,0 +1,21 @@
+package dev.earshot.voice.model
+
+/**
+ * Everything the receive clock produced for one 20 ms tick: a frame for every speaker in a talk spurt, and the set of
+ * known speakers who are silent. Ticks are numbered from 0 at the receiver's start and none is skipped, so
+ * `tick * 20 ms` is a sample-exact timeline for aligning tracks.
+ *
+ * @property tick tick index (20 ms each).
+ * @property speaking frames keyed by SSRC.
+ * @property silent SSRCs heard before that produced no audio in this tick (idle, between spurts, or silence frames).
+ */
+public class VoiceTick(
+    public val tick: Long,
+    public val speaking: Map<Long, AudioFrame>,
+    public val silent: Set<Long>,
+) {
+    /** The frame of [userId] in this tick, if that user is speaking. */
+    public fun frameOf(userId: Long): AudioFrame? = speaking.values.firstOrNull { it.userId == userId }
+
+    override fun toString(): String = "VoiceTick(tick=$tick, speaking=${speaking.keys}, silent=$silent)"
+}
