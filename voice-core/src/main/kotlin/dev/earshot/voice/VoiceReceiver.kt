@@ -1,0 +1,141 @@
+package dev.earshot.voice
+
+import dev.earshot.voice.crypto.EncryptionMode
+import dev.earshot.voice.crypto.TransportCipher
+import dev.earshot.voice.e2ee.FrameDecryptor
+import dev.earshot.voice.identity.SsrcDirectory
+import dev.earshot.voice.model.AudioFrame
+import dev.earshot.voice.model.OpusPacket
+import dev.earshot.voice.model.VoiceTick
+import dev.earshot.voice.pipeline.Broadcaster
+import dev.earshot.voice.pipeline.DatagramSource
+import dev.earshot.voice.pipeline.ReceivePipeline
+import dev.earshot.voice.rtp.RtcpPacket
+import kotlinx.coroutines.CancellationException
+import kotlinx.coroutines.CompletableDeferred
+import kotlinx.coroutines.CoroutineName
+import kotlinx.coroutines.CoroutineScope
+import kotlinx.coroutines.Job
+import kotlinx.coroutines.flow.Flow
+import kotlinx.coroutines.flow.flatMapConcat
+import kotlinx.coroutines.flow.asFlow
+import kotlinx.coroutines.flow.mapNotNull
+import kotlinx.coroutines.launch
+import org.slf4j.LoggerFactory
+
+/**
+ * The receive side of one voice connection: datagrams in, time-aligned audio out.
+ *
+ * Reads from a [DatagramSource], authenticates and decrypts with the transport key ([setTransportKey]), resolves
+ * SSRCs to users through [ssrcs], applies the end-to-end [FrameDecryptor], reorders per speaker in a jitter buffer,
+ * decodes Opus (with concealment and FEC recovery) and emits one [VoiceTick] every 20 ms. Nothing a peer sends can
+ * throw out of it: bad packets are dropped and counted in [stats].
+ *
+ * Nothing runs until [start]. Outputs are hot streams exposed as cold [Flow]s: collecting one subscribes from that
+ * moment on with its own bounded queue (oldest dropped and counted when the collector is slow); cancelling the
+ * collector frees the queue. Every flow completes when the receiver stops.
+ *
+ * @param source where datagrams come from (the UDP socket, or a test channel).
+ * @param config settings; see [ReceiveConfig] for defaults.
+ * @param ssrcs the SSRC-to-user map, filled by the voice gateway.
+ * @param frameDecryptor the end-to-end step; default passes frames through.
+ */
+public class VoiceReceiver(
+    private val source: DatagramSource,
+    public val config: ReceiveConfig = ReceiveConfig.DEFAULT,
+    public val ssrcs: SsrcDirectory = SsrcDirectory(),
+    frameDecryptor: FrameDecryptor = FrameDecryptor.PASSTHROUGH,
+) {
+    private val counters = Counters()
+    private val tickBroadcaster = Broadcaster<VoiceTick>(config.tickQueueCapacity) { counters.inc(Counter.DROPPED_TICKS) }
+    private val rtcpBroadcaster = Broadcaster<RtcpPacket>(RTCP_QUEUE) {}
+    private val pipeline = ReceivePipeline(config, source, ssrcs, frameDecryptor, counters, tickBroadcaster) { packets ->
+        packets.forEach(rtcpBroadcaster::emit)
+    }
+    private val done = CompletableDeferred<Throwable?>()
+    private var job: Job? = null
+    private var scope: CoroutineScope? = null
+
+    /**
+     * Installs the transport key from the voice gateway's Session Description (op 4). May be called at any time from
+     * any thread; packets still in flight under the previous key are accepted for 2 s after a change.
+     */
+    public fun setTransportKey(mode: EncryptionMode, secretKey: ByteArray) {
+        pipeline.opener.setCipher(TransportCipher.create(mode, secretKey))
+    }
+
+    /**
+     * Starts the pipeline in [scope] and returns its job. The receiver stops when the source ends and the last audio
+     * has played out, when [close] is called, or when [scope] is cancelled; a failure of the source (an I/O error)
+     * stops it too and is reported by [awaitClose]. It never fails [scope].
+     */
+    public fun start(scope: CoroutineScope): Job {
+        check(job == null) { "already started" }
+        this.scope = scope
+        return scope.launch(CoroutineName("earshot-receiver")) {
+            var cause: Throwable? = null
+            try {
+                pipeline.run()
+            } catch (e: CancellationException) {
+                throw e
+            } catch (e: Throwable) {
+                log.warn("voice receiver stopped by an error", e)
+                cause = e
+            } finally {
+                tickBroadcaster.close()
+                rtcpBroadcaster.close()
+                done.complete(cause)
+            }
+        }.also { job = it }
+    }
+
+    /** Every receive-clock tick, from the moment of collection; completes when the receiver stops. */
+    public val ticks: Flow<VoiceTick> get() = tickBroadcaster.flow()
+
+    /** The frames of one user (by Discord user id), one per tick in which they speak. */
+    public fun frames(userId: Long): Flow<AudioFrame> = ticks.mapNotNull { it.frameOf(userId) }
+
+    /** The frames of one SSRC, whether or not its user is known. */
+    public fun framesOfSsrc(ssrc: Long): Flow<AudioFrame> = ticks.mapNotNull { it.speaking[ssrc] }
+
+    /** Every received Opus packet (in playout order, each once), for all speakers. */
+    @OptIn(kotlinx.coroutines.ExperimentalCoroutinesApi::class)
+    public val opusPackets: Flow<OpusPacket>
+        get() = ticks.flatMapConcat { t -> t.speaking.values.flatMap { it.packets }.asFlow() }
+
+    /** Decrypted RTCP packets (sender and receiver reports, goodbyes...). */
+    public val rtcp: Flow<RtcpPacket> get() = rtcpBroadcaster.flow()
+
+    /** Speakers (SSRCs) with playout state right now; for tests of the state limits. */
+    internal fun speakerCount(): Int = pipeline.playout.speakerCount
+
+    /** A snapshot of the counters. */
+    public fun stats(): ReceiveStats = counters.snapshot()
+
+    /** Drops the playout state and decoder of [ssrc] (its user left the channel). */
+    public fun forgetSsrc(ssrc: Long) {
+        ssrcs.unmap(ssrc)
+        scope?.let { pipeline.forget(it, ssrc) }
+    }
+
+    /** Stops the pipeline and waits until it has released everything. */
+    public suspend fun close() {
+        val j = job
+        if (j == null) {
+            tickBroadcaster.close()
+            rtcpBroadcaster.close()
+            done.complete(null)
+            return
+        }
+        j.cancel()
+        j.join()
+    }
+
+    /** Suspends until the receiver stops; returns the error that stopped it, or null for a normal end or [close]. */
+    public suspend fun awaitClose(): Throwable? = done.await()
+
+    private companion object {
+        const val RTCP_QUEUE = 64
+        private val log = LoggerFactory.getLogger(VoiceReceiver::class.java)
+    }
+}

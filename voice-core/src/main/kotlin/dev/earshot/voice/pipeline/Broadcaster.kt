@@ -1,0 +1,52 @@
+package dev.earshot.voice.pipeline
+
+import kotlinx.coroutines.channels.BufferOverflow
+import kotlinx.coroutines.channels.Channel
+import kotlinx.coroutines.flow.Flow
+import kotlinx.coroutines.flow.flow
+import java.util.concurrent.CopyOnWriteArrayList
+
+/**
+ * Fans one hot stream out to any number of collectors, each with its own bounded queue that drops its oldest element
+ * when the collector falls behind (counted through [onDrop]). [emit] never suspends, so a slow collector cannot slow
+ * the receive clock or other collectors; cancelling a collector removes and frees its queue.
+ */
+internal class Broadcaster<T>(private val capacity: Int, private val onDrop: () -> Unit) {
+    private class Subscription<T>(capacity: Int, onDrop: () -> Unit) {
+        @Volatile
+        var active = true
+        val channel = Channel<T>(capacity, BufferOverflow.DROP_OLDEST) { if (active) onDrop() }
+    }
+
+    private val subscriptions = CopyOnWriteArrayList<Subscription<T>>()
+
+    @Volatile
+    private var closed = false
+
+    val subscriberCount: Int get() = subscriptions.size
+
+    fun emit(value: T) {
+        for (s in subscriptions) s.channel.trySend(value)
+    }
+
+    /** A cold flow: each collection subscribes to the hot stream from that moment on, until [close]. */
+    fun flow(): Flow<T> = flow {
+        val sub = Subscription<T>(capacity, onDrop)
+        subscriptions += sub
+        // close() may have run between the check and the add; closing twice is harmless.
+        if (closed) sub.channel.close()
+        try {
+            for (v in sub.channel) emit(v)
+        } finally {
+            sub.active = false
+            subscriptions -= sub
+            sub.channel.cancel()
+        }
+    }
+
+    /** Ends every current and future collection after what is already queued. */
+    fun close() {
+        closed = true
+        for (s in subscriptions) s.channel.close()
+    }
+}

@@ -1,0 +1,156 @@
+package dev.earshot.voice.pipeline
+
+import dev.earshot.voice.Counter
+import dev.earshot.voice.Counters
+import dev.earshot.voice.crypto.TransportCipher
+import dev.earshot.voice.rtp.HeaderExtensions
+import dev.earshot.voice.rtp.PacketDemux
+import dev.earshot.voice.rtp.PacketKind
+import dev.earshot.voice.rtp.RtcpPacket
+import dev.earshot.voice.rtp.RtcpParseResult
+import dev.earshot.voice.rtp.RtcpParser
+import dev.earshot.voice.rtp.RtpPayload
+import dev.earshot.voice.rtp.RtpView
+import kotlinx.coroutines.channels.ReceiveChannel
+import kotlinx.coroutines.channels.SendChannel
+import org.slf4j.LoggerFactory
+import java.util.concurrent.atomic.AtomicReference
+
+/**
+ * Pure core of the decrypt stage: classifies a datagram, authenticates and decrypts it with the session's transport
+ * cipher, strips padding and the decrypted header-extension body, and reads the audio level and speaker flags.
+ * Every outcome is counted; nothing throws.
+ *
+ * A new key (new session description) is installed with [setCipher] from any thread; the previous cipher stays as a
+ * fallback for [KEY_GRACE_NANOS] so packets already in flight under the old key still play.
+ */
+internal class PacketOpener(private val counters: Counters) {
+    private val view = RtpView()
+    private val pending = AtomicReference<TransportCipher?>(null)
+    private var current: TransportCipher? = null
+    private var previous: TransportCipher? = null
+    private var previousUntil = 0L
+
+    fun setCipher(cipher: TransportCipher) {
+        pending.set(cipher)
+    }
+
+    enum class Outcome { AUDIO, RTCP, DROPPED }
+
+    /** Opens [p] in place; on [Outcome.AUDIO] its payload fields are set; on [Outcome.RTCP] [rtcpLength] is valid. */
+    fun open(p: ReceivedPacket): Outcome {
+        pending.getAndSet(null)?.let {
+            previous = current
+            previousUntil = p.arrivalNanos + KEY_GRACE_NANOS
+            current = it
+        }
+        val buf = p.data
+        val len = p.length
+        return when (PacketDemux.classify(buf, 0, len)) {
+            PacketKind.RTP_AUDIO -> openAudio(p)
+            PacketKind.RTCP -> openRtcp(p)
+            PacketKind.IP_DISCOVERY -> drop(Counter.DISCOVERY)
+            PacketKind.KEEPALIVE -> drop(Counter.KEEPALIVE)
+            PacketKind.RTP_OTHER -> drop(Counter.OTHER_PAYLOAD)
+            PacketKind.MALFORMED -> drop(Counter.MALFORMED)
+        }
+    }
+
+    /** Length of the decrypted RTCP compound packet after [Outcome.RTCP]. */
+    var rtcpLength = 0
+        private set
+
+    private fun openAudio(p: ReceivedPacket): Outcome {
+        val buf = p.data
+        if (view.wrap(buf, 0, p.length) != null) return drop(Counter.MALFORMED)
+        counters.inc(Counter.RTP_AUDIO)
+        val header = view.headerLength
+        val plain = decrypt(p, header)
+        if (plain == NO_KEY) return drop(Counter.NO_KEY)
+        if (plain < 0) {
+            log.debug("transport authentication failed for ssrc {} seq {}", view.ssrc, view.sequence)
+            return drop(Counter.AUTH_FAILURES)
+        }
+        val extWords = if (view.extension) view.extensionLengthWords else 0
+        val packed = RtpPayload.locate(buf, header, plain, view.padding, extWords)
+        if (packed < 0) return drop(Counter.MALFORMED_AUDIO)
+        p.ssrc = view.ssrc
+        p.sequence = view.sequence
+        p.timestamp = view.timestamp
+        p.payloadOffset = RtpPayload.payloadOffset(packed)
+        p.payloadLength = RtpPayload.payloadLength(packed)
+        if (extWords > 0) {
+            val profile = view.extensionProfile
+            p.audioLevel = HeaderExtensions.audioLevel(buf, header, extWords * 4, profile)
+            p.speakerFlags = HeaderExtensions.speakerFlags(buf, header, extWords * 4, profile)
+        }
+        counters.inc(Counter.DECRYPTED)
+        return Outcome.AUDIO
+    }
+
+    private fun openRtcp(p: ReceivedPacket): Outcome {
+        counters.inc(Counter.RTCP)
+        val plain = decrypt(p, RTCP_CLEAR_BYTES)
+        if (plain < 0) {
+            counters.inc(Counter.RTCP_AUTH_FAILURES)
+            return Outcome.DROPPED
+        }
+        rtcpLength = RTCP_CLEAR_BYTES + plain
+        return Outcome.RTCP
+    }
+
+    /** Decrypts with the current key, then the previous one during its grace period. */
+    private fun decrypt(p: ReceivedPacket, aad: Int): Int {
+        val cipher = current ?: return NO_KEY
+        val n = cipher.decrypt(p.data, 0, p.length, aad)
+        if (n >= 0) return n
+        val old = previous ?: return n
+        if (p.arrivalNanos - previousUntil > 0) {
+            previous = null
+            return n
+        }
+        return old.decrypt(p.data, 0, p.length, aad)
+    }
+
+    private fun drop(counter: Counter): Outcome {
+        counters.inc(counter)
+        return Outcome.DROPPED
+    }
+
+    companion object {
+        /** RTCP keeps its first 8 bytes (header and sender SSRC) in the clear in the rtpsize modes. */
+        const val RTCP_CLEAR_BYTES = 8
+        /** How long packets under the previous key are still accepted after a key change. */
+        const val KEY_GRACE_NANOS = 2_000_000_000L
+        private const val NO_KEY = Int.MIN_VALUE
+        private val log = LoggerFactory.getLogger(PacketOpener::class.java)
+    }
+}
+
+/** The decrypt stage loop: datagrams in, decrypted audio packets out; RTCP reports go to [onRtcp]. */
+internal suspend fun runDecryptStage(
+    input: ReceiveChannel<ReceivedPacket>,
+    output: SendChannel<ReceivedPacket>,
+    opener: PacketOpener,
+    pool: PacketPool,
+    onRtcp: (List<RtcpPacket>) -> Unit,
+    counters: Counters,
+) {
+    try {
+        for (p in input) {
+            when (opener.open(p)) {
+                PacketOpener.Outcome.AUDIO -> if (output.trySend(p).isFailure) pool.release(p)
+                PacketOpener.Outcome.RTCP -> {
+                    when (val r = RtcpParser.parse(p.data, 0, opener.rtcpLength)) {
+                        is RtcpParseResult.Ok -> onRtcp(r.packets)
+                        is RtcpParseResult.Malformed -> counters.inc(Counter.RTCP_AUTH_FAILURES)
+                    }
+                    pool.release(p)
+                }
+                PacketOpener.Outcome.DROPPED -> pool.release(p)
+            }
+        }
+    } finally {
+        output.close()
+    }
+}

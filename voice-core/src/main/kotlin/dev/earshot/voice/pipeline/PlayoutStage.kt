@@ -1,0 +1,136 @@
+package dev.earshot.voice.pipeline
+
+import dev.earshot.voice.Counter
+import dev.earshot.voice.Counters
+import dev.earshot.voice.NanoClock
+import dev.earshot.voice.ReceiveConfig
+import dev.earshot.voice.VoiceConstants.FRAME_MS
+import dev.earshot.voice.internal.LongMap
+import dev.earshot.voice.model.AudioFrame
+import dev.earshot.voice.model.VoiceTick
+import kotlinx.coroutines.channels.ReceiveChannel
+import kotlinx.coroutines.delay
+
+/**
+ * Pure core of the playout stage: the table of [Speaker]s (one per SSRC, capped at [ReceiveConfig.maxSsrcs]) and the
+ * assembly of one [VoiceTick] per 20 ms. Not thread-safe: the ingest loop and the clock loop that use it run on the
+ * same single-threaded dispatcher, so they never interleave except at suspension points.
+ */
+internal class Playout(
+    private val config: ReceiveConfig,
+    private val counters: Counters,
+    private val pool: PacketPool,
+) {
+    private val speakers = LongMap<Speaker>()
+
+    /** The tick that will be produced next; packets arriving now are stamped with it. */
+    var nextTick: Long = 0L
+        private set
+
+    val speakerCount: Int get() = speakers.size
+
+    fun insert(p: ReceivedPacket) {
+        val speaker = speakers[p.ssrc] ?: admit(p.ssrc)
+        if (speaker == null) {
+            counters.inc(Counter.SSRC_LIMIT_DROPS)
+            pool.release(p)
+            return
+        }
+        speaker.insert(p, nextTick)
+    }
+
+    /** Produces the next tick. */
+    fun tick(): VoiceTick {
+        val tick = nextTick++
+        var frames: HashMap<Long, AudioFrame>? = null
+        var silent: HashSet<Long>? = null
+        speakers.forEach { ssrc, speaker ->
+            val frame = speaker.produce(tick)
+            if (frame != null) {
+                (frames ?: HashMap<Long, AudioFrame>().also { frames = it })[ssrc] = frame
+            } else {
+                (silent ?: HashSet<Long>().also { silent = it }) += ssrc
+            }
+        }
+        counters.inc(Counter.TICKS)
+        return VoiceTick(tick, frames ?: emptyMap(), silent ?: emptySet())
+    }
+
+    /** Whether every speaker has played out everything it holds. */
+    fun drained(): Boolean {
+        var idle = true
+        speakers.forEach { _, s -> if (!s.isIdle) idle = false }
+        return idle
+    }
+
+    /** Forgets [ssrc] (its user left): frees its buffer and decoder. */
+    fun remove(ssrc: Long) {
+        speakers.remove(ssrc)?.close()
+    }
+
+    fun close() {
+        speakers.forEach { _, s -> s.close() }
+    }
+
+    /** A speaker for a new SSRC, evicting the longest-idle one at the limit; null if all are busy. */
+    private fun admit(ssrc: Long): Speaker? {
+        if (speakers.size >= config.maxSsrcs) {
+            var victim = 0L
+            var oldest = Long.MAX_VALUE
+            speakers.forEach { s, speaker ->
+                if (speaker.isIdle && speaker.lastArrivalTick < oldest) {
+                    oldest = speaker.lastArrivalTick
+                    victim = s
+                }
+            }
+            if (oldest == Long.MAX_VALUE) return null
+            remove(victim)
+        }
+        val speaker = Speaker(
+            ssrc = ssrc,
+            format = config.decode,
+            decoderFactory = config.decoderFactory,
+            counters = counters,
+            pool = pool,
+            jitterCapacity = config.jitterCapacity,
+            delayTicks = config.delayTicks,
+            concealTicks = config.concealTicks,
+        )
+        speakers[ssrc] = speaker
+        return speaker
+    }
+}
+
+/** The ingest loop: decrypted, resolved packets into their speakers' jitter buffers. */
+internal suspend fun runIngestLoop(input: ReceiveChannel<ReceivedPacket>, playout: Playout) {
+    for (p in input) playout.insert(p)
+}
+
+/**
+ * The receive clock: one [VoiceTick] every 20 ms, deadline-based so it does not drift. When it falls behind (a GC
+ * pause, an overloaded machine) it catches up without sleeping, so the tick count always matches elapsed time, and
+ * counts each late tick. After [ingestDone] reports true and every speaker has played out, it stops.
+ */
+internal suspend fun runClockLoop(
+    playout: Playout,
+    clock: NanoClock,
+    counters: Counters,
+    ingestDone: () -> Boolean,
+    emit: (VoiceTick) -> Unit,
+) {
+    val start = clock.nanoTime()
+    while (true) {
+        val deadline = start + (playout.nextTick + 1) * TICK_NANOS
+        val wait = deadline - clock.nanoTime()
+        if (wait > 0) {
+            delay((wait + 999_999) / 1_000_000)
+        } else if (-wait >= TICK_NANOS) {
+            counters.inc(Counter.LATE_TICKS)
+        }
+        val finishing = ingestDone()
+        emit(playout.tick())
+        if (finishing && playout.drained()) return
+    }
+}
+
+internal const val TICK_NANOS: Long = FRAME_MS * 1_000_000L

@@ -1,0 +1,262 @@
+package dev.earshot.voice.pipeline
+
+import dev.earshot.voice.Counter
+import dev.earshot.voice.Counters
+import dev.earshot.voice.VoiceConstants.SAMPLES_PER_FRAME
+import dev.earshot.voice.codec.OpusDecoderFactory
+import dev.earshot.voice.codec.OpusFrameDecoder
+import dev.earshot.voice.codec.OpusPacketInfo
+import dev.earshot.voice.codec.PcmFormat
+import dev.earshot.voice.jitter.JitterBuffer
+import dev.earshot.voice.model.AudioFrame
+import dev.earshot.voice.model.FrameKind
+import dev.earshot.voice.model.OpusPacket
+import dev.earshot.voice.rtp.SequenceUnwrapper
+import dev.earshot.voice.rtp.TimestampUnwrapper
+
+/**
+ * Pure core of playout for one SSRC: its jitter buffer and Opus decoder. [insert] takes packets in arrival order;
+ * [produce] is called once per receive-clock tick and returns that tick's 20 ms of audio, or null when the speaker
+ * is silent. Decoding happens here, in sequence order, so concealment (PLC) and FEC recovery run exactly where a
+ * packet is missing. Not thread-safe: owned by the playout stage.
+ */
+internal class Speaker(
+    val ssrc: Long,
+    private val format: PcmFormat?,
+    private val decoderFactory: OpusDecoderFactory,
+    private val counters: Counters,
+    private val pool: PacketPool,
+    jitterCapacity: Int,
+    delayTicks: Int,
+    concealTicks: Int,
+) {
+    private val jitter = JitterBuffer<ReceivedPacket>(
+        capacity = jitterCapacity,
+        delayTicks = delayTicks,
+        maxEarlyTicks = maxOf(delayTicks, 1),
+        maxUnderrunTicks = concealTicks,
+        release = pool::release,
+    )
+    private val seqs = SequenceUnwrapper()
+    private val timestamps = TimestampUnwrapper()
+    private var decoder: OpusFrameDecoder? = null
+
+    // 48 kHz samples per output sample: 1 for 48 kHz, 3 for 16 kHz.
+    private val ratio = if (format == null) 1 else 48_000 / format.sampleRate
+    private val channels = format?.channels ?: 0
+    private val decoded = ShortArray(format?.maxBufferSize ?: 0)
+    // Decoded audio not yet played (the rest of a 40/60 ms packet): carry48 samples at 48 kHz from decoded[carryFrom].
+    private var carryFrom = 0
+    private var carryKind = FrameKind.DECODED
+    private var carry48 = 0
+    private var needsReset = false
+
+    var userId: Long = ReceivedPacket.NO_USER
+    /** Last tick a packet of this SSRC arrived in, for eviction. */
+    var lastArrivalTick: Long = 0
+        private set
+
+    val isIdle: Boolean get() = jitter.state == JitterBuffer.State.IDLE && jitter.size == 0 && carry48 == 0
+
+    /** Offers a decrypted packet; takes ownership of it. */
+    fun insert(p: ReceivedPacket, nowTick: Long) {
+        lastArrivalTick = nowTick
+        if (p.userId != ReceivedPacket.NO_USER) userId = p.userId
+        val buf = p.data
+        val off = p.payloadOffset
+        val len = p.payloadLength
+        val silence = OpusPacketInfo.isSilenceFrame(buf, off, len)
+        val samples = OpusPacketInfo.samplesPerChannel48k(buf, off, len)
+        val result = jitter.insert(
+            seqs.unwrap(p.sequence), timestamps.unwrap(p.timestamp),
+            if (samples > 0) samples else SAMPLES_PER_FRAME, silence, p, nowTick,
+        )
+        when (result) {
+            JitterBuffer.Insert.ACCEPTED -> Unit
+            JitterBuffer.Insert.RESYNC -> { counters.inc(Counter.RESYNCS); needsReset = true; carry48 = 0 }
+            JitterBuffer.Insert.LATE -> { counters.inc(Counter.LATE); pool.release(p) }
+            JitterBuffer.Insert.DUPLICATE -> { counters.inc(Counter.DUPLICATES); pool.release(p) }
+        }
+    }
+
+    /** This tick's frame, or null when the speaker has nothing to say in it. */
+    fun produce(tick: Long): AudioFrame? {
+        val pcm = if (format == null) null else ShortArray(format.samplesPerFrame * channels)
+        var filled48 = 0
+        var kind = FrameKind.DECODED
+        var voiced = false
+        var packets: List<OpusPacket> = emptyList()
+        var sequence = -1L
+        var timestamp = 0L
+        var level = -1
+        var flags = -1
+
+        if (carry48 > 0) {
+            val n48 = minOf(carry48, SAMPLES_PER_FRAME)
+            if (pcm != null) copyCarry(pcm, 0, n48 / ratio)
+            carry48 -= n48
+            filled48 = n48
+            kind = carryKind
+            voiced = true
+            timestamp = jitter.playTimestamp - carry48 - n48
+            sequence = jitter.nextSeq - 1
+        }
+        while (filled48 < SAMPLES_PER_FRAME) {
+            val want = SAMPLES_PER_FRAME - filled48
+            val step = jitter.next(tick, want)
+            if (sequence < 0 && step.ordinal >= JitterBuffer.Step.PACKET.ordinal && step != JitterBuffer.Step.SPURT_END) {
+                sequence = jitter.stepSeq
+                timestamp = jitter.stepTimestamp
+            }
+            when (step) {
+                JitterBuffer.Step.IDLE, JitterBuffer.Step.FILLING -> break
+                JitterBuffer.Step.SPURT_END -> {
+                    needsReset = true
+                    break
+                }
+                JitterBuffer.Step.GAP -> filled48 += jitter.duration // silence: pcm is already zero
+                JitterBuffer.Step.PACKET -> {
+                    val p = jitter.item!!
+                    val dur = jitter.duration
+                    if (jitter.stepIsSilence) {
+                        // Silence frames are always 20 ms; their slot stays zero and the speaker counts as silent.
+                        counters.inc(Counter.SILENCE_FRAMES)
+                        filled48 += minOf(dur, want)
+                    } else {
+                        packets = appendPacket(packets, p)
+                        if (p.audioLevel >= 0) level = p.audioLevel
+                        if (p.speakerFlags >= 0) flags = p.speakerFlags
+                        val got = decodePacket(p, dur)
+                        counters.inc(Counter.DECODED)
+                        if (got == DECODE_FAILED) kind = worse(kind, FrameKind.CONCEALED)
+                        filled48 += place(pcm, filled48, dur, want, if (got == DECODE_FAILED) FrameKind.CONCEALED else FrameKind.DECODED)
+                        voiced = true
+                    }
+                    pool.release(p)
+                }
+                JitterBuffer.Step.MISSING -> {
+                    val dur = jitter.duration
+                    val k = recover(jitter.fecItem, dur)
+                    kind = worse(kind, k)
+                    filled48 += place(pcm, filled48, dur, want, k)
+                    voiced = true
+                }
+                JitterBuffer.Step.UNDERRUN -> {
+                    val dur = jitter.duration
+                    val k = if (format == null) FrameKind.MISSING else concealInto(dur)
+                    if (k == FrameKind.CONCEALED) counters.inc(Counter.CONCEALED)
+                    kind = worse(kind, k)
+                    filled48 += place(pcm, filled48, dur, want, k)
+                    voiced = true
+                }
+            }
+        }
+        if (!voiced) return null
+        return AudioFrame(
+            ssrc = ssrc,
+            userId = if (userId == ReceivedPacket.NO_USER) null else userId,
+            tick = tick,
+            sequence = (sequence and 0xFFFF).toInt(),
+            rtpTimestamp = timestamp and 0xFFFF_FFFFL,
+            pcm = pcm,
+            packets = packets,
+            kind = kind,
+            audioLevel = level,
+            speakerFlags = flags,
+        )
+    }
+
+    /** Frees the decoder and every buffered packet. */
+    fun close() {
+        jitter.flush()
+        decoder?.close()
+        decoder = null
+    }
+
+    /** Decodes [p] into [decoded]; returns samples per channel, or [DECODE_FAILED] after concealing instead. */
+    private fun decodePacket(p: ReceivedPacket, dur48: Int): Int {
+        if (format == null) return dur48
+        val d = decoder()
+        val n = d.decode(p.data, p.payloadOffset, p.payloadLength, decoded)
+        if (n > 0) return n
+        counters.inc(Counter.DECODE_ERRORS)
+        d.conceal(dur48, decoded)
+        counters.inc(Counter.CONCEALED)
+        return DECODE_FAILED
+    }
+
+    /** Fills [decoded] for a lost packet: FEC from the following packet when it carries LBRR data, else PLC. */
+    private fun recover(next: ReceivedPacket?, dur48: Int): FrameKind {
+        if (format == null) return FrameKind.MISSING
+        if (next != null && OpusPacketInfo.hasLbrr(next.data, next.payloadOffset, next.payloadLength)) {
+            val n = decoder().decodeFec(next.data, next.payloadOffset, next.payloadLength, dur48, decoded)
+            if (n > 0) {
+                counters.inc(Counter.FEC_RECOVERED)
+                return FrameKind.FEC_RECOVERED
+            }
+        }
+        val k = concealInto(dur48)
+        counters.inc(Counter.CONCEALED)
+        return k
+    }
+
+    private fun concealInto(dur48: Int): FrameKind {
+        decoder().conceal(dur48, decoded)
+        return FrameKind.CONCEALED
+    }
+
+    /**
+     * Copies the first [want] 48 kHz samples of what was just decoded (in [decoded], [dur48] long) into [pcm] at
+     * [at48]; keeps the rest as carry for the next tick. Returns the 48 kHz samples placed.
+     */
+    private fun place(pcm: ShortArray?, at48: Int, dur48: Int, want: Int, kind: FrameKind): Int {
+        val n48 = minOf(dur48, want)
+        if (pcm != null) System.arraycopy(decoded, 0, pcm, at48 / ratio * channels, n48 / ratio * channels)
+        if (dur48 > want) {
+            carry48 = dur48 - want
+            carryFrom = n48 / ratio
+            carryKind = kind
+        }
+        return n48
+    }
+
+    private fun copyCarry(pcm: ShortArray, at: Int, samples: Int) {
+        System.arraycopy(decoded, carryFrom * channels, pcm, at * channels, samples * channels)
+        carryFrom += samples
+    }
+
+    private fun decoder(): OpusFrameDecoder {
+        val d = decoder ?: decoderFactory.create(format!!).also { decoder = it }
+        if (needsReset) {
+            d.reset()
+            needsReset = false
+        }
+        return d
+    }
+
+    private fun appendPacket(list: List<OpusPacket>, p: ReceivedPacket): List<OpusPacket> {
+        val packet = OpusPacket(
+            ssrc = ssrc,
+            userId = if (userId == ReceivedPacket.NO_USER) null else userId,
+            sequence = p.sequence,
+            rtpTimestamp = p.timestamp,
+            opus = p.data.copyOfRange(p.payloadOffset, p.payloadOffset + p.payloadLength),
+            samples = jitter.duration,
+        )
+        return if (list.isEmpty()) listOf(packet) else list + packet
+    }
+
+    private companion object {
+        const val DECODE_FAILED = -1
+
+        /** The more degraded of two kinds, so a tick that mixes decoded and concealed audio reports the concealment. */
+        fun worse(a: FrameKind, b: FrameKind): FrameKind = if (severity(b) > severity(a)) b else a
+
+        private fun severity(k: FrameKind): Int = when (k) {
+            FrameKind.DECODED -> 0
+            FrameKind.FEC_RECOVERED -> 1
+            FrameKind.CONCEALED -> 2
+            FrameKind.MISSING -> 3
+        }
+    }
+}
