@@ -96,12 +96,12 @@ public class VoiceReceiver(
     public fun frames(userId: Long): Flow<AudioFrame> = ticks.mapNotNull { it.frameOf(userId) }
 
     /** The frames of one SSRC, whether or not its user is known. */
-    public fun framesOfSsrc(ssrc: Long): Flow<AudioFrame> = ticks.mapNotNull { it.speaking[ssrc] }
+    public fun framesOfSsrc(ssrc: Long): Flow<AudioFrame> = ticks.mapNotNull { it.frameOfSsrc(ssrc) }
 
     /** Every received Opus packet (in playout order, each once), for all speakers. */
     @OptIn(kotlinx.coroutines.ExperimentalCoroutinesApi::class)
     public val opusPackets: Flow<OpusPacket>
-        get() = ticks.flatMapConcat { t -> t.speaking.values.flatMap { it.packets }.asFlow() }
+        get() = ticks.flatMapConcat { t -> t.speaking.flatMap { OpusPacket.of(it) }.asFlow() }
 
     /** Decrypted RTCP packets (sender and receiver reports, goodbyes...). */
     public val rtcp: Flow<RtcpPacket> get() = rtcpBroadcaster.flow()

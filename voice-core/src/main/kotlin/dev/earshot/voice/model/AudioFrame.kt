@@ -13,8 +13,8 @@ public enum class FrameKind {
 }
 
 /**
- * One speaker's 20 ms of audio in one receive-clock tick. Immutable: arrays are copies owned by this frame and
- * must not be modified by receivers (they are shared between collectors).
+ * One speaker's 20 ms of audio in one receive-clock tick. Immutable: arrays are copies owned by this frame, shared
+ * between collectors, and must not be modified.
  *
  * @property ssrc the RTP synchronisation source (unsigned 32-bit, held in a Long).
  * @property userId the Discord user id when known, else null.
@@ -22,11 +22,13 @@ public enum class FrameKind {
  * @property sequence RTP sequence number (16-bit) of the packet that produced this audio, or of the lost packet.
  * @property rtpTimestamp RTP timestamp (32-bit, 48 kHz) of the first sample of this frame.
  * @property pcm interleaved 16-bit PCM in the receiver's decode format (one tick's worth), or null when decoding is off.
- * @property packets the Opus packets whose playout starts in this tick, in order (usually one; none for concealed
- *   frames or the second half of a 40 ms packet).
+ * @property opus the Opus packet whose playout starts in this tick, exactly as sent (after decryption); null for a
+ *   concealed or missing slot and for the later ticks of a 40 or 60 ms packet.
+ * @property extraOpus further packets starting in this tick, in order; empty unless the sender uses packets shorter
+ *   than 20 ms.
  * @property kind whether the audio was decoded, concealed or recovered by FEC.
  * @property audioLevel RFC 6464 audio level of the packet (0 loudest .. 127 silent, bit 7 = voice activity), or -1.
- * @property speakerFlags Discord's speaker flags header extension (1 microphone? see protocol docs), or -1.
+ * @property speakerFlags Discord's speaker header extension (0x01 priority, 0x02 voice, 0x04 soundshare), or -1.
  */
 public class AudioFrame(
     public val ssrc: Long,
@@ -35,12 +37,13 @@ public class AudioFrame(
     public val sequence: Int,
     public val rtpTimestamp: Long,
     public val pcm: ShortArray?,
-    public val packets: List<OpusPacket>,
+    public val opus: ByteArray?,
     public val kind: FrameKind,
     public val audioLevel: Int = -1,
     public val speakerFlags: Int = -1,
+    public val extraOpus: List<ByteArray> = emptyList(),
 ) {
     override fun toString(): String =
         "AudioFrame(ssrc=$ssrc, user=$userId, tick=$tick, seq=$sequence, ts=$rtpTimestamp, kind=$kind, " +
-            "pcm=${pcm?.size ?: "none"}, packets=${packets.size})"
+            "pcm=${pcm?.size ?: "none"}, opus=${opus?.size ?: "none"})"
 }

@@ -11,8 +11,6 @@ import dev.earshot.voice.rtp.RtcpParseResult
 import dev.earshot.voice.rtp.RtcpParser
 import dev.earshot.voice.rtp.RtpPayload
 import dev.earshot.voice.rtp.RtpView
-import kotlinx.coroutines.channels.ReceiveChannel
-import kotlinx.coroutines.channels.SendChannel
 import org.slf4j.LoggerFactory
 import java.util.concurrent.atomic.AtomicReference
 
@@ -129,8 +127,8 @@ internal class PacketOpener(private val counters: Counters) {
 
 /** The decrypt stage loop: datagrams in, decrypted audio packets out; RTCP reports go to [onRtcp]. */
 internal suspend fun runDecryptStage(
-    input: ReceiveChannel<ReceivedPacket>,
-    output: SendChannel<ReceivedPacket>,
+    input: StageChannel,
+    output: StageChannel,
     opener: PacketOpener,
     pool: PacketPool,
     onRtcp: (List<RtcpPacket>) -> Unit,
@@ -139,7 +137,7 @@ internal suspend fun runDecryptStage(
     try {
         for (p in input) {
             when (opener.open(p)) {
-                PacketOpener.Outcome.AUDIO -> if (output.trySend(p).isFailure) pool.release(p)
+                PacketOpener.Outcome.AUDIO -> output.offer(p)
                 PacketOpener.Outcome.RTCP -> {
                     when (val r = RtcpParser.parse(p.data, 0, opener.rtcpLength)) {
                         is RtcpParseResult.Ok -> onRtcp(r.packets)

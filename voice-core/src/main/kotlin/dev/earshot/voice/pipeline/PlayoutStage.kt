@@ -8,7 +8,6 @@ import dev.earshot.voice.VoiceConstants.FRAME_MS
 import dev.earshot.voice.internal.LongMap
 import dev.earshot.voice.model.AudioFrame
 import dev.earshot.voice.model.VoiceTick
-import kotlinx.coroutines.channels.ReceiveChannel
 import kotlinx.coroutines.delay
 
 /**
@@ -42,18 +41,18 @@ internal class Playout(
     /** Produces the next tick. */
     fun tick(): VoiceTick {
         val tick = nextTick++
-        var frames: HashMap<Long, AudioFrame>? = null
+        var frames: ArrayList<AudioFrame>? = null
         var silent: HashSet<Long>? = null
-        speakers.forEach { ssrc, speaker ->
+        speakers.forEach { _, speaker ->
             val frame = speaker.produce(tick)
             if (frame != null) {
-                (frames ?: HashMap<Long, AudioFrame>().also { frames = it })[ssrc] = frame
+                (frames ?: ArrayList<AudioFrame>(speakers.size).also { frames = it }) += frame
             } else {
-                (silent ?: HashSet<Long>().also { silent = it }) += ssrc
+                (silent ?: HashSet<Long>().also { silent = it }) += speaker.boxedSsrc
             }
         }
         counters.inc(Counter.TICKS)
-        return VoiceTick(tick, frames ?: emptyMap(), silent ?: emptySet())
+        return VoiceTick(tick, frames ?: emptyList(), silent ?: emptySet())
     }
 
     /** Whether every speaker has played out everything it holds. */
@@ -102,7 +101,7 @@ internal class Playout(
 }
 
 /** The ingest loop: decrypted, resolved packets into their speakers' jitter buffers. */
-internal suspend fun runIngestLoop(input: ReceiveChannel<ReceivedPacket>, playout: Playout) {
+internal suspend fun runIngestLoop(input: StageChannel, playout: Playout) {
     for (p in input) playout.insert(p)
 }
 

@@ -3,26 +3,30 @@ package dev.earshot.voice.pipeline
 import dev.earshot.voice.Counter
 import dev.earshot.voice.Counters
 import dev.earshot.voice.NanoClock
-import kotlinx.coroutines.channels.SendChannel
 
 /**
  * The socket reader: the only coroutine that touches the [DatagramSource]. It never waits for the pipeline: its
  * output channel drops the oldest datagram on overflow (counted by the channel's undelivered-element hook), so a
- * slow consumer costs packets, never socket stalls. Ends when the source closes (-1); I/O errors propagate and close
- * the receiver with that cause.
+ * slow consumer costs packets, never socket stalls. It drains what is waiting without suspending and suspends only
+ * when the source is idle. Ends when the source closes; I/O errors propagate and close the receiver with that cause.
  */
 internal suspend fun runReadStage(
     source: DatagramSource,
     pool: PacketPool,
-    output: SendChannel<ReceivedPacket>,
+    output: StageChannel,
     counters: Counters,
     clock: NanoClock,
 ) {
     try {
         while (true) {
             val packet = pool.acquire()
-            val n = try {
-                source.receive(packet.data)
+            var n: Int
+            try {
+                n = source.poll(packet.data)
+                while (n == DatagramSource.EMPTY) {
+                    source.awaitReadable()
+                    n = source.poll(packet.data)
+                }
             } catch (e: Throwable) {
                 pool.release(packet)
                 throw e
@@ -39,7 +43,7 @@ internal suspend fun runReadStage(
             }
             packet.length = n
             packet.arrivalNanos = clock.nanoTime()
-            if (output.trySend(packet).isFailure) pool.release(packet)
+            output.offer(packet)
         }
     } finally {
         output.close()

@@ -10,8 +10,6 @@ import dev.earshot.voice.rtp.RtcpPacket
 import kotlinx.coroutines.CoroutineName
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.Dispatchers
-import kotlinx.coroutines.channels.BufferOverflow
-import kotlinx.coroutines.channels.Channel
 import kotlinx.coroutines.coroutineScope
 import kotlinx.coroutines.launch
 
@@ -50,7 +48,7 @@ internal class ReceivePipeline(
 
     /** Runs every stage until the source ends and the last audio has played out, or until cancelled. */
     suspend fun run() {
-        val wake = directory.onMapped { packets.trySend(WAKE) }
+        val wake = directory.onMapped { packets.offer(WAKE) }
         try {
             coroutineScope {
                 launch(readDispatcher + CoroutineName("earshot-read")) {
@@ -64,7 +62,7 @@ internal class ReceivePipeline(
                     val resolver = Resolver(
                         directory, frameDecryptor, hold, counters,
                         release = pool::release,
-                        out = { if (frames.trySend(it).isFailure) pool.release(it) },
+                        out = frames::offer,
                     )
                     runResolveStage(packets, frames, resolver, config.clock)
                 }
@@ -95,10 +93,7 @@ internal class ReceivePipeline(
         scope.launch(serial) { playout.remove(ssrc) }
     }
 
-    private fun stageChannel(dropCounter: Counter) = Channel<ReceivedPacket>(
-        config.stageQueueCapacity,
-        BufferOverflow.DROP_OLDEST,
-    ) {
+    private fun stageChannel(dropCounter: Counter) = StageChannel(config.stageQueueCapacity) {
         if (it !== WAKE) {
             counters.inc(dropCounter)
             pool.release(it)

@@ -5,8 +5,6 @@ import dev.earshot.voice.Counters
 import dev.earshot.voice.NanoClock
 import dev.earshot.voice.e2ee.FrameDecryptor
 import dev.earshot.voice.identity.SsrcDirectory
-import kotlinx.coroutines.channels.ReceiveChannel
-import kotlinx.coroutines.channels.SendChannel
 
 /**
  * Pure core of the resolve stage: attaches the Discord user to each packet (SSRC-to-user map) and applies the
@@ -96,8 +94,8 @@ internal class Resolver(
  * packets are released promptly even if their speaker has stopped, without a select per packet.
  */
 internal suspend fun runResolveStage(
-    input: ReceiveChannel<ReceivedPacket>,
-    output: SendChannel<ReceivedPacket>,
+    input: StageChannel,
+    output: StageChannel,
     resolver: Resolver,
     clock: NanoClock,
 ) {

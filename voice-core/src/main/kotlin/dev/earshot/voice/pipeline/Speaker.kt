@@ -10,7 +10,6 @@ import dev.earshot.voice.codec.PcmFormat
 import dev.earshot.voice.jitter.JitterBuffer
 import dev.earshot.voice.model.AudioFrame
 import dev.earshot.voice.model.FrameKind
-import dev.earshot.voice.model.OpusPacket
 import dev.earshot.voice.rtp.SequenceUnwrapper
 import dev.earshot.voice.rtp.TimestampUnwrapper
 
@@ -52,6 +51,12 @@ internal class Speaker(
     private var needsReset = false
 
     var userId: Long = ReceivedPacket.NO_USER
+        private set
+    // Boxed once per user change rather than once per frame: Discord ids are far outside Long's box cache.
+    private var boxedUser: Long? = null
+
+    /** The SSRC, boxed once for the tick's silent set. */
+    val boxedSsrc: Long = ssrc
     /** Last tick a packet of this SSRC arrived in, for eviction. */
     var lastArrivalTick: Long = 0
         private set
@@ -61,7 +66,10 @@ internal class Speaker(
     /** Offers a decrypted packet; takes ownership of it. */
     fun insert(p: ReceivedPacket, nowTick: Long) {
         lastArrivalTick = nowTick
-        if (p.userId != ReceivedPacket.NO_USER) userId = p.userId
+        if (p.userId != ReceivedPacket.NO_USER && p.userId != userId) {
+            userId = p.userId
+            boxedUser = p.userId
+        }
         val buf = p.data
         val off = p.payloadOffset
         val len = p.payloadLength
@@ -85,7 +93,8 @@ internal class Speaker(
         var filled48 = 0
         var kind = FrameKind.DECODED
         var voiced = false
-        var packets: List<OpusPacket> = emptyList()
+        var opus: ByteArray? = null
+        var extraOpus: List<ByteArray> = emptyList()
         var sequence = -1L
         var timestamp = 0L
         var level = -1
@@ -123,7 +132,8 @@ internal class Speaker(
                         counters.inc(Counter.SILENCE_FRAMES)
                         filled48 += minOf(dur, want)
                     } else {
-                        packets = appendPacket(packets, p)
+                        val copy = p.data.copyOfRange(p.payloadOffset, p.payloadOffset + p.payloadLength)
+                        if (opus == null) opus = copy else extraOpus = extraOpus + copy
                         if (p.audioLevel >= 0) level = p.audioLevel
                         if (p.speakerFlags >= 0) flags = p.speakerFlags
                         val got = decodePacket(p, dur)
@@ -154,15 +164,16 @@ internal class Speaker(
         if (!voiced) return null
         return AudioFrame(
             ssrc = ssrc,
-            userId = if (userId == ReceivedPacket.NO_USER) null else userId,
+            userId = boxedUser,
             tick = tick,
             sequence = (sequence and 0xFFFF).toInt(),
             rtpTimestamp = timestamp and 0xFFFF_FFFFL,
             pcm = pcm,
-            packets = packets,
+            opus = opus,
             kind = kind,
             audioLevel = level,
             speakerFlags = flags,
+            extraOpus = extraOpus,
         )
     }
 
@@ -232,18 +243,6 @@ internal class Speaker(
             needsReset = false
         }
         return d
-    }
-
-    private fun appendPacket(list: List<OpusPacket>, p: ReceivedPacket): List<OpusPacket> {
-        val packet = OpusPacket(
-            ssrc = ssrc,
-            userId = if (userId == ReceivedPacket.NO_USER) null else userId,
-            sequence = p.sequence,
-            rtpTimestamp = p.timestamp,
-            opus = p.data.copyOfRange(p.payloadOffset, p.payloadOffset + p.payloadLength),
-            samples = jitter.duration,
-        )
-        return if (list.isEmpty()) listOf(packet) else list + packet
     }
 
     private companion object {

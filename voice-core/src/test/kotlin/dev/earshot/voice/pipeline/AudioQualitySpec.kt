@@ -47,7 +47,7 @@ class AudioQualitySpec : FunSpec({
             delay(100)
             h.source.close()
         }
-        val frames = h.ticks.await().mapNotNull { it.speaking[77L] }
+        val frames = h.ticks.await().mapNotNull { it.frameOfSsrc(77L) }
         return frames.associateBy { (((it.rtpTimestamp - ts0) and 0xFFFF_FFFFL) / 960).toInt() } to lost
     }
 

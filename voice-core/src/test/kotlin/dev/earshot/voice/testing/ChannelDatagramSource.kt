@@ -6,11 +6,20 @@ import kotlinx.coroutines.channels.Channel
 /** A [DatagramSource] fed by a channel, standing in for the UDP socket. Closing the channel ends the source. */
 class ChannelDatagramSource(capacity: Int = Channel.UNLIMITED) : DatagramSource {
     val channel = Channel<ByteArray>(capacity)
+    private var pending: ByteArray? = null
+    private var closed = false
 
-    override suspend fun receive(buffer: ByteArray): Int {
-        val d = channel.receiveCatching().getOrNull() ?: return -1
+    override fun poll(buffer: ByteArray): Int {
+        val d = pending?.also { pending = null } ?: channel.tryReceive().getOrNull()
+            ?: return if (closed || channel.isClosedForReceive) DatagramSource.CLOSED else DatagramSource.EMPTY
         d.copyInto(buffer, 0, 0, minOf(d.size, buffer.size))
         return d.size
+    }
+
+    override suspend fun awaitReadable() {
+        if (pending != null) return
+        pending = channel.receiveCatching().getOrNull()
+        if (pending == null) closed = true
     }
 
     fun offer(datagram: ByteArray) {
