@@ -1,5 +1,6 @@
 package dev.earshot.voice.pipeline
 
+import dev.earshot.voice.codec.OpusPacketInfo
 import dev.earshot.voice.codec.PcmFormat
 import dev.earshot.voice.crypto.EncryptionMode
 import dev.earshot.voice.crypto.TransportCipher
@@ -8,6 +9,7 @@ import dev.earshot.voice.identity.SsrcDirectory
 import dev.earshot.voice.model.FrameKind
 import dev.earshot.voice.rtp.RtcpPacket
 import dev.earshot.voice.testing.FakeSpeaker
+import dev.earshot.voice.testing.OggOpusReader
 import dev.earshot.voice.testing.ReceiverHarness
 import dev.earshot.voice.testing.Speech
 import dev.earshot.voice.testing.play
@@ -38,7 +40,7 @@ class ReceivePipelineSpec : FunSpec({
                 val speaker = FakeSpeaker(SSRC, h.key, mode, sequence = 65500, timestamp = 0xFFFF_0000L)
                 val packets = Speech.packets.take(150)
                 launch { h.play(speaker, packets) }
-                val frames = h.ticks.await().mapNotNull { it.speaking[SSRC] }
+                val frames = h.ticks.await().mapNotNull { it.frameOfSsrc(SSRC) }
                 frames.size shouldBe packets.size
                 frames.first().tick shouldBe 3L
                 frames.map { it.tick } shouldContainExactly (3L until 3L + packets.size).toList()
@@ -47,7 +49,7 @@ class ReceivePipelineSpec : FunSpec({
                 frames.all { it.audioLevel == (0x80 or 30) && it.speakerFlags == 2 } shouldBe true
                 val expected = Speech.decodeAll(packets)
                 frames.forEachIndexed { i, f -> f.pcm!!.contentEquals(expected[i]) shouldBe true }
-                frames.forEachIndexed { i, f -> f.packets.single().opus.contentEquals(packets[i]) shouldBe true }
+                frames.forEachIndexed { i, f -> f.opus!!.contentEquals(packets[i]) shouldBe true }
                 val s = h.receiver.stats()
                 s.decrypted shouldBe packets.size + 5L
                 s.decoded shouldBe packets.size.toLong()
@@ -58,13 +60,60 @@ class ReceivePipelineSpec : FunSpec({
         }
     }
 
+    context("40 and 60 ms packets are split across ticks, bit-exact") {
+        withData(listOf("/audio/speech-stereo-40ms.opus", "/audio/speech-stereo-60ms.opus")) { file ->
+            runTest {
+                val packets = OggOpusReader.readResource(file).packets
+                val h = ReceiverHarness(this)
+                val speaker = FakeSpeaker(SSRC, h.key)
+                launch {
+                    for (p in packets) {
+                        val samples = OpusPacketInfo.samplesPerChannel48k(p, 0, p.size)
+                        h.source.offer(speaker.datagram(p, samples = samples))
+                        delay(samples / 48L)
+                    }
+                    repeat(5) { h.source.offer(speaker.datagram(FakeSpeaker.SILENCE)); delay(20) }
+                    h.source.close()
+                }
+                val frames = h.ticks.await().mapNotNull { it.frameOfSsrc(SSRC) }
+                val pcm = Speech.decodeAll(packets).reduce { a, b -> a + b }
+                frames.size shouldBe pcm.size / 1920
+                frames.map { it.tick } shouldContainExactly (3L until 3L + frames.size).toList()
+                frames.forEachIndexed { i, f -> f.pcm!!.contentEquals(pcm.copyOfRange(i * 1920, (i + 1) * 1920)) shouldBe true }
+                frames.count { it.opus != null } shouldBe packets.size
+            }
+        }
+    }
+
+    test("a new talk spurt starts a fresh decoder and is placed by its RTP timestamp, not its arrival") {
+        runTest {
+            val h = ReceiverHarness(this)
+            val speaker = FakeSpeaker(SSRC, h.key)
+            val first = Speech.packets.subList(0, 50)
+            val second = Speech.packets.subList(100, 150)
+            launch {
+                for (p in first) { h.source.offer(speaker.datagram(p)); delay(20) }
+                repeat(5) { h.source.offer(speaker.datagram(FakeSpeaker.SILENCE)); delay(20) }
+                // 1.5 s of silence on the sender's clock; the first packet after it arrives 40 ms late.
+                speaker.pause(75 * 960)
+                delay(75 * 20L + 40)
+                h.play(speaker, second)
+            }
+            val frames = h.ticks.await().mapNotNull { it.frameOfSsrc(SSRC) }
+            frames.size shouldBe 100
+            frames[50].tick - frames[0].tick shouldBe 50L + 5 + 75
+            val expected = Speech.decodeAll(first) + Speech.decodeAll(second)
+            frames.forEachIndexed { i, f -> f.pcm!!.contentEquals(expected[i]) shouldBe true }
+        }
+    }
+
     test("16 kHz mono is decoded directly: 320 samples per tick, identical to a 16 kHz decoder") {
         runTest {
             val h = ReceiverHarness(this) { decode = PcmFormat.MONO_16K }
             val speaker = FakeSpeaker(SSRC, h.key)
             val packets = Speech.packets.take(60)
             launch { h.play(speaker, packets) }
-            val frames = h.ticks.await().mapNotNull { it.speaking[SSRC] }
+            val frames = h.ticks.await().mapNotNull { it.frameOfSsrc(SSRC) }
             val expected = Speech.decodeAll(packets, PcmFormat.MONO_16K)
             frames.size shouldBe 60
             frames.forEachIndexed { i, f ->
@@ -80,11 +129,11 @@ class ReceivePipelineSpec : FunSpec({
             val speaker = FakeSpeaker(SSRC, h.key)
             val packets = Speech.packets.take(40)
             launch { h.play(speaker, packets, drop = setOf(20)) }
-            val frames = h.ticks.await().mapNotNull { it.speaking[SSRC] }
+            val frames = h.ticks.await().mapNotNull { it.frameOfSsrc(SSRC) }
             frames.size shouldBe 40
             frames[20].kind shouldBe FrameKind.MISSING
             frames[20].pcm shouldBe null
-            frames.filter { it.kind == FrameKind.DECODED }.map { it.packets.single().opus.toList() } shouldBe
+            frames.filter { it.kind == FrameKind.DECODED }.map { it.opus!!.toList() } shouldBe
                 packets.filterIndexed { i, _ -> i != 20 }.map { it.toList() }
         }
     }
@@ -105,7 +154,7 @@ class ReceivePipelineSpec : FunSpec({
                 }
                 h.play(renewed, packets.drop(50))
             }
-            val frames = h.ticks.await().mapNotNull { it.speaking[SSRC] }
+            val frames = h.ticks.await().mapNotNull { it.frameOfSsrc(SSRC) }
             frames.size shouldBe 100
             h.receiver.stats().authFailures shouldBe 0
             frames.map { it.kind }.toSet() shouldBe setOf(FrameKind.DECODED)
@@ -143,12 +192,12 @@ class ReceivePipelineSpec : FunSpec({
                 h.source.close()
             }
             val ticks = h.ticks.await()
-            val frames = ticks.mapNotNull { it.speaking[SSRC] }
+            val frames = ticks.mapNotNull { it.frameOfSsrc(SSRC) }
             frames.size shouldBe 50
             frames.all { it.userId == user } shouldBe true
-            frames.map { it.packets.single().opus.toList() } shouldBe packets.map { it.toList() }
+            frames.map { it.opus!!.toList() } shouldBe packets.map { it.toList() }
             // The stranger never gets a user, so with a user-keyed decryptor its frames are dropped after the hold.
-            ticks.none { SSRC + 1 in it.speaking } shouldBe true
+            ticks.none { it.frameOfSsrc(SSRC + 1) != null } shouldBe true
             val s = h.receiver.stats()
             s.droppedUnknownSsrc shouldBe 50
             s.heldUnknownSsrc shouldBeGreaterThan 50
@@ -162,9 +211,9 @@ class ReceivePipelineSpec : FunSpec({
             val speaker = FakeSpeaker(SSRC, h.key)
             val packets = Speech.packets.take(50)
             launch { h.play(speaker, packets, before = { if (it == 20) ssrcs.map(SSRC, 42L) }) }
-            val frames = h.ticks.await().mapNotNull { it.speaking[SSRC] }
+            val frames = h.ticks.await().mapNotNull { it.frameOfSsrc(SSRC) }
             frames.first().tick shouldBe 3L
-            frames.map { it.packets.single().opus.toList() } shouldBe packets.map { it.toList() }
+            frames.map { it.opus!!.toList() } shouldBe packets.map { it.toList() }
             // A frame carries the user known when it plays: frames played after the mapping (3 ticks of delay) have it.
             frames.map { it.userId } shouldBe List(17) { null } + List(33) { 42L }
             h.receiver.stats().heldUnknownSsrc shouldBe 0
@@ -191,7 +240,7 @@ class ReceivePipelineSpec : FunSpec({
                 repeat(5) { h.source.offer(speaker.datagram(FakeSpeaker.SILENCE)); delay(20) }
                 h.source.close()
             }
-            val frames = h.ticks.await().mapNotNull { it.speaking[SSRC] }
+            val frames = h.ticks.await().mapNotNull { it.frameOfSsrc(SSRC) }
             frames.size shouldBe 80
             frames.map { it.kind }.toSet() shouldBe setOf(FrameKind.DECODED)
             val s = h.receiver.stats()
