@@ -78,14 +78,11 @@ internal class ReceivePipeline(
                 }
             }
         } finally {
+            // Every stage has stopped by now, so touching playout state off the serial dispatcher is safe.
             wake.close()
-            withSerialCleanup()
+            playout.close()
+            ticks.close()
         }
-    }
-
-    private fun withSerialCleanup() {
-        playout.close()
-        ticks.close()
     }
 
     /** Forgets [ssrc] on the pipeline's own thread (a user left). */

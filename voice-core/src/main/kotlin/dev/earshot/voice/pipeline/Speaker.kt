@@ -49,6 +49,8 @@ internal class Speaker(
     private var carryKind = FrameKind.DECODED
     private var carry48 = 0
     private var needsReset = false
+    // The PCM of the tick being produced; see out().
+    private var pcm: ShortArray? = null
 
     var userId: Long = ReceivedPacket.NO_USER
         private set
@@ -89,7 +91,8 @@ internal class Speaker(
 
     /** This tick's frame, or null when the speaker has nothing to say in it. */
     fun produce(tick: Long): AudioFrame? {
-        val pcm = if (format == null) null else ShortArray(format.samplesPerFrame * channels)
+        // Allocated on the first audible slice only: most known speakers are silent in most ticks.
+        pcm = null
         var filled48 = 0
         var kind = FrameKind.DECODED
         var voiced = false
@@ -102,7 +105,7 @@ internal class Speaker(
 
         if (carry48 > 0) {
             val n48 = minOf(carry48, SAMPLES_PER_FRAME)
-            if (pcm != null) copyCarry(pcm, 0, n48 / ratio)
+            if (format != null) copyCarry(out(), 0, n48 / ratio)
             carry48 -= n48
             filled48 = n48
             kind = carryKind
@@ -113,7 +116,7 @@ internal class Speaker(
         while (filled48 < SAMPLES_PER_FRAME) {
             val want = SAMPLES_PER_FRAME - filled48
             val step = jitter.next(tick, want)
-            if (sequence < 0 && step.ordinal >= JitterBuffer.Step.PACKET.ordinal && step != JitterBuffer.Step.SPURT_END) {
+            if (sequence < 0 && step in AUDIBLE) {
                 sequence = jitter.stepSeq
                 timestamp = jitter.stepTimestamp
             }
@@ -139,7 +142,7 @@ internal class Speaker(
                         val got = decodePacket(p, dur)
                         counters.inc(Counter.DECODED)
                         if (got == DECODE_FAILED) kind = worse(kind, FrameKind.CONCEALED)
-                        filled48 += place(pcm, filled48, dur, want, if (got == DECODE_FAILED) FrameKind.CONCEALED else FrameKind.DECODED)
+                        filled48 += place(filled48, dur, want, if (got == DECODE_FAILED) FrameKind.CONCEALED else FrameKind.DECODED)
                         voiced = true
                     }
                     pool.release(p)
@@ -148,7 +151,7 @@ internal class Speaker(
                     val dur = jitter.duration
                     val k = recover(jitter.fecItem, dur)
                     kind = worse(kind, k)
-                    filled48 += place(pcm, filled48, dur, want, k)
+                    filled48 += place(filled48, dur, want, k)
                     voiced = true
                 }
                 JitterBuffer.Step.UNDERRUN -> {
@@ -156,19 +159,21 @@ internal class Speaker(
                     val k = if (format == null) FrameKind.MISSING else concealInto(dur)
                     if (k == FrameKind.CONCEALED) counters.inc(Counter.CONCEALED)
                     kind = worse(kind, k)
-                    filled48 += place(pcm, filled48, dur, want, k)
+                    filled48 += place(filled48, dur, want, k)
                     voiced = true
                 }
             }
         }
         if (!voiced) return null
+        val audio = if (format == null) null else out()
+        pcm = null
         return AudioFrame(
             ssrc = ssrc,
             userId = boxedUser,
             tick = tick,
             sequence = (sequence and 0xFFFF).toInt(),
             rtpTimestamp = timestamp and 0xFFFF_FFFFL,
-            pcm = pcm,
+            pcm = audio,
             opus = opus,
             kind = kind,
             audioLevel = level,
@@ -217,12 +222,12 @@ internal class Speaker(
     }
 
     /**
-     * Copies the first [want] 48 kHz samples of what was just decoded (in [decoded], [dur48] long) into [pcm] at
+     * Copies the first [want] 48 kHz samples of what was just decoded (in [decoded], [dur48] long) into the tick's PCM at
      * [at48]; keeps the rest as carry for the next tick. Returns the 48 kHz samples placed.
      */
-    private fun place(pcm: ShortArray?, at48: Int, dur48: Int, want: Int, kind: FrameKind): Int {
+    private fun place(at48: Int, dur48: Int, want: Int, kind: FrameKind): Int {
         val n48 = minOf(dur48, want)
-        if (pcm != null) System.arraycopy(decoded, 0, pcm, at48 / ratio * channels, n48 / ratio * channels)
+        if (format != null) System.arraycopy(decoded, 0, out(), at48 / ratio * channels, n48 / ratio * channels)
         if (dur48 > want) {
             carry48 = dur48 - want
             carryFrom = n48 / ratio
@@ -236,6 +241,9 @@ internal class Speaker(
         carryFrom += samples
     }
 
+    /** The PCM array of the tick being produced, allocated on first use (all zeros = silence until written). */
+    private fun out(): ShortArray = pcm ?: ShortArray(format!!.samplesPerFrame * channels).also { pcm = it }
+
     private fun decoder(): OpusFrameDecoder {
         val d = decoder ?: decoderFactory.create(format!!).also { decoder = it }
         if (needsReset) {
@@ -247,6 +255,9 @@ internal class Speaker(
 
     private companion object {
         const val DECODE_FAILED = -1
+
+        /** Steps that put audio (decoded, concealed or silence) into the tick and so define its sequence and timestamp. */
+        val AUDIBLE: Set<JitterBuffer.Step> = java.util.EnumSet.of(JitterBuffer.Step.PACKET, JitterBuffer.Step.MISSING, JitterBuffer.Step.UNDERRUN, JitterBuffer.Step.GAP)
 
         /** The more degraded of two kinds, so a tick that mixes decoded and concealed audio reports the concealment. */
         fun worse(a: FrameKind, b: FrameKind): FrameKind = if (severity(b) > severity(a)) b else a
