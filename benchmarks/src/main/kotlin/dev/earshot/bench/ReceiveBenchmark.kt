@@ -6,6 +6,8 @@ import dev.earshot.voice.VoiceReceiver
 import dev.earshot.voice.codec.ConcentusDecoderFactory
 import dev.earshot.voice.codec.PcmFormat
 import dev.earshot.voice.crypto.EncryptionMode
+import dev.earshot.voice.model.AudioFrame
+import dev.earshot.voice.model.FrameKind
 import dev.earshot.voice.pipeline.DatagramSource
 import dev.earshot.voice.testing.FakeSpeaker
 import dev.earshot.voice.testing.OggOpusReader
@@ -25,65 +27,132 @@ import kotlin.time.Duration.Companion.minutes
  * spread (min-max). Ratios compare figures from this same run.
  *
  * Usage: `mvn -B -q -Pbench -pl benchmarks -am verify -DskipTests` (add `-Dbench.args=quick` for a short run).
+ * Each pair of scenarios runs in its own JVM (`pair=N` runs one pair in this JVM).
  */
 fun main(args: Array<String>) {
     val quick = "quick" in args
+    val pairArg = args.firstOrNull { it.startsWith("pair=") }?.removePrefix("pair=")?.toInt()
+    if (pairArg == null) {
+        // Like JMH, each pair runs in a fresh JVM so one scenario's JIT profile cannot slow another's.
+        val results = (0 until PAIRS).map { fork(it, quick) }
+        println()
+        println("Machine: ${Runtime.getRuntime().availableProcessors()} cores, ${System.getProperty("java.vm.name")} ${System.getProperty("java.version")}; " +
+            "each pair in its own JVM, $ROUNDS rounds after $WARMUP warm-up, the two sides in alternating rounds; median [min-max].")
+        println()
+        println("| scenario | rate (median) | spread | bytes allocated per unit |")
+        println("|---|---|---|---|")
+        results.flatMap { it.first }.forEach(::println)
+        println()
+        println("Ratios from this run (per round, median [min-max]):")
+        results.flatMap { it.second }.forEach(::println)
+        return
+    }
+    runPair(pairArg, quick)
+}
+
+private const val PAIRS = 4
+
+/** Runs pair [index] in a child JVM with this JVM's class path; returns its table rows and ratio lines. */
+private fun fork(index: Int, quick: Boolean): Pair<List<String>, List<String>> {
+    val java = ProcessHandle.current().info().command().orElse("java")
+    val cmd = listOf(java, "-Xms1g", "-Xmx1g", "-XX:+UseParallelGC", "-cp", System.getProperty("java.class.path"),
+        "dev.earshot.bench.ReceiveBenchmarkKt", "pair=$index") + (if (quick) listOf("quick") else emptyList())
+    val process = ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start()
+    val lines = process.inputStream.bufferedReader().readLines()
+    check(process.waitFor() == 0) { "benchmark pair $index failed" }
+    return lines.filter { it.startsWith("|") } to lines.filter { it.startsWith("-") }
+}
+
+private fun runPair(index: Int, quick: Boolean) {
     val speech = OggOpusReader.readResource("/audio/speech.opus").packets
     val scale = if (quick) 0.2 else 1.0
     val rows = ArrayList<Row>()
+    val ratios = ArrayList<String>()
 
-    fun measure(name: String, unit: String, units: Int, body: () -> Unit): Row {
-        repeat(WARMUP) { body() }
-        val rates = ArrayList<Double>()
-        val allocs = ArrayList<Double>()
-        repeat(ROUNDS) {
-            val a0 = allocatedBytes()
-            val t0 = System.nanoTime()
-            body()
-            val t1 = System.nanoTime()
-            val a1 = allocatedBytes()
-            rates += units / ((t1 - t0) / 1e9)
-            allocs += (a1 - a0).toDouble() / units
+    /**
+     * Measures [a] and [b] in alternating rounds (a b, b a, ...) so that machine noise hits both alike, and reports
+     * the per-round ratio rate(b) / rate(a) as median [min-max].
+     */
+    fun pair(a: Case, b: Case, ratioName: String) {
+        repeat(WARMUP) { a.once(); b.once() }
+        val ra = ArrayList<Sample>()
+        val rb = ArrayList<Sample>()
+        repeat(ROUNDS) { round ->
+            if (round % 2 == 0) { ra += a.once(); rb += b.once() } else { rb += b.once(); ra += a.once() }
         }
-        return Row(name, unit, rates.sorted(), allocs.sorted()).also { rows += it; System.err.println(it.line()) }
+        val perRound = ra.indices.map { rb[it].rate / ra[it].rate }.sorted()
+        rows += Row(a, ra); rows += Row(b, rb)
+        ratios += "- $ratioName: %.3fx [%.3f-%.3f]".format(perRound[perRound.size / 2], perRound.first(), perRound.last())
+        System.err.println(rows[rows.size - 2].line()); System.err.println(rows.last().line()); System.err.println(ratios.last())
     }
 
     val decodes = (20_000 * scale).toInt()
-    val bare48 = measure("bare Concentus decode, 48 kHz stereo", "frames/s", decodes) { bareDecode(speech, PcmFormat.STEREO_48K, decodes) }
-    val bare16 = measure("bare Concentus decode, 16 kHz mono", "frames/s", decodes) { bareDecode(speech, PcmFormat.MONO_16K, decodes) }
-
     val passPackets = (200_000 * scale).toInt()
-    val passGcm = Scenario(speech, speakers = 50, packets = passPackets, mode = EncryptionMode.AEAD_AES256_GCM_RTPSIZE, decode = null)
-    val passX = Scenario(speech, speakers = 50, packets = passPackets, mode = EncryptionMode.AEAD_XCHACHA20_POLY1305_RTPSIZE, decode = null)
-    val pGcm = measure("pipeline, Opus passthrough (parse + AES-GCM + reorder), 50 speakers", "packets/s", passPackets) { passGcm.run() }
-    val pX = measure("pipeline, Opus passthrough (parse + XChaCha20 + reorder), 50 speakers", "packets/s", passPackets) { passX.run() }
+    fun scenario(name: String, speakers: Int, packets: Int, mode: EncryptionMode, decode: PcmFormat?): Case {
+        val s = Scenario(speech, speakers, packets, mode, decode)
+        return Case(name, "packets/s", packets) { s.run() }
+    }
 
-    val full48 = Scenario(speech, speakers = 10, packets = decodes, mode = EncryptionMode.AEAD_AES256_GCM_RTPSIZE, decode = PcmFormat.STEREO_48K)
-    val full16 = Scenario(speech, speakers = 10, packets = decodes, mode = EncryptionMode.AEAD_AES256_GCM_RTPSIZE, decode = PcmFormat.MONO_16K)
-    val f48 = measure("pipeline, full path with decode, 48 kHz stereo, 10 speakers", "packets/s", decodes) { full48.run() }
-    val f16 = measure("pipeline, full path with decode, 16 kHz mono, 10 speakers", "packets/s", decodes) { full16.run() }
-
-    println()
-    println("Machine: ${Runtime.getRuntime().availableProcessors()} cores, ${System.getProperty("java.vm.name")} ${System.getProperty("java.version")}; ${ROUNDS} rounds after ${WARMUP} warm-up, median [min-max].")
-    println()
-    println("| scenario | rate (median) | spread | bytes allocated per unit |")
-    println("|---|---|---|---|")
+    val speakers = 10
+    when (index) {
+        0 -> pair(
+            Case("bare Concentus decode, 48 kHz stereo, 10 decoders", "frames/s", decodes) { bareDecode(speech, PcmFormat.STEREO_48K, speakers, decodes) },
+            scenario("pipeline, full path with decode, 48 kHz stereo, 10 speakers", speakers, decodes, EncryptionMode.AEAD_AES256_GCM_RTPSIZE, PcmFormat.STEREO_48K),
+            "full path / bare decode, 48 kHz stereo (pipeline overhead = 1/ratio - 1)",
+        )
+        1 -> pair(
+            Case("bare Concentus decode, 16 kHz mono (48 kHz mono + decimator), 10 decoders", "frames/s", decodes) { bareDecode(speech, PcmFormat.MONO_16K, speakers, decodes) },
+            scenario("pipeline, full path with decode, 16 kHz mono, 10 speakers", speakers, decodes, EncryptionMode.AEAD_AES256_GCM_RTPSIZE, PcmFormat.MONO_16K),
+            "full path / bare decode, 16 kHz mono",
+        )
+        2 -> pair(
+            scenario("pipeline, Opus passthrough (parse + AES-GCM + reorder), 50 speakers", 50, passPackets, EncryptionMode.AEAD_AES256_GCM_RTPSIZE, null),
+            scenario("pipeline, Opus passthrough (parse + XChaCha20 + reorder), 50 speakers", 50, passPackets, EncryptionMode.AEAD_XCHACHA20_POLY1305_RTPSIZE, null),
+            "passthrough XChaCha20 / AES-GCM",
+        )
+        3 -> {
+            // What the user receives per packet in passthrough, built alone: the AudioFrame and its private Opus
+            // copy, kept in a ring so escape analysis cannot remove them.
+            val keep = arrayOfNulls<AudioFrame>(4096)
+            val gcm = scenario("pipeline, Opus passthrough (parse + AES-GCM + reorder), 50 speakers", 50, passPackets, EncryptionMode.AEAD_AES256_GCM_RTPSIZE, null)
+            val output = Case("user-visible output alone: AudioFrame + Opus copy", "frames/s", passPackets) {
+                for (i in 0 until passPackets) {
+                    val p = speech[i % speech.size]
+                    keep[i and 4095] = AudioFrame(1L, null, i.toLong(), i, i.toLong(), null, p.copyOf(), FrameKind.DECODED)
+                }
+            }
+            pair(gcm, output, "output alone / passthrough (rates)")
+            ratios += "- passthrough allocation: %.0f B/packet, of which %.0f B is the frame and Opus copy handed to the user (pipeline's own: %.0f B)"
+                .format(rows[0].allocMedian, rows[1].allocMedian, rows[0].allocMedian - rows[1].allocMedian)
+        }
+    }
     rows.forEach { println(it.markdown()) }
-    println()
-    println("Ratios from this run:")
-    println("- full path 48 kHz stereo vs bare decode: %.3fx (pipeline overhead %.1f%%)".format(f48.median / bare48.median, (bare48.median / f48.median - 1) * 100))
-    println("- full path 16 kHz mono vs bare decode: %.3fx (pipeline overhead %.1f%%)".format(f16.median / bare16.median, (bare16.median / f16.median - 1) * 100))
-    println("- passthrough AES-GCM vs bare 48 kHz decode: %.1fx".format(pGcm.median / bare48.median))
-    println("- passthrough XChaCha20 vs AES-GCM: %.2fx".format(pX.median / pGcm.median))
+    ratios.forEach(::println)
+}
+
+private class Sample(val rate: Double, val bytesPerUnit: Double)
+
+private class Case(val name: String, val unit: String, val units: Int, val body: () -> Unit) {
+    fun once(): Sample {
+        val a0 = allocatedBytes()
+        val t0 = System.nanoTime()
+        body()
+        val t1 = System.nanoTime()
+        val a1 = allocatedBytes()
+        return Sample(units / ((t1 - t0) / 1e9), (a1 - a0).toDouble() / units)
+    }
 }
 
 private const val WARMUP = 2
-private const val ROUNDS = 5
+private const val ROUNDS = 6
 
-private class Row(val name: String, val unit: String, val rates: List<Double>, val allocs: List<Double>) {
+private class Row(val case: Case, samples: List<Sample>) {
+    val rates = samples.map { it.rate }.sorted()
+    val allocs = samples.map { it.bytesPerUnit }.sorted()
     val median: Double get() = rates[rates.size / 2]
-    fun line() = "%-75s %12.0f %s  [%.0f-%.0f]  %.0f B/unit".format(name, median, unit, rates.first(), rates.last(), allocs[allocs.size / 2])
-    fun markdown() = "| $name | %,.0f $unit | %,.0f-%,.0f | %.0f |".format(median, rates.first(), rates.last(), allocs[allocs.size / 2])
+    val allocMedian: Double get() = allocs[allocs.size / 2]
+    fun line() = "%-75s %12.0f %s  [%.0f-%.0f]  %.0f B/unit".format(case.name, median, case.unit, rates.first(), rates.last(), allocMedian)
+    fun markdown() = "| ${case.name} | %,.0f ${case.unit} | %,.0f-%,.0f | %.0f |".format(median, rates.first(), rates.last(), allocMedian)
 }
 
 private val threads = ManagementFactory.getThreadMXBean() as com.sun.management.ThreadMXBean
@@ -92,15 +161,15 @@ private fun allocatedBytes(): Long = threads.getThreadAllocatedBytes(Thread.curr
 
 private var sink = 0L
 
-private fun bareDecode(packets: List<ByteArray>, format: PcmFormat, count: Int) {
-    val decoder = ConcentusDecoderFactory.create(format)
+/** Decodes like the pipeline does: [decoders] decoders in turn, each through the speech packets in order. */
+private fun bareDecode(packets: List<ByteArray>, format: PcmFormat, decoders: Int, count: Int) {
+    val all = List(decoders) { ConcentusDecoderFactory.create(format) }
     val out = ShortArray(format.maxBufferSize)
     for (i in 0 until count) {
-        val p = packets[i % packets.size]
-        if (i % packets.size == 0) decoder.reset()
-        sink += decoder.decode(p, 0, p.size, out)
+        val p = packets[(i / decoders) % packets.size]
+        sink += all[i % decoders].decode(p, 0, p.size, out)
     }
-    decoder.close()
+    all.forEach { it.close() }
 }
 
 /**
@@ -140,6 +209,7 @@ private class Scenario(
         val s = receiver.stats()
         check(s.decrypted == datagrams.size.toLong()) { "not every packet decrypted: $s" }
         check(s.droppedDatagrams + s.droppedPackets + s.droppedFrames == 0L) { "queues overflowed: $s" }
+        check(s.decoded == datagrams.size.toLong()) { "not every packet was played: $s" }
         sink += frames
     }
 }
@@ -147,12 +217,21 @@ private class Scenario(
 /** Replays prepared datagrams: [perTick] of them every 20 ms of virtual time, with no per-packet allocation. */
 private class ReplaySource(private val datagrams: Array<ByteArray>, private val perTick: Int) : DatagramSource {
     private var next = 0
+    private var paused = false
 
-    override suspend fun receive(buffer: ByteArray): Int {
-        if (next == datagrams.size) return -1
-        if (next > 0 && next % perTick == 0) delay(20)
+    override fun poll(buffer: ByteArray): Int {
+        if (next == datagrams.size) return DatagramSource.CLOSED
+        if (next > 0 && next % perTick == 0 && !paused) {
+            paused = true
+            return DatagramSource.EMPTY
+        }
+        paused = false
         val d = datagrams[next++]
         d.copyInto(buffer)
         return d.size
+    }
+
+    override suspend fun awaitReadable() {
+        delay(20)
     }
 }
