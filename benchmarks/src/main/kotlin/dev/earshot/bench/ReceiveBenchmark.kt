@@ -12,6 +12,7 @@ import dev.earshot.voice.pipeline.DatagramSource
 import dev.earshot.voice.testing.FakeSpeaker
 import dev.earshot.voice.testing.OggOpusReader
 import kotlinx.coroutines.CoroutineStart
+import kotlinx.coroutines.ExperimentalCoroutinesApi
 import kotlinx.coroutines.delay
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.test.StandardTestDispatcher
@@ -191,6 +192,7 @@ private class Scenario(
         datagrams = Array(packets) { i -> fakes[i % speakers].datagram(speech[(i / speakers) % speech.size]) }
     }
 
+    @OptIn(ExperimentalCoroutinesApi::class)
     fun run() = runTest(timeout = 10.minutes) {
         val dispatcher = StandardTestDispatcher(testScheduler)
         val source = ReplaySource(datagrams, speakers)

@@ -86,8 +86,8 @@ internal class LongMap<V : Any>(initialCapacity: Int = 16) {
         values = arrayOfNulls(keys.size)
         size = 0
         for (i in oldKeys.indices) {
-            @Suppress("UNCHECKED_CAST")
             val v = oldValues[i] ?: continue
+            @Suppress("UNCHECKED_CAST")
             set(oldKeys[i], v as V)
         }
     }

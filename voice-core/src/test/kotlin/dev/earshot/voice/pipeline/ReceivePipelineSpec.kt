@@ -117,8 +117,9 @@ class ReceivePipelineSpec : FunSpec({
             val expected = Speech.decodeAll(packets, PcmFormat.MONO_16K)
             frames.size shouldBe 60
             frames.forEachIndexed { i, f ->
-                f.pcm!!.size shouldBe 320
-                f.pcm!!.contentEquals(expected[i]) shouldBe true
+                val pcm = f.pcm!!
+                pcm.size shouldBe 320
+                pcm.contentEquals(expected[i]) shouldBe true
             }
         }
     }

@@ -10,8 +10,12 @@ class ChannelDatagramSource(capacity: Int = Channel.UNLIMITED) : DatagramSource 
     private var closed = false
 
     override fun poll(buffer: ByteArray): Int {
-        val d = pending?.also { pending = null } ?: channel.tryReceive().getOrNull()
-            ?: return if (closed || channel.isClosedForReceive) DatagramSource.CLOSED else DatagramSource.EMPTY
+        var d = pending?.also { pending = null }
+        if (d == null) {
+            val r = channel.tryReceive()
+            if (r.isClosed) closed = true
+            d = r.getOrNull() ?: return if (closed) DatagramSource.CLOSED else DatagramSource.EMPTY
+        }
         d.copyInto(buffer, 0, 0, minOf(d.size, buffer.size))
         return d.size
     }

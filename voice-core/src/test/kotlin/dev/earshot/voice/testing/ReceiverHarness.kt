@@ -11,6 +11,7 @@ import dev.earshot.voice.identity.SsrcDirectory
 import dev.earshot.voice.model.VoiceTick
 import kotlinx.coroutines.CoroutineStart
 import kotlinx.coroutines.Deferred
+import kotlinx.coroutines.ExperimentalCoroutinesApi
 import kotlinx.coroutines.async
 import kotlinx.coroutines.delay
 import kotlinx.coroutines.flow.toList
@@ -18,6 +19,7 @@ import kotlinx.coroutines.test.StandardTestDispatcher
 import kotlinx.coroutines.test.TestScope
 
 /** A receiver wired to a channel source and to the test's virtual clock. */
+@OptIn(ExperimentalCoroutinesApi::class)
 class ReceiverHarness(
     scope: TestScope,
     val key: ByteArray = FakeSpeaker.key(1),
