@@ -40,7 +40,7 @@ import java.util.concurrent.atomic.AtomicLongArray
  * @property droppedDatagrams read-queue overflow drops (oldest first).
  * @property droppedPackets decrypt-to-resolve queue overflow drops.
  * @property droppedFrames resolve-to-playout queue overflow drops.
- * @property droppedTicks ticks dropped by slow tick subscribers, summed over subscribers.
+ * @property droppedTicks ticks and events dropped by slow collectors and sinks, summed over all of them.
  */
 public class ReceiveStats internal constructor(values: LongArray) {
     public val datagrams: Long = values[Counter.DATAGRAMS.ordinal]

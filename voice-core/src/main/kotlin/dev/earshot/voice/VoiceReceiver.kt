@@ -6,10 +6,16 @@ import dev.earshot.voice.e2ee.FrameDecryptor
 import dev.earshot.voice.identity.SsrcDirectory
 import dev.earshot.voice.model.AudioFrame
 import dev.earshot.voice.model.OpusPacket
+import dev.earshot.voice.model.VoiceEvent
+import dev.earshot.voice.model.VoiceOutput
 import dev.earshot.voice.model.VoiceTick
 import dev.earshot.voice.pipeline.Broadcaster
 import dev.earshot.voice.pipeline.DatagramSource
 import dev.earshot.voice.pipeline.ReceivePipeline
+import dev.earshot.voice.sink.AudioFormat
+import dev.earshot.voice.sink.AudioSink
+import dev.earshot.voice.sink.Listening
+import dev.earshot.voice.sink.SinkHost
 import dev.earshot.voice.rtp.RtcpPacket
 import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.CompletableDeferred
@@ -19,6 +25,8 @@ import kotlinx.coroutines.Job
 import kotlinx.coroutines.flow.Flow
 import kotlinx.coroutines.flow.flatMapConcat
 import kotlinx.coroutines.flow.asFlow
+import kotlinx.coroutines.flow.filterIsInstance
+import kotlinx.coroutines.flow.map
 import kotlinx.coroutines.flow.mapNotNull
 import kotlinx.coroutines.launch
 import org.slf4j.LoggerFactory
@@ -47,11 +55,10 @@ public class VoiceReceiver(
     frameDecryptor: FrameDecryptor = FrameDecryptor.PASSTHROUGH,
 ) {
     private val counters = Counters()
-    private val tickBroadcaster = Broadcaster<VoiceTick>(config.tickQueueCapacity) { counters.inc(Counter.DROPPED_TICKS) }
-    private val rtcpBroadcaster = Broadcaster<RtcpPacket>(RTCP_QUEUE) {}
-    private val pipeline = ReceivePipeline(config, source, ssrcs, frameDecryptor, counters, tickBroadcaster) { packets ->
-        packets.forEach(rtcpBroadcaster::emit)
-    }
+    // Ticks and events in one stream, so every consumer sees them in the order they happened.
+    private val outputs = Broadcaster<VoiceOutput>(config.tickQueueCapacity) { counters.inc(Counter.DROPPED_TICKS) }
+    private val pipeline = ReceivePipeline(config, source, ssrcs, frameDecryptor, counters, outputs::emit)
+    private val sinks = SinkHost { capacity, dropped -> outputs.flow(capacity, dropped) }
     private val done = CompletableDeferred<Throwable?>()
     private var job: Job? = null
     private var scope: CoroutineScope? = null
@@ -82,15 +89,20 @@ public class VoiceReceiver(
                 log.warn("voice receiver stopped by an error", e)
                 cause = e
             } finally {
-                tickBroadcaster.close()
-                rtcpBroadcaster.close()
+                outputs.close()
                 done.complete(cause)
             }
         }.also { job = it }
     }
 
     /** Every receive-clock tick, from the moment of collection; completes when the receiver stops. */
-    public val ticks: Flow<VoiceTick> get() = tickBroadcaster.flow()
+    public val ticks: Flow<VoiceTick> get() = outputs.flow().filterIsInstance<VoiceTick>()
+
+    /** Every [VoiceEvent] (speaking, members, RTCP, stats), from the moment of collection. */
+    public val events: Flow<VoiceEvent> get() = outputs.flow().filterIsInstance<VoiceEvent>()
+
+    /** Ticks and events interleaved in the order they happened, from the moment of collection. */
+    public val outputsFlow: Flow<VoiceOutput> get() = outputs.flow()
 
     /** The frames of one user (by Discord user id), one per tick in which they speak. */
     public fun frames(userId: Long): Flow<AudioFrame> = ticks.mapNotNull { it.frameOf(userId) }
@@ -104,7 +116,42 @@ public class VoiceReceiver(
         get() = ticks.flatMapConcat { t -> t.speaking.flatMap { OpusPacket.of(it) }.asFlow() }
 
     /** Decrypted RTCP packets (sender and receiver reports, goodbyes...). */
-    public val rtcp: Flow<RtcpPacket> get() = rtcpBroadcaster.flow()
+    public val rtcp: Flow<RtcpPacket> get() = events.filterIsInstance<VoiceEvent.Rtcp>().map { it.packet }
+
+    /**
+     * Starts feeding [sink] (see [AudioSink] for the contract) until it is stopped, the receiver stops, or the sink
+     * throws; [after] is then called exactly once with the error, or null. Any number of sinks may listen at once,
+     * each with its own queue and coroutine. The receiver must have been started.
+     */
+    public fun listen(sink: AudioSink, after: (Throwable?) -> Unit = {}): Listening {
+        val scope = checkNotNull(scope) { "start the receiver before listening" }
+        val wants = sink.wants
+        if (wants is AudioFormat.Pcm) {
+            require(config.decode == wants.format) {
+                "sink ${sink::class.simpleName} wants PCM ${wants.format} but this receiver decodes to ${config.decode}; " +
+                    "set ReceiveConfig.decode = ${wants.format}"
+            }
+        }
+        return sinks.listen(scope, sink, after)
+    }
+
+    /** Whether any sink is listening. */
+    public val isListening: Boolean get() = sinks.isListening
+
+    /** Stops every listening sink (each one's cleanup runs and its `after` gets null) and waits for them. */
+    public suspend fun stopListening() {
+        sinks.stopAll()
+    }
+
+    /** Stops delivering to sinks until [resumeListening]; what happens meanwhile is not queued for them. */
+    public fun pauseListening() {
+        sinks.paused = true
+    }
+
+    /** Resumes delivering to sinks after [pauseListening]. */
+    public fun resumeListening() {
+        sinks.paused = false
+    }
 
     /** Speakers (SSRCs) with playout state right now; for tests of the state limits. */
     internal fun speakerCount(): Int = pipeline.playout.speakerCount
@@ -122,8 +169,7 @@ public class VoiceReceiver(
     public suspend fun close() {
         val j = job
         if (j == null) {
-            tickBroadcaster.close()
-            rtcpBroadcaster.close()
+            outputs.close()
             done.complete(null)
             return
         }
@@ -135,7 +181,6 @@ public class VoiceReceiver(
     public suspend fun awaitClose(): Throwable? = done.await()
 
     private companion object {
-        const val RTCP_QUEUE = 64
         private val log = LoggerFactory.getLogger(VoiceReceiver::class.java)
     }
 }

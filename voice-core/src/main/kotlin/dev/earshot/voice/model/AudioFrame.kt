@@ -10,6 +10,8 @@ public enum class FrameKind {
     FEC_RECOVERED,
     /** The packet was lost and decoding is off, so nothing fills the slot ([AudioFrame.pcm] is null). */
     MISSING,
+    /** Generated silence filling a tick in which the speaker said nothing, so that an aligned track stays continuous. */
+    SILENCE,
 }
 
 /**

@@ -13,7 +13,7 @@ public class VoiceTick(
     public val tick: Long,
     public val speaking: List<AudioFrame>,
     public val silent: Set<Long>,
-) {
+) : VoiceOutput {
     /** The frame of [ssrc] in this tick, if it is speaking. */
     public fun frameOfSsrc(ssrc: Long): AudioFrame? {
         for (i in speaking.indices) if (speaking[i].ssrc == ssrc) return speaking[i]

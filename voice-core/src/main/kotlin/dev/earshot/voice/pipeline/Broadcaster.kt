@@ -3,7 +3,6 @@ package dev.earshot.voice.pipeline
 import kotlinx.coroutines.channels.BufferOverflow
 import kotlinx.coroutines.channels.Channel
 import kotlinx.coroutines.flow.Flow
-import kotlinx.coroutines.flow.flow
 import java.util.concurrent.CopyOnWriteArrayList
 
 /**
@@ -29,9 +28,12 @@ internal class Broadcaster<T>(private val capacity: Int, private val onDrop: () 
         for (s in subscriptions) s.channel.trySend(value)
     }
 
-    /** A cold flow: each collection subscribes to the hot stream from that moment on, until [close]. */
-    fun flow(): Flow<T> = flow {
-        val sub = Subscription<T>(capacity, onDrop)
+    /**
+     * A cold flow: each collection subscribes to the hot stream from that moment on, until [close], through its own
+     * queue of [queueCapacity] elements; drops are reported to [dropped] as well as to the broadcaster's counter.
+     */
+    fun flow(queueCapacity: Int = capacity, dropped: () -> Unit = {}): Flow<T> = kotlinx.coroutines.flow.flow {
+        val sub = Subscription<T>(queueCapacity) { onDrop(); dropped() }
         subscriptions += sub
         // close() may have run between the check and the add; closing twice is harmless.
         if (closed) sub.channel.close()

@@ -7,6 +7,8 @@ import dev.earshot.voice.ReceiveConfig
 import dev.earshot.voice.VoiceConstants.FRAME_MS
 import dev.earshot.voice.internal.LongMap
 import dev.earshot.voice.model.AudioFrame
+import dev.earshot.voice.model.VoiceEvent
+import dev.earshot.voice.model.VoiceOutput
 import dev.earshot.voice.model.VoiceTick
 import kotlinx.coroutines.delay
 
@@ -108,14 +110,15 @@ internal suspend fun runIngestLoop(input: StageChannel, playout: Playout) {
 /**
  * The receive clock: one [VoiceTick] every 20 ms, deadline-based so it does not drift. When it falls behind (a GC
  * pause, an overloaded machine) it catches up without sleeping, so the tick count always matches elapsed time, and
- * counts each late tick. After [ingestDone] reports true and every speaker has played out, it stops.
+ * counts each late tick. A [VoiceEvent.Stats] follows every 50th tick. After [ingestDone] reports true and every
+ * speaker has played out, it stops.
  */
 internal suspend fun runClockLoop(
     playout: Playout,
     clock: NanoClock,
     counters: Counters,
     ingestDone: () -> Boolean,
-    emit: (VoiceTick) -> Unit,
+    emit: (VoiceOutput) -> Unit,
 ) {
     val start = clock.nanoTime()
     while (true) {
@@ -127,9 +130,14 @@ internal suspend fun runClockLoop(
             counters.inc(Counter.LATE_TICKS)
         }
         val finishing = ingestDone()
-        emit(playout.tick())
+        val tick = playout.tick()
+        emit(tick)
+        if (tick.tick % STATS_EVERY_TICKS == STATS_EVERY_TICKS - 1) emit(VoiceEvent.Stats(counters.snapshot()))
         if (finishing && playout.drained()) return
     }
 }
 
 internal const val TICK_NANOS: Long = FRAME_MS * 1_000_000L
+
+/** Stats are published once a second. */
+private const val STATS_EVERY_TICKS = 50L

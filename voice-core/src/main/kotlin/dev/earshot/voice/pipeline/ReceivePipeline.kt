@@ -5,8 +5,8 @@ import dev.earshot.voice.Counters
 import dev.earshot.voice.ReceiveConfig
 import dev.earshot.voice.e2ee.FrameDecryptor
 import dev.earshot.voice.identity.SsrcDirectory
-import dev.earshot.voice.model.VoiceTick
-import dev.earshot.voice.rtp.RtcpPacket
+import dev.earshot.voice.model.VoiceEvent
+import dev.earshot.voice.model.VoiceOutput
 import kotlinx.coroutines.CoroutineName
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.Dispatchers
@@ -30,8 +30,7 @@ internal class ReceivePipeline(
     private val directory: SsrcDirectory,
     private val frameDecryptor: FrameDecryptor,
     val counters: Counters,
-    private val ticks: Broadcaster<VoiceTick>,
-    private val onRtcp: (List<RtcpPacket>) -> Unit,
+    private val emit: (VoiceOutput) -> Unit,
 ) {
     val opener = PacketOpener(counters)
     private val pool = PacketPool()
@@ -55,7 +54,7 @@ internal class ReceivePipeline(
                     runReadStage(source, pool, datagrams, counters, config.clock)
                 }
                 launch(serial + CoroutineName("earshot-decrypt")) {
-                    runDecryptStage(datagrams, packets, opener, pool, onRtcp, counters)
+                    runDecryptStage(datagrams, packets, opener, pool, { rtcp -> rtcp.forEach { emit(VoiceEvent.Rtcp(it)) } }, counters)
                 }
                 launch(serial + CoroutineName("earshot-resolve")) {
                     val hold = HoldQueue(config.maxHeldSsrcs, config.holdPerSsrc, config.unknownSsrcHold.inWholeNanoseconds)
@@ -74,14 +73,13 @@ internal class ReceivePipeline(
                     }
                 }
                 launch(serial + CoroutineName("earshot-clock")) {
-                    runClockLoop(playout, config.clock, counters, { ingestDone }, ticks::emit)
+                    runClockLoop(playout, config.clock, counters, { ingestDone }, emit)
                 }
             }
         } finally {
             // Every stage has stopped by now, so touching playout state off the serial dispatcher is safe.
             wake.close()
             playout.close()
-            ticks.close()
         }
     }
 

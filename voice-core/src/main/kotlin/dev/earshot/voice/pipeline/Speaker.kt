@@ -266,7 +266,7 @@ internal class Speaker(
             FrameKind.DECODED -> 0
             FrameKind.FEC_RECOVERED -> 1
             FrameKind.CONCEALED -> 2
-            FrameKind.MISSING -> 3
+            FrameKind.MISSING, FrameKind.SILENCE -> 3
         }
     }
 }
