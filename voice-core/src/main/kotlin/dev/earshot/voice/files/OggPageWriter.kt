@@ -29,10 +29,6 @@ internal class OggPageWriter(private val out: OutputStream, private val serial: 
     private var sequence = 0
     private val page = ByteArray(HEADER_SIZE + MAX_SEGMENTS + MAX_SEGMENTS * MAX_SEGMENT)
 
-    /** Pages written so far. */
-    var pagesWritten: Int = 0
-        private set
-
     /** Granule position of the last written page on which a packet completed (0 before any). */
     var lastWrittenGranule: Long = 0
         private set
@@ -62,14 +58,13 @@ internal class OggPageWriter(private val out: OutputStream, private val serial: 
         pageGranule = granuleAfter
     }
 
-    /** Writes the pending segments as a page; with [endOfStream] always writes one, empty if need be. */
+    /** Writes the pending segments, if any, as a page, flagged last of the stream if [endOfStream]. */
     fun flushPage(endOfStream: Boolean = false) {
-        if (segments > 0 || endOfStream) writePage(endOfStream)
+        if (segments > 0) writePage(endOfStream)
     }
 
     private fun writePage(endOfStream: Boolean) {
-        // A page on which nothing completes keeps the last granule only if it is empty (a bare end-of-stream page).
-        val granule = if (pageGranule == NO_PACKET_COMPLETED && segments == 0) lastWrittenGranule else pageGranule
+        val granule = pageGranule
         CAPTURE.copyInto(page)
         page[4] = 0
         page[5] = ((if (continued) FLAG_CONTINUED else 0) or (if (firstPage) FLAG_FIRST else 0) or
@@ -87,7 +82,6 @@ internal class OggPageWriter(private val out: OutputStream, private val serial: 
         out.flush()
 
         if (granule != NO_PACKET_COMPLETED) lastWrittenGranule = granule
-        pagesWritten++
         sequence++
         firstPage = false
         continued = false
