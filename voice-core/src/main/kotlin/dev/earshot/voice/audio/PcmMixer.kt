@@ -65,8 +65,11 @@ public class PcmMixer(public val format: PcmFormat) {
         val n = minOf(pcm.size, frameSize)
         if (gainQ16 == Gain.UNITY_Q16) {
             for (i in 0 until n) acc[i] += pcm[i]
+        } else if (gainQ16 < Gain.UNITY_Q16) {
+            // Attenuation: the product stays within 32 bits, so Int arithmetic gives the same result faster.
+            for (i in 0 until n) acc[i] += (pcm[i] * gainQ16 + HALF.toInt()) shr 16
         } else {
-            // The product needs 35 bits at the largest gain; the shifted result fits an Int again.
+            // Amplification needs up to 35 bits for the product; the shifted result fits an Int again.
             for (i in 0 until n) acc[i] += ((pcm[i] * gainQ16.toLong() + HALF) shr 16).toInt()
         }
         return true
