@@ -31,6 +31,8 @@ public class ReceiveConfig private constructor(b: Builder) {
     public val holdPerSsrc: Int = b.holdPerSsrc
     /** Unknown SSRCs held at once. Default 16. */
     public val maxHeldSsrcs: Int = b.maxHeldSsrcs
+    /** How long a speaker must be without audio before a [dev.earshot.voice.model.VoiceEvent.SpeakingStopped]. Default 200 ms. */
+    public val speakingHang: Duration = b.speakingHang
     /** Capacity of each queue between pipeline stages; overflow drops the oldest and is counted. Default 256. */
     public val stageQueueCapacity: Int = b.stageQueueCapacity
     /** Ticks buffered per tick subscriber before the oldest is dropped (and counted). Default 250 (5 s). */
@@ -47,6 +49,7 @@ public class ReceiveConfig private constructor(b: Builder) {
     /** Playout delay in whole ticks (rounded up). */
     internal val delayTicks: Int get() = ticksOf(playoutDelay)
     internal val concealTicks: Int get() = ticksOf(maxConcealment)
+    internal val speakingHangTicks: Int get() = maxOf(1, ticksOf(speakingHang))
 
     /** Mutable builder for [ReceiveConfig]; see the properties there for meanings and defaults. */
     public class Builder internal constructor() {
@@ -58,6 +61,7 @@ public class ReceiveConfig private constructor(b: Builder) {
         public var unknownSsrcHold: Duration = 500.milliseconds
         public var holdPerSsrc: Int = 32
         public var maxHeldSsrcs: Int = 16
+        public var speakingHang: Duration = 200.milliseconds
         public var stageQueueCapacity: Int = 256
         public var tickQueueCapacity: Int = 250
         public var decoderFactory: OpusDecoderFactory = ConcentusDecoderFactory

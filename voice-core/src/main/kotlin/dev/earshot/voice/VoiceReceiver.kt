@@ -4,7 +4,10 @@ import dev.earshot.voice.crypto.EncryptionMode
 import dev.earshot.voice.crypto.TransportCipher
 import dev.earshot.voice.e2ee.FrameDecryptor
 import dev.earshot.voice.identity.SsrcDirectory
+import dev.earshot.voice.audio.MixPolicy
+import dev.earshot.voice.audio.PcmMixer
 import dev.earshot.voice.model.AudioFrame
+import dev.earshot.voice.model.FrameKind
 import dev.earshot.voice.model.OpusPacket
 import dev.earshot.voice.model.VoiceEvent
 import dev.earshot.voice.model.VoiceOutput
@@ -15,6 +18,7 @@ import dev.earshot.voice.pipeline.ReceivePipeline
 import dev.earshot.voice.sink.AudioFormat
 import dev.earshot.voice.sink.AudioSink
 import dev.earshot.voice.sink.Listening
+import dev.earshot.voice.sink.MixerSink
 import dev.earshot.voice.sink.SinkHost
 import dev.earshot.voice.rtp.RtcpPacket
 import kotlinx.coroutines.CancellationException
@@ -25,7 +29,9 @@ import kotlinx.coroutines.Job
 import kotlinx.coroutines.flow.Flow
 import kotlinx.coroutines.flow.flatMapConcat
 import kotlinx.coroutines.flow.asFlow
+import kotlinx.coroutines.flow.filter
 import kotlinx.coroutines.flow.filterIsInstance
+import kotlinx.coroutines.flow.transform
 import kotlinx.coroutines.flow.map
 import kotlinx.coroutines.flow.mapNotNull
 import kotlinx.coroutines.launch
@@ -109,6 +115,29 @@ public class VoiceReceiver(
 
     /** The frames of one SSRC, whether or not its user is known. */
     public fun framesOfSsrc(ssrc: Long): Flow<AudioFrame> = ticks.mapNotNull { it.frameOfSsrc(ssrc) }
+
+    /** Speaking starts and stops derived from the audio itself (hang time [ReceiveConfig.speakingHang]). Hot, like all flows here. */
+    public val speaking: Flow<VoiceEvent>
+        get() = events.filter { it is VoiceEvent.SpeakingStarted || it is VoiceEvent.SpeakingStopped }
+
+    /**
+     * The combined track: one frame per tick, every speaker included by [policy] mixed (32-bit accumulation, clamped),
+     * silence when nobody speaks. Needs decoding. Each collection mixes on its own, from the moment of collection.
+     */
+    public fun mixed(policy: MixPolicy = MixPolicy()): Flow<AudioFrame> {
+        val format = checkNotNull(config.decode) { "mixing needs PCM: set ReceiveConfig.decode" }
+        return kotlinx.coroutines.flow.flow {
+            val mixer = PcmMixer(format)
+            ticks.collect { tick ->
+                val out = ShortArray(mixer.frameSize)
+                val n = mixer.mix(tick.speaking, policy, out)
+                emit(AudioFrame(MixerSink.MIXED_SSRC, null, tick.tick, 0, 0, out, null, if (n == 0) FrameKind.SILENCE else FrameKind.DECODED))
+            }
+        }
+    }
+
+    /** The Opus packets of one user (by Discord user id), in playout order, each once. */
+    public fun opusPackets(userId: Long): Flow<OpusPacket> = frames(userId).transform { f -> OpusPacket.of(f).forEach { emit(it) } }
 
     /** Every received Opus packet (in playout order, each once), for all speakers. */
     @OptIn(kotlinx.coroutines.ExperimentalCoroutinesApi::class)

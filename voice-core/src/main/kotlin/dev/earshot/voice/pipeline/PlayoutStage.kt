@@ -5,6 +5,8 @@ import dev.earshot.voice.Counters
 import dev.earshot.voice.NanoClock
 import dev.earshot.voice.ReceiveConfig
 import dev.earshot.voice.VoiceConstants.FRAME_MS
+import dev.earshot.voice.audio.SpeakingChange
+import dev.earshot.voice.audio.SpeakingDetector
 import dev.earshot.voice.internal.LongMap
 import dev.earshot.voice.model.AudioFrame
 import dev.earshot.voice.model.VoiceEvent
@@ -23,6 +25,8 @@ internal class Playout(
     private val pool: PacketPool,
 ) {
     private val speakers = LongMap<Speaker>()
+    private val speaking = SpeakingDetector(config.speakingHangTicks)
+    private val speakingKeys = ArrayList<Long>()
 
     /** The tick that will be produced next; packets arriving now are stamped with it. */
     var nextTick: Long = 0L
@@ -57,6 +61,26 @@ internal class Playout(
         return VoiceTick(tick, frames ?: emptyList(), silent ?: emptySet())
     }
 
+    /**
+     * Derives speaking start/stop from the audio in [tick] (packets, not the gateway's speaking mode): a start on the
+     * first tick with audio, a stop once a speaker has had none for the hang time. Silence frames do not count.
+     */
+    fun detectSpeaking(tick: VoiceTick, emit: (VoiceOutput) -> Unit) {
+        speakingKeys.clear()
+        for (f in tick.speaking) speakingKeys += speakers[f.ssrc]?.boxedSsrc ?: f.ssrc
+        speaking.onTick(tick.tick, speakingKeys) { change -> emit(change.toEvent()) }
+    }
+
+    /** Ends every speaker's talking at the end of the stream. */
+    fun finishSpeaking(emit: (VoiceOutput) -> Unit) {
+        speaking.finish { change -> emit(change.toEvent()) }
+    }
+
+    private fun SpeakingChange.toEvent(): VoiceEvent {
+        val user = speakers[key]?.userId?.takeIf { it != ReceivedPacket.NO_USER }
+        return if (started) VoiceEvent.SpeakingStarted(user, key, tick) else VoiceEvent.SpeakingStopped(user, key, tick)
+    }
+
     /** Whether every speaker has played out everything it holds. */
     fun drained(): Boolean {
         var idle = true
@@ -67,6 +91,7 @@ internal class Playout(
     /** Forgets [ssrc] (its user left): frees its buffer and decoder. */
     fun remove(ssrc: Long) {
         speakers.remove(ssrc)?.close()
+        speaking.forget(ssrc)
     }
 
     fun close() {
@@ -131,9 +156,13 @@ internal suspend fun runClockLoop(
         }
         val finishing = ingestDone()
         val tick = playout.tick()
+        playout.detectSpeaking(tick, emit)
         emit(tick)
         if (tick.tick % STATS_EVERY_TICKS == STATS_EVERY_TICKS - 1) emit(VoiceEvent.Stats(counters.snapshot()))
-        if (finishing && playout.drained()) return
+        if (finishing && playout.drained()) {
+            playout.finishSpeaking(emit)
+            return
+        }
     }
 }
 

@@ -4,18 +4,22 @@ import dev.earshot.voice.model.VoiceEvent
 import dev.earshot.voice.model.VoiceTick
 
 /**
- * Gives everything to each of [sinks], in order (the seeds' `MultiAudioSink`, usable as is). All of them must want the
- * same format. A failure in one ends the whole tee; to isolate sinks from each other, listen to each separately.
+ * Gives everything to each of [sinks], in order (the seeds' `MultiAudioSink`, usable as is). Opus and PCM sinks can
+ * share a tee (a decoding receiver's frames carry both); PCM sinks must agree on the format. A failure in one ends
+ * the whole tee; to isolate sinks from each other, listen to each separately.
  */
 public class TeeSink(public val sinks: List<AudioSink>) : AudioSink {
     public constructor(vararg sinks: AudioSink) : this(sinks.toList())
 
     init {
         require(sinks.isNotEmpty()) { "a tee needs at least one sink" }
-        require(sinks.all { it.wants == sinks[0].wants }) { "all sinks of a tee must want the same format" }
+        require(sinks.mapNotNull { (it.wants as? AudioFormat.Pcm)?.format }.distinct().size <= 1) {
+            "the sinks of a tee must not want different PCM formats"
+        }
     }
 
-    override val wants: AudioFormat get() = sinks[0].wants
+    // PCM if any child needs it: a decoding receiver's frames carry both PCM and Opus.
+    override val wants: AudioFormat get() = sinks.firstOrNull { it.wants is AudioFormat.Pcm }?.wants ?: AudioFormat.Opus
     override val overflow: SinkOverflow get() = sinks[0].overflow
     override val children: List<AudioSink> get() = sinks
 
@@ -38,15 +42,17 @@ public class TeeSink(public val sinks: List<AudioSink>) : AudioSink {
 
 /**
  * Creates one sink per user with [factory] on that user's first audio, then gives each child every tick with only its
- * own user's frame (none when the user is silent), so per-user recordings see time pass. Frames whose user is not
+ * own user's frame (none when the user is silent), so per-user recordings see time pass. The factory also gets the
+ * first tick this fan-out saw (the recording's t0), so a child can start its track there. Frames whose user is not
  * known yet are not delivered. [wants] and [overflow] apply to the whole fan-out (children should agree).
  */
 public class PerUserSink(
     override val wants: AudioFormat = AudioFormat.Pcm(),
     override val overflow: SinkOverflow = SinkOverflow.Buffer(),
-    private val factory: suspend (VoiceUser) -> AudioSink,
+    private val factory: suspend (user: VoiceUser, recordingStartTick: Long) -> AudioSink,
 ) : AudioSink {
     private val byUser = LinkedHashMap<Long, AudioSink>()
+    private var startTick = -1L
 
     override val children: List<AudioSink> get() = byUser.values.toList()
 
@@ -58,6 +64,7 @@ public class PerUserSink(
     }
 
     override suspend fun onTick(tick: VoiceTick) {
+        if (startTick < 0) startTick = tick.tick
         for (frame in tick.speaking) frame.userId?.let { child(VoiceUser(it)) }
         for ((id, sink) in byUser) {
             val own = tick.frameOf(id)
@@ -73,7 +80,8 @@ public class PerUserSink(
         cleanupAll(byUser.values.toList())
     }
 
-    private suspend fun child(user: VoiceUser): AudioSink = byUser[user.id] ?: factory(user).also { byUser[user.id] = it }
+    private suspend fun child(user: VoiceUser): AudioSink =
+        byUser[user.id] ?: factory(user, maxOf(startTick, 0)).also { byUser[user.id] = it }
 }
 
 /** The seeds' `BasicSink`: calls [onFrame] for every frame, and [onEvent] for events. */

@@ -61,7 +61,7 @@ private fun celtPacket(toc: Int, size: Int, random: kotlin.random.Random): ByteA
     ByteArray(size).also { random.nextBytes(it); it[0] = toc.toByte() }
 
 private fun opusinfoClean(file: Path): String {
-    val run = ExternalTools.run("opusinfo", file.toString())
+    val run = OpusTools.run("opusinfo", file.toString())
     withClue(run.output) {
         run.exitCode shouldBe 0
         run.output shouldNotContainIgnoringCase "warning"
@@ -113,25 +113,25 @@ class OggOpusWriterSpec : FunSpec({
     }
 
     test("opusinfo finds nothing to warn about and reports the written duration and the tags")
-        .config(enabledIf = { ExternalTools.installed("opusinfo") }) {
+        .config(enabledIf = { OpusTools.installed("opusinfo") }) {
             val file = dir.resolve("tags.opus")
             Files.write(file, write(steps, channels = 2, comments = mapOf("ENCODER" to "Earshot", "DISCORD_USER_ID" to "80351110224678912")))
             val info = opusinfoClean(file)
             info shouldContain "Encoded with Earshot"
             info shouldContain "DISCORD_USER_ID=80351110224678912"
             info shouldContain "Channels: 2"
-            val seconds = ExternalTools.playbackSeconds(info)
+            val seconds = OpusTools.playbackSeconds(info)
             println("opusinfo playback length ${seconds}s, written ${totalSamples / 48_000.0}s")
             seconds shouldBe (totalSamples / 48_000.0 plusOrMinus ONE_MS)
         }
 
     context("opusdec decodes the exact length, silence in the gaps and speech between them")
-        .config(enabledIf = { ExternalTools.installed("opusdec") }) {
+        .config(enabledIf = { OpusTools.installed("opusdec") }) {
             withData(nameFn = { "$it channel(s)" }, 1, 2) { channels ->
                 val file = dir.resolve("gaps-$channels.opus")
                 Files.write(file, write(steps, channels = channels))
                 OggOpusReader.read(Files.readAllBytes(file)).channels shouldBe channels
-                val (run, pcm) = ExternalTools.opusdec(file, dir)
+                val (run, pcm) = OpusTools.opusdec(file, dir)
                 withClue(run.output) { run.exitCode shouldBe 0 }
                 run.output shouldNotContainIgnoringCase "error"
                 pcm.size shouldBe totalSamples * channels
@@ -153,12 +153,12 @@ class OggOpusWriterSpec : FunSpec({
         }
 
     test("a pre-skip of 312 drops that much of the caller's audio in opusdec and opusinfo")
-        .config(enabledIf = { ExternalTools.installed("opusdec") && ExternalTools.installed("opusinfo") }) {
+        .config(enabledIf = { OpusTools.installed("opusdec") && OpusTools.installed("opusinfo") }) {
             val file = dir.resolve("preskip.opus")
             Files.write(file, write(steps, channels = 1, preSkip = 312))
             OggOpusReader.read(Files.readAllBytes(file)).preSkip shouldBe LEAD_IN + 312
-            ExternalTools.playbackSeconds(opusinfoClean(file)) shouldBe ((totalSamples - 312) / 48_000.0 plusOrMinus ONE_MS)
-            val (run, pcm) = ExternalTools.opusdec(file, dir)
+            OpusTools.playbackSeconds(opusinfoClean(file)) shouldBe ((totalSamples - 312) / 48_000.0 plusOrMinus ONE_MS)
+            val (run, pcm) = OpusTools.opusdec(file, dir)
             withClue(run.output) { run.exitCode shouldBe 0 }
             pcm.size shouldBe totalSamples - 312
         }
@@ -177,11 +177,11 @@ class OggOpusWriterSpec : FunSpec({
             stream.packets.subList(45, 50) shouldBe listOf(SILENCE_20MS, SILENCE_20MS, SILENCE_20MS, SILENCE_10MS, SILENCE_5MS)
             val total = odd.sumOf(::samplesOf)
             stream.finalGranule shouldBe (LEAD_IN + total).toLong()
-            if (ExternalTools.installed("opusinfo") && ExternalTools.installed("opusdec")) {
+            if (OpusTools.installed("opusinfo") && OpusTools.installed("opusdec")) {
                 val file = dir.resolve(resource.substringAfterLast('/'))
                 Files.write(file, bytes)
-                ExternalTools.playbackSeconds(opusinfoClean(file)) shouldBe (total / 48_000.0 plusOrMinus ONE_MS)
-                val (run, pcm) = ExternalTools.opusdec(file, dir)
+                OpusTools.playbackSeconds(opusinfoClean(file)) shouldBe (total / 48_000.0 plusOrMinus ONE_MS)
+                val (run, pcm) = OpusTools.opusdec(file, dir)
                 withClue(run.output) { run.exitCode shouldBe 0 }
                 pcm.size shouldBe total * 2
             }
@@ -218,7 +218,7 @@ class OggOpusWriterSpec : FunSpec({
             val bytes = ByteArrayOutputStream()
             OggOpusWriter(bytes, channels = 2, serial = 0x1234).use { w -> packets.forEach { w.writePacket(it) shouldBe true } }
             val file = bytes.toByteArray()
-            if (ExternalTools.installed("opusinfo")) {
+            if (OpusTools.installed("opusinfo")) {
                 Files.write(dir.resolve("pages.opus"), file)
                 opusinfoClean(dir.resolve("pages.opus"))
             }
@@ -279,10 +279,10 @@ class OggOpusWriterSpec : FunSpec({
         // Everything but the last partial page is there: at most one interval plus the held-back packet lost.
         writer.samplesWritten - (cut.finalGranule - LEAD_IN) shouldBeLessThanOrEqual 200L * MS + 960
         cut.packets shouldBe listOf(SILENCE_20MS) + speech.subList(0, cut.packets.size - 1)
-        if (ExternalTools.installed("opusdec")) {
+        if (OpusTools.installed("opusdec")) {
             val file = dir.resolve("cut.opus")
             Files.write(file, bytes.toByteArray())
-            val (run, pcm) = ExternalTools.opusdec(file, dir)
+            val (run, pcm) = OpusTools.opusdec(file, dir)
             withClue(run.output) { run.exitCode shouldBe 0 }
             pcm.size.toLong() shouldBe (cut.finalGranule - LEAD_IN) * 2
         }

@@ -29,8 +29,8 @@ fun oggPages(file: ByteArray): List<OggPage> {
 /** An external command's exit code and combined output. */
 class ToolRun(val exitCode: Int, val output: String)
 
-/** Runs opus-tools and friends for tests; each test using one is enabled only when [installed]. */
-object ExternalTools {
+/** Runs opus-tools for the Ogg tests; each test using one is enabled only when [installed]. */
+object OpusTools {
     fun installed(tool: String): Boolean {
         val found = System.getenv("PATH").orEmpty().split(File.pathSeparator).any { File(it, tool).canExecute() }
         if (!found) println("SKIPPED: $tool is not installed (Debian package opus-tools); the test needs it")

@@ -2,6 +2,7 @@ package dev.earshot.voice.sink
 
 import dev.earshot.voice.codec.PcmFormat
 import dev.earshot.voice.identity.SsrcDirectory
+import dev.earshot.voice.model.FrameKind
 import dev.earshot.voice.model.VoiceEvent
 import dev.earshot.voice.model.VoiceTick
 import dev.earshot.voice.testing.FakeSpeaker
@@ -15,6 +16,9 @@ import io.kotest.matchers.shouldBe
 import io.kotest.matchers.string.shouldContain
 import io.kotest.matchers.types.shouldBeInstanceOf
 import kotlinx.coroutines.CompletableDeferred
+import kotlinx.coroutines.CoroutineStart
+import kotlinx.coroutines.async
+import kotlinx.coroutines.flow.toList
 import kotlinx.coroutines.delay
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.test.TestScope
@@ -218,7 +222,7 @@ class SinkSpec : FunSpec({
         runTest {
             val h = ReceiverHarness(this, ssrcs = directory())
             val made = mutableMapOf<Long, Recorder>()
-            val perUser = PerUserSink { user -> Recorder().also { made[user.id] = it } }
+            val perUser = PerUserSink { user, _ -> Recorder().also { made[user.id] = it } }
             h.receiver.listen(perUser)
             twoSpeakers(h, 60)
             val ticks = h.ticks.await()
@@ -245,6 +249,70 @@ class SinkSpec : FunSpec({
             val stats = a.events.filterIsInstance<VoiceEvent.Stats>()
             stats.size shouldBe ticks.size / 50
             stats.last().stats.ticks shouldBe (ticks.size / 50) * 50L
+        }
+    }
+
+    test("speaking start and stop come from the audio itself, with the hang time, in order with the ticks") {
+        runTest {
+            val h = ReceiverHarness(this, ssrcs = directory())
+            val outputs = async(start = CoroutineStart.UNDISPATCHED) { h.receiver.outputsFlow.toList() }
+            twoSpeakers(h, 60)
+            val ticks = h.ticks.await()
+            val all = outputs.await()
+            for (user in listOf(ALICE, BOB)) {
+                val audible = ticks.filter { it.frameOf(user) != null }.map { it.tick }
+                val started = all.filterIsInstance<VoiceEvent.SpeakingStarted>().single { it.userId == user }
+                val stopped = all.filterIsInstance<VoiceEvent.SpeakingStopped>().single { it.userId == user }
+                started.tick shouldBe audible.first()
+                stopped.tick shouldBe audible.last()
+                // The start precedes the tick with the first audio; the stop comes 10 ticks (200 ms) after the last.
+                val startAt = all.indexOf(started)
+                (all[startAt + 1] as VoiceTick).tick shouldBe audible.first()
+                val stopAt = all.indexOf(stopped)
+                if (stopAt + 1 < all.size) {
+                    (all[stopAt + 1] as VoiceTick).tick shouldBe audible.last() + 10
+                } else {
+                    // The stream ended within the hang time: the stop is flushed at the very end.
+                    (ticks.last().tick < audible.last() + 10) shouldBe true
+                }
+            }
+        }
+    }
+
+    test("the mixed flow is the clamped sum of every speaker's frame, one frame per tick") {
+        runTest {
+            val h = ReceiverHarness(this, ssrcs = directory())
+            val mixed = async(start = CoroutineStart.UNDISPATCHED) { h.receiver.mixed().toList() }
+            twoSpeakers(h, 60)
+            val ticks = h.ticks.await()
+            val frames = mixed.await()
+            frames.map { it.tick } shouldContainExactly ticks.map { it.tick }
+            ticks.zip(frames).forEach { (t, m) ->
+                val expected = ShortArray(1920) { i -> t.speaking.sumOf { it.pcm!![i].toLong() }.coerceIn(-32768, 32767).toShort() }
+                m.pcm!!.contentEquals(expected) shouldBe true
+                m.kind shouldBe if (t.speaking.isEmpty()) FrameKind.SILENCE else FrameKind.DECODED
+            }
+        }
+    }
+
+    test("the speech segmenter hands over one 16 kHz mono utterance per talk spurt, per user") {
+        runTest {
+            val h = ReceiverHarness(this, ssrcs = directory()) { decode = PcmFormat.MONO_16K }
+            val utterances = mutableListOf<Pair<VoiceUser?, dev.earshot.voice.audio.Utterance>>()
+            val done = CompletableDeferred<Unit>()
+            h.receiver.listen(SpeechSegmenterSink(endSilenceTicks = 40) { user, u -> utterances += user to u }) { done.complete(Unit) }
+            twoSpeakers(h, 150)
+            val ticks = h.ticks.await()
+            done.await()
+            for (user in listOf(ALICE, BOB)) {
+                val audible = ticks.filter { it.frameOf(user) != null }.map { it.tick }
+                val mine = utterances.filter { it.first?.id == user }.map { it.second }
+                // The speech has pauses shorter than 800 ms only, so each user's spurt is one utterance.
+                mine.size shouldBe 1
+                mine[0].startTick shouldBe audible.first()
+                mine[0].endTick shouldBe audible.last()
+                mine[0].pcm.size shouldBe (audible.last() - audible.first() + 1).toInt() * 320
+            }
         }
     }
 

@@ -1,0 +1,63 @@
+package dev.earshot.voice.sink
+
+import dev.earshot.voice.VoiceConstants.SAMPLES_PER_FRAME
+import dev.earshot.voice.codec.OpusPacketInfo
+import dev.earshot.voice.files.OggOpusWriter
+import dev.earshot.voice.model.VoiceTick
+
+/**
+ * Writes one speaker's received Opus packets into an Ogg Opus file **without re-encoding** (lossless capture), on a
+ * continuous timeline from [startTick]: ticks without a packet (pauses, lost packets, time before the first word)
+ * become silence in the file, so its duration and timing match the recording. Give it ticks carrying only one
+ * speaker's frames (as [PerUserSink] does). Closes [writer] in [cleanup].
+ */
+public class OggOpusSink(private val writer: OggOpusWriter, private val startTick: Long? = null) : AudioSink {
+    private var nextTick = -1L
+    // Samples of the last packet that reach into later ticks (40/60 ms packets).
+    private var covered = 0
+
+    override val wants: AudioFormat get() = AudioFormat.Opus
+    override val overflow: SinkOverflow get() = SinkOverflow.Buffer()
+
+    override suspend fun write(user: VoiceUser?, data: VoiceData) {
+        // Timing needs whole ticks; onTick does the work.
+    }
+
+    override suspend fun onTick(tick: VoiceTick) {
+        if (nextTick < 0) nextTick = startTick ?: tick.tick
+        if (tick.tick < nextTick) return
+        if (tick.tick > nextTick) gap(tick.tick - nextTick)
+        nextTick = tick.tick + 1
+        val frame = tick.speaking.firstOrNull()
+        val opus = frame?.opus
+        if (opus != null) {
+            covered = 0
+            written(opus)
+            for (extra in frame.extraOpus) written(extra)
+            return
+        }
+        if (covered >= SAMPLES_PER_FRAME) covered -= SAMPLES_PER_FRAME else gap(1)
+    }
+
+    override suspend fun cleanup() {
+        writer.close()
+    }
+
+    private fun written(opus: ByteArray) {
+        val samples = OpusPacketInfo.samplesPerChannel48k(opus, 0, opus.size)
+        if (samples <= 0 || !writer.writePacket(opus, 0, opus.size, samples)) {
+            writer.writeGap(SAMPLES_PER_FRAME)
+            return
+        }
+        covered += samples - SAMPLES_PER_FRAME
+    }
+
+    private fun gap(ticks: Long) {
+        var left = ticks
+        while (left > 0) {
+            val n = minOf(left, 50L).toInt()
+            writer.writeGap(n * SAMPLES_PER_FRAME)
+            left -= n
+        }
+    }
+}

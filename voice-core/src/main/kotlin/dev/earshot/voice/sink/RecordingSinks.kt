@@ -1,0 +1,100 @@
+package dev.earshot.voice.sink
+
+import dev.earshot.voice.audio.MixPolicy
+import dev.earshot.voice.audio.TrackWriter
+import dev.earshot.voice.codec.PcmFormat
+import dev.earshot.voice.files.FfmpegEncoder
+import dev.earshot.voice.files.OggOpusWriter
+import dev.earshot.voice.files.PcmFileWriter
+import dev.earshot.voice.files.RawPcmWriter
+import dev.earshot.voice.files.WavWriter
+import java.nio.file.Files
+import java.nio.file.Path
+
+/**
+ * Ready-made recording sinks that write files as they go (never holding a recording in memory). Per-user files are
+ * aligned: every track starts at the recording's first tick and has a frame for every tick, silence included, so
+ * tracks overlay exactly and play in sync with the mixed track. File names are configurable; the defaults contain the
+ * user id (`user-<id>.wav`, `user-<id>.opus`, `user-<id>.pcm`). WAV and PCM headers are rewritten every
+ * [flushIntervalMillis] of audio (default 1 s), so a killed process leaves files playable up to the last flush.
+ */
+public object RecordingSinks {
+    /** One aligned WAV per user in [dir]. */
+    public fun perUserWav(
+        dir: Path,
+        format: PcmFormat = PcmFormat.STEREO_48K,
+        flushIntervalMillis: Long = 1000,
+        name: (VoiceUser) -> String = { "user-${it.id}.wav" },
+    ): PerUserSink = perUserPcmFile(dir, format, name) { path -> WavWriter(path, format.sampleRate, format.channels, flushIntervalMillis) }
+
+    /** One aligned raw s16le PCM file per user in [dir]. */
+    public fun perUserPcm(
+        dir: Path,
+        format: PcmFormat = PcmFormat.STEREO_48K,
+        flushIntervalMillis: Long = 1000,
+        name: (VoiceUser) -> String = { "user-${it.id}.pcm" },
+    ): PerUserSink = perUserPcmFile(dir, format, name) { path -> RawPcmWriter(path, format.sampleRate, format.channels, flushIntervalMillis) }
+
+    /** One aligned Ogg Opus file per user in [dir], from the received packets without re-encoding. */
+    public fun perUserOgg(
+        dir: Path,
+        name: (VoiceUser) -> String = { "user-${it.id}.opus" },
+    ): PerUserSink = PerUserSink(wants = AudioFormat.Opus) { user, start ->
+        Files.createDirectories(dir)
+        val writer = OggOpusWriter(dir.resolve(name(user)), comments = mapOf("DISCORD_USER_ID" to user.id.toString()))
+        OggOpusSink(writer, start)
+    }
+
+    /** The combined track of everyone included by [policy], as one continuous WAV. */
+    public fun mixedWav(
+        path: Path,
+        format: PcmFormat = PcmFormat.STEREO_48K,
+        policy: MixPolicy = MixPolicy(),
+        flushIntervalMillis: Long = 1000,
+    ): MixerSink {
+        Files.createDirectories(path.toAbsolutePath().parent)
+        val writer = WavWriter(path, format.sampleRate, format.channels, flushIntervalMillis)
+        return MixerSink(TrackSink(writer.asTrackWriter(format), format, close = writer::close), policy, format)
+    }
+
+    /**
+     * The combined track encoded by ffmpeg into any format it knows (chosen by [path]'s extension, e.g. `.mp3`, or by
+     * [outputArgs]). Fails at once with `FfmpegNotFoundException` when ffmpeg is not installed.
+     */
+    public fun mixedFfmpeg(
+        path: Path,
+        format: PcmFormat = PcmFormat.STEREO_48K,
+        policy: MixPolicy = MixPolicy(),
+        outputArgs: List<String> = emptyList(),
+    ): MixerSink {
+        val encoder = FfmpegEncoder(path, format.sampleRate, format.channels, outputArgs)
+        return MixerSink(TrackSink(encoder.asTrackWriter(format), format, close = encoder::close), policy, format)
+    }
+
+    private fun perUserPcmFile(
+        dir: Path,
+        format: PcmFormat,
+        name: (VoiceUser) -> String,
+        open: (Path) -> PcmFileWriter,
+    ): PerUserSink = PerUserSink(wants = AudioFormat.Pcm(format)) { user, start ->
+        Files.createDirectories(dir)
+        val writer = open(dir.resolve(name(user)))
+        TrackSink(writer.asTrackWriter(format), format, start, close = writer::close)
+    }
+}
+
+/** Adapts a PCM file writer to the [TrackWriter] the aligned-track sinks write through (silence without arrays). */
+public fun PcmFileWriter.asTrackWriter(format: PcmFormat): TrackWriter = object : TrackWriter {
+    override fun silence(frames: Long) {
+        var left = frames * format.samplesPerFrame
+        while (left > 0) {
+            val n = minOf(left, Int.MAX_VALUE.toLong() / 4).toInt()
+            writeSilence(n)
+            left -= n
+        }
+    }
+
+    override fun audio(frame: ShortArray) {
+        write(frame)
+    }
+}
