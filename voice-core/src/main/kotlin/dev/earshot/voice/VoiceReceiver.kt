@@ -64,7 +64,9 @@ public class VoiceReceiver(
     // Ticks and events in one stream, so every consumer sees them in the order they happened.
     private val outputs = Broadcaster<VoiceOutput>(config.tickQueueCapacity) { counters.inc(Counter.DROPPED_TICKS) }
     private val pipeline = ReceivePipeline(config, source, ssrcs, frameDecryptor, counters, outputs::emit)
-    private val sinks = SinkHost { capacity, dropped -> outputs.flow(capacity, dropped) }
+    @Volatile
+    private var failure: Throwable? = null
+    private val sinks = SinkHost({ capacity, dropped -> outputs.flow(capacity, dropped) }, { failure })
     private val done = CompletableDeferred<Throwable?>()
     private var job: Job? = null
     private var scope: CoroutineScope? = null
@@ -95,6 +97,8 @@ public class VoiceReceiver(
                 log.warn("voice receiver stopped by an error", e)
                 cause = e
             } finally {
+                // Recorded before the stream closes, so that sinks ending with it can report the cause.
+                failure = cause
                 outputs.close()
                 done.complete(cause)
             }

@@ -47,7 +47,10 @@ public class Listening internal constructor(
  * Runs listened sinks: each in its own coroutine, fed from the receiver's output stream through its own bounded
  * queue, so a slow sink only delays itself and a failing one only ends itself.
  */
-internal class SinkHost(private val outputs: (capacity: Int, dropped: () -> Unit) -> Flow<VoiceOutput>) {
+internal class SinkHost(
+    private val outputs: (capacity: Int, dropped: () -> Unit) -> Flow<VoiceOutput>,
+    private val receiverFailure: () -> Throwable?,
+) {
     private val active = CopyOnWriteArrayList<Listening>()
 
     @Volatile
@@ -74,6 +77,8 @@ internal class SinkHost(private val outputs: (capacity: Int, dropped: () -> Unit
                         is VoiceEvent -> sink.onEvent(item)
                     }
                 }
+                // The stream ended: normally, or because the receiver failed, which the sink should hear about.
+                error = receiverFailure()
             } catch (e: CancellationException) {
                 if (!listening.stoppedByUser.get()) error = e
             } catch (e: SinkFinished) {

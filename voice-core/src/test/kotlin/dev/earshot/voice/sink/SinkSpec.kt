@@ -316,6 +316,30 @@ class SinkSpec : FunSpec({
         }
     }
 
+    test("when the receiver fails (the socket breaks), every sink's after gets that error") {
+        runTest {
+            val broken = java.io.IOException("socket closed under us")
+            val source = object : dev.earshot.voice.pipeline.DatagramSource {
+                var calls = 0
+                override fun poll(buffer: ByteArray): Int = if (++calls > 3) throw broken else dev.earshot.voice.pipeline.DatagramSource.EMPTY
+                override suspend fun awaitReadable() = delay(20)
+            }
+            val dispatcher = kotlinx.coroutines.test.StandardTestDispatcher(testScheduler)
+            val receiver = dev.earshot.voice.VoiceReceiver(source, dev.earshot.voice.ReceiveConfig {
+                clock = dev.earshot.voice.NanoClock { testScheduler.currentTime * 1_000_000L }
+                readDispatcher = dispatcher
+                pipelineDispatcher = dispatcher
+            })
+            receiver.start(this)
+            val after = CompletableDeferred<Throwable?>()
+            val r = Recorder()
+            receiver.listen(r) { after.complete(it) }
+            receiver.awaitClose() shouldBe broken
+            after.await() shouldBe broken
+            r.cleanups shouldBe 1
+        }
+    }
+
     test("a sink that wants another PCM format than the receiver decodes is refused with a clear message") {
         runTest {
             val h = ReceiverHarness(this)
