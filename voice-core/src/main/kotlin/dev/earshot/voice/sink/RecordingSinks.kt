@@ -59,15 +59,17 @@ public object RecordingSinks {
 
     /**
      * The combined track encoded by ffmpeg into any format it knows (chosen by [path]'s extension, e.g. `.mp3`, or by
-     * [outputArgs]). Fails at once with `FfmpegNotFoundException` when ffmpeg is not installed.
+     * [outputArgs]). Fails at once with `FfmpegNotFoundException` when [executable] (default `ffmpeg` on PATH) is not
+     * installed.
      */
     public fun mixedFfmpeg(
         path: Path,
         format: PcmFormat = PcmFormat.STEREO_48K,
         policy: MixPolicy = MixPolicy(),
         outputArgs: List<String> = emptyList(),
+        executable: String = "ffmpeg",
     ): MixerSink {
-        val encoder = FfmpegEncoder(path, format.sampleRate, format.channels, outputArgs)
+        val encoder = FfmpegEncoder(path, format.sampleRate, format.channels, outputArgs, executable)
         return MixerSink(TrackSink(encoder.asTrackWriter(format), format, close = encoder::close), policy, format)
     }
 

@@ -1,11 +1,17 @@
 package dev.earshot.voice.sink
 
+import dev.earshot.voice.files.ExternalTools
+import dev.earshot.voice.files.FfmpegNotFoundException
 import dev.earshot.voice.files.OpusTools
 import dev.earshot.voice.files.WavParser
 import dev.earshot.voice.identity.SsrcDirectory
 import dev.earshot.voice.testing.FakeSpeaker
 import dev.earshot.voice.testing.ReceiverHarness
 import dev.earshot.voice.testing.Speech
+import dev.earshot.voice.testing.play
+import io.kotest.assertions.throwables.shouldThrow
+import io.kotest.matchers.doubles.shouldBeLessThanOrEqual
+import io.kotest.matchers.string.shouldContain
 import io.kotest.core.spec.style.FunSpec
 import io.kotest.matchers.ints.shouldBeLessThanOrEqual
 import io.kotest.matchers.longs.shouldBeLessThanOrEqual
@@ -120,6 +126,32 @@ class RecordingSpec : FunSpec({
             }
         }
     }
+
+    test("the ffmpeg sink writes the mixed recording as MP3, and says clearly when ffmpeg is missing")
+        .config(enabledOrReasonIf = ExternalTools.require("ffmpeg", "ffprobe")) {
+            val dir = Files.createTempDirectory("earshot-mp3")
+            runTest {
+                val h = ReceiverHarness(this, ssrcs = SsrcDirectory().apply { map(1, 101) })
+                val done = CompletableDeferred<Throwable?>()
+                h.receiver.listen(RecordingSinks.mixedFfmpeg(dir.resolve("mixed.mp3"))) { done.complete(it) }
+                val speaker = FakeSpeaker(1, h.key)
+                launch { h.play(speaker, Speech.packets.take(100)) }
+                val ticks = h.ticks.await()
+                done.await() shouldBe null
+                val (code, out) = ExternalTools.run(
+                    "ffprobe", "-v", "error", "-show_entries", "format=duration:stream=codec_name",
+                    "-of", "default=noprint_wrappers=1", dir.resolve("mixed.mp3").toString(),
+                )
+                code shouldBe 0
+                out shouldContain "codec_name=mp3"
+                val duration = Regex("duration=([0-9.]+)").find(out)!!.groupValues[1].toDouble()
+                abs(duration - ticks.size * 0.02) shouldBeLessThanOrEqual 0.1
+            }
+            val missing = shouldThrow<FfmpegNotFoundException> {
+                RecordingSinks.mixedFfmpeg(dir.resolve("never.mp3"), executable = "ffmpeg-that-is-not-installed")
+            }
+            missing.message shouldContain "apt-get install ffmpeg"
+        }
 })
 
 /**
