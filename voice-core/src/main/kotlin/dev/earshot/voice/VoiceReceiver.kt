@@ -7,7 +7,6 @@ import dev.earshot.voice.identity.SsrcDirectory
 import dev.earshot.voice.audio.MixPolicy
 import dev.earshot.voice.audio.PcmMixer
 import dev.earshot.voice.model.AudioFrame
-import dev.earshot.voice.model.FrameKind
 import dev.earshot.voice.model.OpusPacket
 import dev.earshot.voice.model.VoiceEvent
 import dev.earshot.voice.model.VoiceOutput
@@ -132,11 +131,7 @@ public class VoiceReceiver(
         val format = checkNotNull(config.decode) { "mixing needs PCM: set ReceiveConfig.decode" }
         return kotlinx.coroutines.flow.flow {
             val mixer = PcmMixer(format)
-            ticks.collect { tick ->
-                val out = ShortArray(mixer.frameSize)
-                val n = mixer.mix(tick.speaking, policy, out)
-                emit(AudioFrame(MixerSink.MIXED_SSRC, null, tick.tick, 0, 0, out, null, if (n == 0) FrameKind.SILENCE else FrameKind.DECODED))
-            }
+            ticks.collect { tick -> emit(MixerSink.mixedFrame(mixer, policy, tick)) }
         }
     }
 

@@ -1,5 +1,7 @@
 package dev.earshot.voice.codec
 
+import dev.earshot.voice.VoiceConstants
+
 import io.github.jaredmdobson.concentus.OpusDecoder
 import io.github.jaredmdobson.concentus.OpusException
 
@@ -17,14 +19,14 @@ import io.github.jaredmdobson.concentus.OpusException
  * version fixes this. The decimator adds 1.25 ms of delay.
  */
 internal class ConcentusFrameDecoder(override val format: PcmFormat) : OpusFrameDecoder {
-    private val decoder = OpusDecoder(OPUS_RATE, format.channels)
-    private val decimator = if (format.sampleRate == OPUS_RATE) null else Decimator()
+    private val decoder = OpusDecoder(VoiceConstants.SAMPLE_RATE, format.channels)
+    private val decimator = if (format.sampleRate == VoiceConstants.SAMPLE_RATE) null else Decimator()
 
     /** 48 kHz output waiting for the decimator; empty when there is none. */
     private val full = ShortArray(if (decimator == null) 0 else OpusPacketInfo.MAX_SAMPLES_PER_CHANNEL_48K)
 
     init {
-        require(decimator == null || (format.sampleRate == OPUS_RATE / 3 && format.channels == 1)) {
+        require(decimator == null || (format.sampleRate == VoiceConstants.SAMPLE_RATE / 3 && format.channels == 1)) {
             "the Concentus backend decimates to 16 kHz mono only, not $format"
         }
     }
@@ -79,7 +81,6 @@ internal class ConcentusFrameDecoder(override val format: PcmFormat) : OpusFrame
 
     private companion object {
         const val CORRUPT = -1
-        const val OPUS_RATE = 48_000
 
         /** libopus conceals and recovers only whole multiples of 2.5 ms (120 samples at 48 kHz). */
         const val LOSS_GRANULE_48K = 120

@@ -1,5 +1,7 @@
 package dev.earshot.voice.codec
 
+import dev.earshot.voice.VoiceConstants
+
 import kotlin.math.PI
 import kotlin.math.roundToInt
 import kotlin.math.sin
@@ -47,7 +49,6 @@ internal class Decimator {
         /** Delay added by the filter, in output (16 kHz) samples. */
         const val DELAY_SAMPLES: Int = (TAPS - 1) / 2 / FACTOR
         private const val CUTOFF_HZ = 7_250.0
-        private const val INPUT_RATE_HZ = 48_000.0
 
         /** Kaiser beta for about 60 dB of stop-band attenuation. */
         private const val KAISER_BETA = 5.65
@@ -58,7 +59,7 @@ internal class Decimator {
          */
         private val COEFFICIENTS: FloatArray = run {
             val center = (TAPS - 1) / 2.0
-            val fc = CUTOFF_HZ / INPUT_RATE_HZ
+            val fc = CUTOFF_HZ / VoiceConstants.SAMPLE_RATE
             val taps = DoubleArray(TAPS) { k ->
                 val t = k - center
                 val sinc = if (t == 0.0) 2 * fc else sin(2 * PI * fc * t) / (PI * t)

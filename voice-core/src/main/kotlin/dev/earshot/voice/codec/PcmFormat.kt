@@ -1,9 +1,10 @@
 package dev.earshot.voice.codec
 
+import dev.earshot.voice.VoiceConstants
+
 // File-level: an enum's companion is not yet initialised while its entries are constructed.
 private const val FRAMES_PER_SECOND = 50
 private const val MAX_PACKET_FRAMES = 6
-private const val OPUS_RATE = 48_000
 
 /**
  * A PCM output format of [OpusFrameDecoder]: interleaved signed 16-bit samples at a rate Opus decodes natively.
@@ -34,5 +35,5 @@ public enum class PcmFormat(
     public val maxBufferSize: Int = maxSamplesPerChannel * channels
 
     /** Converts a duration in samples per channel at 48 kHz (the RTP clock) to samples per channel in this format. */
-    public fun samplesFrom48k(samples48k: Int): Int = samples48k / (OPUS_RATE / sampleRate)
+    public fun samplesFrom48k(samples48k: Int): Int = samples48k / (VoiceConstants.SAMPLE_RATE / sampleRate)
 }

@@ -2,6 +2,7 @@ package dev.earshot.voice.pipeline
 
 import dev.earshot.voice.Counter
 import dev.earshot.voice.Counters
+import dev.earshot.voice.VoiceConstants
 import dev.earshot.voice.VoiceConstants.SAMPLES_PER_FRAME
 import dev.earshot.voice.codec.OpusDecoderFactory
 import dev.earshot.voice.codec.OpusFrameDecoder
@@ -41,7 +42,7 @@ internal class Speaker(
     private var decoder: OpusFrameDecoder? = null
 
     // 48 kHz samples per output sample: 1 for 48 kHz, 3 for 16 kHz.
-    private val ratio = if (format == null) 1 else 48_000 / format.sampleRate
+    private val ratio = if (format == null) 1 else VoiceConstants.SAMPLE_RATE / format.sampleRate
     private val channels = format?.channels ?: 0
     private val decoded = ShortArray(format?.maxBufferSize ?: 0)
     // Decoded audio not yet played (the rest of a 40/60 ms packet): carry48 samples at 48 kHz from decoded[carryFrom].

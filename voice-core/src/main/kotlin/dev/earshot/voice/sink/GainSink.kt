@@ -1,21 +1,26 @@
 package dev.earshot.voice.sink
 
+import dev.earshot.voice.audio.PcmMixer
 import dev.earshot.voice.model.VoiceEvent
 import dev.earshot.voice.model.VoiceTick
 
 /**
- * Scales PCM by [gain] (1.0 = unchanged, 0.5 = -6 dB, 2.0 = +6 dB) with clamping, the seeds' `PCMVolumeTransformer`
- * without its 2.0 cap. Frames are immutable, so each scaled frame is a new copy; Opus data passes unchanged, so the
- * destination must want PCM.
+ * Scales PCM by [gain] (1.0 = unchanged, 0.5 = -6 dB, 2.0 = +6 dB; capped at 8.0) with clamping, the seeds'
+ * `PCMVolumeTransformer`. It applies the mixer's fixed-point gain rule (Q16, rounded), so a gained track and the same
+ * user's gain in a mix agree sample for sample. Frames are immutable, so each scaled frame is a new copy; Opus data
+ * passes unchanged, so the destination must want PCM.
  */
 public class GainSink(public val destination: AudioSink, public val gain: Float) : AudioSink {
+    private val mixer: PcmMixer
+    private val one = ArrayList<ShortArray?>(1).apply { add(null) }
+    private val gains = floatArrayOf(gain)
+
     init {
         require(gain >= 0f && gain.isFinite()) { "gain must be a finite non-negative number" }
-        require(destination.wants is AudioFormat.Pcm) { "GainSink needs a destination that wants PCM" }
+        val wants = destination.wants
+        require(wants is AudioFormat.Pcm) { "GainSink needs a destination that wants PCM" }
+        mixer = PcmMixer(wants.format)
     }
-
-    // Q16 fixed point: deterministic, and the same result on every JVM.
-    private val q16 = Math.round(gain * 65536.0)
 
     override val wants: AudioFormat get() = destination.wants
     override val overflow: SinkOverflow get() = destination.overflow
@@ -39,9 +44,10 @@ public class GainSink(public val destination: AudioSink, public val gain: Float)
 
     private fun scale(frame: VoiceData): VoiceData {
         val pcm = frame.pcm ?: return frame
-        val out = ShortArray(pcm.size) { i ->
-            ((pcm[i] * q16) shr 16).coerceIn(Short.MIN_VALUE.toLong(), Short.MAX_VALUE.toLong()).toInt().toShort()
-        }
+        val out = ShortArray(mixer.frameSize)
+        one[0] = pcm
+        mixer.mix(one, gains, out)
+        one[0] = null
         return VoiceData(
             frame.ssrc, frame.userId, frame.tick, frame.sequence, frame.rtpTimestamp, out, frame.opus, frame.kind,
             frame.audioLevel, frame.speakerFlags, frame.extraOpus,

@@ -30,12 +30,7 @@ public class MixerSink(
     }
 
     override suspend fun onTick(tick: VoiceTick) {
-        val out = ShortArray(mixer.frameSize)
-        val mixed = mixer.mix(tick.speaking, policy, out)
-        val frame = VoiceData(
-            MIXED_SSRC, null, tick.tick, 0, 0, out, null, if (mixed == 0) FrameKind.SILENCE else FrameKind.DECODED,
-        )
-        destination.onTick(VoiceTick(tick.tick, listOf(frame), emptySet()))
+        destination.onTick(VoiceTick(tick.tick, listOf(mixedFrame(mixer, policy, tick)), emptySet()))
     }
 
     override suspend fun onEvent(event: VoiceEvent) {
@@ -49,5 +44,12 @@ public class MixerSink(
     public companion object {
         /** The SSRC given to mixed frames (0 is never a real SSRC on Discord). */
         public const val MIXED_SSRC: Long = 0L
+
+        /** The mixed frame of [tick]: a new (immutable) PCM array, kind [FrameKind.SILENCE] when nothing was mixed. */
+        internal fun mixedFrame(mixer: PcmMixer, policy: MixPolicy, tick: VoiceTick): VoiceData {
+            val out = ShortArray(mixer.frameSize)
+            val mixed = mixer.mix(tick.speaking, policy, out)
+            return VoiceData(MIXED_SSRC, null, tick.tick, 0, 0, out, null, if (mixed == 0) FrameKind.SILENCE else FrameKind.DECODED)
+        }
     }
 }

@@ -195,7 +195,7 @@ class SinkSpec : FunSpec({
         }
     }
 
-    test("GainSink scales and clamps PCM (checked against a plain Long computation)") {
+    test("GainSink scales (Q16, rounded) and clamps PCM, checked against a plain Long computation") {
         runTest {
             val h = ReceiverHarness(this, ssrcs = directory())
             val plain = Recorder()
@@ -208,7 +208,8 @@ class SinkSpec : FunSpec({
             var clamped = 0
             plain.frames.zip(loud.frames).forEach { (p, l) ->
                 val expected = p.pcm!!.map { s ->
-                    val v = (s.toLong() * Math.round(3.5 * 65536.0)) shr 16
+                    // Q16 gain, rounded half up: the mixer's rule.
+                    val v = (s.toLong() * Math.round(3.5 * 65536.0) + 32768) shr 16
                     if (v > 32767 || v < -32768) clamped++
                     v.coerceIn(-32768, 32767).toShort()
                 }
