@@ -29,20 +29,15 @@ fun oggPages(file: ByteArray): List<OggPage> {
 /** An external command's exit code and combined output. */
 class ToolRun(val exitCode: Int, val output: String)
 
-/** Runs opus-tools for the Ogg tests; each test using one is enabled only when [installed]. */
+/** Runs opus-tools for the Ogg tests (through [ExternalTools]); each test using one is enabled only when [installed]. */
 object OpusTools {
     fun installed(tool: String): Boolean {
-        val found = System.getenv("PATH").orEmpty().split(File.pathSeparator).any { File(it, tool).canExecute() }
+        val found = ExternalTools.has(tool)
         if (!found) println("SKIPPED: $tool is not installed (Debian package opus-tools); the test needs it")
         return found
     }
 
-    fun run(vararg command: String): ToolRun {
-        val process = ProcessBuilder(*command).redirectErrorStream(true).start()
-        val output = process.inputStream.bufferedReader().readText()
-        check(process.waitFor(60, TimeUnit.SECONDS)) { "${command[0]} did not finish" }
-        return ToolRun(process.exitValue(), output)
-    }
+    fun run(vararg command: String): ToolRun = ExternalTools.run(*command).let { (code, output) -> ToolRun(code, output) }
 
     /** `opusdec --rate 48000 --no-dither` of [opus] to raw signed 16-bit little-endian PCM. */
     fun opusdec(opus: Path, dir: Path): Pair<ToolRun, ShortArray> {

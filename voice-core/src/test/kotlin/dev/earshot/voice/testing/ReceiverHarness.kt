@@ -5,6 +5,7 @@ import dev.earshot.voice.ReceiveConfig
 import dev.earshot.voice.VoiceReceiver
 import dev.earshot.voice.codec.ConcentusDecoderFactory
 import dev.earshot.voice.codec.PcmFormat
+import dev.earshot.voice.codec.SpeechFixtures
 import dev.earshot.voice.crypto.EncryptionMode
 import dev.earshot.voice.e2ee.FrameDecryptor
 import dev.earshot.voice.identity.SsrcDirectory
@@ -71,10 +72,9 @@ suspend fun ReceiverHarness.play(
     source.close()
 }
 
-/** Speech packets from the stored test file (libopus, 20 ms, FEC on). */
+/** Speech packets from the stored test file (libopus, 20 ms, FEC on; see [SpeechFixtures]) for pipeline tests. */
 object Speech {
-    val stream: OggOpusStream by lazy { OggOpusReader.readResource("/audio/speech.opus") }
-    val packets: List<ByteArray> get() = stream.packets
+    val packets: List<ByteArray> get() = SpeechFixtures.speech.packets
 
     /** Decodes [packets] in order with a fresh decoder: what a lossless, in-order receive must reproduce exactly. */
     fun decodeAll(packets: List<ByteArray>, format: PcmFormat = PcmFormat.STEREO_48K): List<ShortArray> {
