@@ -30,7 +30,7 @@ public class Listening internal constructor(
     internal val stoppedByUser = AtomicBoolean(false)
 
     /** Whether the sink is still receiving. */
-    public val isActive: Boolean get() = job.isActive
+    public val isActive: Boolean get() = this::job.isInitialized && job.isActive
 
     /** Outputs dropped from this sink's queue because it fell behind. */
     public val dropped: Long get() = droppedTicks.get()
@@ -66,6 +66,8 @@ internal class SinkHost(
             is SinkOverflow.Buffer -> o.capacity
         }
         require(capacity > 0) { "a sink queue needs a positive capacity" }
+        // Registered first: a sink that ends during its undispatched start must be able to remove itself.
+        active += listening
         // Subscribe before returning, so that nothing published after listen() is missed.
         listening.job = scope.launch(CoroutineName("earshot-sink"), start = CoroutineStart.UNDISPATCHED) {
             var error: Throwable? = null
@@ -91,7 +93,7 @@ internal class SinkHost(
                     try {
                         sink.cleanup()
                     } catch (e: Throwable) {
-                        if (error == null) error = e else error?.addSuppressed(e)
+                        error?.addSuppressed(e) ?: run { error = e }
                     }
                     active.remove(listening)
                     try {
@@ -102,9 +104,8 @@ internal class SinkHost(
                 }
             }
             // A cancellation that did not come from stop() (the receiver's scope ending) still propagates.
-            if (error is CancellationException) throw error as CancellationException
+            (error as? CancellationException)?.let { throw it }
         }
-        active += listening
         return listening
     }
 

@@ -1,10 +1,14 @@
 package dev.earshot.voice.sink
 
+import dev.earshot.voice.NanoClock
+import dev.earshot.voice.ReceiveConfig
+import dev.earshot.voice.VoiceReceiver
 import dev.earshot.voice.codec.PcmFormat
 import dev.earshot.voice.identity.SsrcDirectory
 import dev.earshot.voice.model.FrameKind
 import dev.earshot.voice.model.VoiceEvent
 import dev.earshot.voice.model.VoiceTick
+import dev.earshot.voice.pipeline.DatagramSource
 import dev.earshot.voice.testing.FakeSpeaker
 import dev.earshot.voice.testing.ReceiverHarness
 import dev.earshot.voice.testing.Speech
@@ -17,10 +21,12 @@ import io.kotest.matchers.string.shouldContain
 import io.kotest.matchers.types.shouldBeInstanceOf
 import kotlinx.coroutines.CompletableDeferred
 import kotlinx.coroutines.CoroutineStart
+import kotlinx.coroutines.ExperimentalCoroutinesApi
 import kotlinx.coroutines.async
 import kotlinx.coroutines.flow.toList
 import kotlinx.coroutines.delay
 import kotlinx.coroutines.launch
+import kotlinx.coroutines.test.StandardTestDispatcher
 import kotlinx.coroutines.test.TestScope
 import kotlinx.coroutines.test.runTest
 import kotlin.time.Duration.Companion.seconds
@@ -77,6 +83,7 @@ private class Recorder(override val overflow: SinkOverflow = SinkOverflow.Buffer
     }
 }
 
+@OptIn(ExperimentalCoroutinesApi::class)
 class SinkSpec : FunSpec({
 
     test("a slow sink and a throwing sink beside a healthy one: the healthy one gets every frame") {
@@ -320,14 +327,14 @@ class SinkSpec : FunSpec({
     test("when the receiver fails (the socket breaks), every sink's after gets that error") {
         runTest {
             val broken = java.io.IOException("socket closed under us")
-            val source = object : dev.earshot.voice.pipeline.DatagramSource {
+            val source = object : DatagramSource {
                 var calls = 0
-                override fun poll(buffer: ByteArray): Int = if (++calls > 3) throw broken else dev.earshot.voice.pipeline.DatagramSource.EMPTY
+                override fun poll(buffer: ByteArray): Int = if (++calls > 3) throw broken else DatagramSource.EMPTY
                 override suspend fun awaitReadable() = delay(20)
             }
-            val dispatcher = kotlinx.coroutines.test.StandardTestDispatcher(testScheduler)
-            val receiver = dev.earshot.voice.VoiceReceiver(source, dev.earshot.voice.ReceiveConfig {
-                clock = dev.earshot.voice.NanoClock { testScheduler.currentTime * 1_000_000L }
+            val dispatcher = StandardTestDispatcher(testScheduler)
+            val receiver = VoiceReceiver(source, ReceiveConfig {
+                clock = NanoClock { testScheduler.currentTime * 1_000_000L }
                 readDispatcher = dispatcher
                 pipelineDispatcher = dispatcher
             })
