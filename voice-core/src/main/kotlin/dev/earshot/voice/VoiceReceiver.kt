@@ -26,8 +26,6 @@ import kotlinx.coroutines.CoroutineName
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.Job
 import kotlinx.coroutines.flow.Flow
-import kotlinx.coroutines.flow.flatMapConcat
-import kotlinx.coroutines.flow.asFlow
 import kotlinx.coroutines.flow.filter
 import kotlinx.coroutines.flow.filterIsInstance
 import kotlinx.coroutines.flow.transform
@@ -139,9 +137,8 @@ public class VoiceReceiver(
     public fun opusPackets(userId: Long): Flow<OpusPacket> = frames(userId).transform { f -> OpusPacket.of(f).forEach { emit(it) } }
 
     /** Every received Opus packet (in playout order, each once), for all speakers. */
-    @OptIn(kotlinx.coroutines.ExperimentalCoroutinesApi::class)
     public val opusPackets: Flow<OpusPacket>
-        get() = ticks.flatMapConcat { t -> t.speaking.flatMap { OpusPacket.of(it) }.asFlow() }
+        get() = ticks.transform { t -> for (f in t.speaking) OpusPacket.of(f).forEach { emit(it) } }
 
     /** Decrypted RTCP packets (sender and receiver reports, goodbyes...). */
     public val rtcp: Flow<RtcpPacket> get() = events.filterIsInstance<VoiceEvent.Rtcp>().map { it.packet }

@@ -287,6 +287,20 @@ class SinkSpec : FunSpec({
         }
     }
 
+    test("opusPackets gives every sent packet once, in order, per user and for everyone") {
+        runTest {
+            val h = ReceiverHarness(this, ssrcs = directory())
+            val bob = async(start = CoroutineStart.UNDISPATCHED) { h.receiver.opusPackets(BOB).toList() }
+            val all = async(start = CoroutineStart.UNDISPATCHED) { h.receiver.opusPackets.toList() }
+            twoSpeakers(h, 60)
+            h.ticks.await()
+            bob.await().map { it.opus.toList() } shouldBe Speech.packets.take(60).map { it.toList() }
+            bob.await().all { it.userId == BOB && !it.isSilence } shouldBe true
+            all.await().size shouldBe 120
+            all.await().filter { it.userId == ALICE }.map { it.opus.toList() } shouldBe Speech.packets.take(60).map { it.toList() }
+        }
+    }
+
     test("the mixed flow is the clamped sum of every speaker's frame, one frame per tick") {
         runTest {
             val h = ReceiverHarness(this, ssrcs = directory())
