@@ -1,5 +1,6 @@
 package dev.earshot.bench
 
+import dev.earshot.voice.testing.readOggResource
 import dev.earshot.voice.NanoClock
 import dev.earshot.voice.ReceiveConfig
 import dev.earshot.voice.VoiceReceiver
@@ -10,7 +11,7 @@ import dev.earshot.voice.model.AudioFrame
 import dev.earshot.voice.model.FrameKind
 import dev.earshot.voice.pipeline.DatagramSource
 import dev.earshot.voice.testing.FakeSpeaker
-import dev.earshot.voice.testing.OggOpusReader
+import dev.earshot.voice.files.OggOpusReader
 import kotlinx.coroutines.CoroutineStart
 import kotlinx.coroutines.ExperimentalCoroutinesApi
 import kotlinx.coroutines.delay
@@ -65,7 +66,7 @@ private fun fork(index: Int, quick: Boolean): Pair<List<String>, List<String>> {
 }
 
 private fun runPair(index: Int, quick: Boolean) {
-    val speech = OggOpusReader.readResource("/audio/speech.opus").packets
+    val speech = readOggResource("/audio/speech.opus").packets
     val scale = if (quick) 0.2 else 1.0
     val rows = ArrayList<Row>()
     val ratios = ArrayList<String>()

@@ -1,7 +1,8 @@
 package dev.earshot.voice.files
 
+import dev.earshot.voice.testing.readOggResource
 import dev.earshot.voice.codec.OpusPacketInfo
-import dev.earshot.voice.testing.OggOpusReader
+import dev.earshot.voice.files.OggOpusReader
 import dev.earshot.voice.testing.Pcm
 import io.kotest.assertions.throwables.shouldThrow
 import io.kotest.assertions.withClue
@@ -71,7 +72,7 @@ private fun opusinfoClean(file: Path): String {
 }
 
 class OggOpusWriterSpec : FunSpec({
-    val speech = OggOpusReader.readResource("/audio/speech.opus").packets
+    val speech = readOggResource("/audio/speech.opus").packets
     val dir = Files.createTempDirectory("ogg-writer")
     afterSpec { dir.toFile().deleteRecursively() }
 
@@ -165,7 +166,7 @@ class OggOpusWriterSpec : FunSpec({
 
     context("packets of 40 and 60 ms with odd gaps keep exact timing") {
         withData(nameFn = { it.substringAfterLast('/') }, "/audio/speech-stereo-40ms.opus", "/audio/speech-stereo-60ms.opus") { resource ->
-            val packets = OggOpusReader.readResource(resource).packets
+            val packets = readOggResource(resource).packets
             // 37.5 ms becomes 20 + 10 + 5 + 2.5 ms of silence packets.
             val odd: List<Step> = listOf(Gap(1800)) + packets.subList(0, 40).map(::Packet) + Gap(75 * MS) +
                 packets.subList(40, packets.size).map(::Packet)

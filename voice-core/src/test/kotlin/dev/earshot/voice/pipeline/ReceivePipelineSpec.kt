@@ -1,5 +1,6 @@
 package dev.earshot.voice.pipeline
 
+import dev.earshot.voice.testing.readOggResource
 import dev.earshot.voice.codec.OpusPacketInfo
 import dev.earshot.voice.codec.PcmFormat
 import dev.earshot.voice.crypto.EncryptionMode
@@ -9,7 +10,7 @@ import dev.earshot.voice.identity.SsrcDirectory
 import dev.earshot.voice.model.FrameKind
 import dev.earshot.voice.rtp.RtcpPacket
 import dev.earshot.voice.testing.FakeSpeaker
-import dev.earshot.voice.testing.OggOpusReader
+import dev.earshot.voice.files.OggOpusReader
 import dev.earshot.voice.testing.ReceiverHarness
 import dev.earshot.voice.testing.Speech
 import dev.earshot.voice.testing.play
@@ -63,7 +64,7 @@ class ReceivePipelineSpec : FunSpec({
     context("40 and 60 ms packets are split across ticks, bit-exact") {
         withData(listOf("/audio/speech-stereo-40ms.opus", "/audio/speech-stereo-60ms.opus")) { file ->
             runTest {
-                val packets = OggOpusReader.readResource(file).packets
+                val packets = readOggResource(file).packets
                 val h = ReceiverHarness(this)
                 val speaker = FakeSpeaker(SSRC, h.key)
                 launch {

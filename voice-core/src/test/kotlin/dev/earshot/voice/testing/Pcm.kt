@@ -40,3 +40,10 @@ object Pcm {
         return 10 * log10(energy(ref, refStart, count) / noise)
     }
 }
+
+/** Reads an Ogg Opus test resource (from `src/test/resources`). */
+fun readOggResource(path: String): dev.earshot.voice.files.OggOpusStream {
+    val bytes = dev.earshot.voice.files.OggOpusReader::class.java.getResourceAsStream(path)?.use { it.readBytes() }
+        ?: error("missing test resource $path")
+    return dev.earshot.voice.files.OggOpusReader.read(bytes)
+}

@@ -1,4 +1,6 @@
-package dev.earshot.voice.testing
+package dev.earshot.voice.files
+
+import dev.earshot.voice.testing.readOggResource
 
 import io.kotest.assertions.throwables.shouldThrow
 import io.kotest.core.spec.style.FunSpec
@@ -25,12 +27,12 @@ class OggOpusReaderSpec : FunSpec({
     test("reads the header facts and packets of the opusenc files") {
         // Expected values read independently: OpusHead bytes with xxd, packet and page counts from opusenc's
         // summary and a separate Python page walker.
-        val speech = OggOpusReader.readResource("/audio/speech.opus")
+        val speech = readOggResource("/audio/speech.opus")
         speech.channels shouldBe 1
         speech.preSkip shouldBe 312
         speech.packets.size shouldBe 332
         speech.finalGranule shouldBe 318_573L
-        val stereo = OggOpusReader.readResource("/audio/speech-stereo-60ms.opus")
+        val stereo = readOggResource("/audio/speech-stereo-60ms.opus")
         stereo.channels shouldBe 2
         stereo.packets.size shouldBe 111
     }
@@ -53,9 +55,19 @@ class OggOpusReaderSpec : FunSpec({
         stream.packets[1] shouldBe silence
     }
 
+    test("truncated and garbage input is refused with MalformedOggException, never another exception") {
+        val file = OggOpusReader::class.java.getResourceAsStream("/audio/speech.opus")!!.use { it.readBytes() }
+        for (cut in listOf(1, 4, 20, 27, 28, 100, 1000, file.size - 1)) {
+            shouldThrow<MalformedOggException> { OggOpusReader.read(file.copyOf(cut)) }
+        }
+        val random = kotlin.random.Random(7)
+        repeat(200) { shouldThrow<MalformedOggException> { OggOpusReader.read(random.nextBytes(random.nextInt(0, 300))) } }
+        shouldThrow<MalformedOggException> { OggOpusReader.read(ByteArray(0)) }.message shouldContain "OpusHead"
+    }
+
     test("a damaged page fails its CRC") {
         val file = OggOpusReader::class.java.getResourceAsStream("/audio/speech.opus")!!.use { it.readBytes() }
         file[2000] = (file[2000].toInt() xor 0x10).toByte()
-        shouldThrow<IllegalArgumentException> { OggOpusReader.read(file) }.message shouldContain "bad CRC"
+        shouldThrow<MalformedOggException> { OggOpusReader.read(file) }.message shouldContain "bad CRC"
     }
 })
