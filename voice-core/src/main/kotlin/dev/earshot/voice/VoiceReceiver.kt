@@ -178,6 +178,9 @@ public class VoiceReceiver(
         sinks.paused = false
     }
 
+    /** Publishes an event from the voice gateway to every flow and sink, in order with what the receiver emits. */
+    internal fun publish(event: VoiceEvent) = outputs.emit(event)
+
     /** Speakers (SSRCs) with playout state right now; for tests of the state limits. */
     internal fun speakerCount(): Int = pipeline.playout.speakerCount
 

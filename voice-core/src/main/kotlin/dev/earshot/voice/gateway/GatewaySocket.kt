@@ -1,0 +1,114 @@
+package dev.earshot.voice.gateway
+
+import io.ktor.client.HttpClient
+import io.ktor.client.engine.cio.CIO
+import io.ktor.client.plugins.websocket.WebSockets
+import io.ktor.client.plugins.websocket.webSocketSession
+import io.ktor.websocket.CloseReason
+import io.ktor.websocket.DefaultWebSocketSession
+import io.ktor.websocket.Frame
+import io.ktor.websocket.close
+import io.ktor.websocket.readBytes
+import io.ktor.websocket.readText
+import kotlinx.coroutines.CoroutineScope
+import kotlinx.coroutines.channels.Channel
+import kotlinx.coroutines.channels.ReceiveChannel
+import kotlinx.coroutines.launch
+import javax.net.ssl.X509TrustManager
+
+/** One frame from the voice server. */
+internal sealed interface GatewayFrame {
+    class Text(val text: String) : GatewayFrame
+    class Binary(val bytes: ByteArray) : GatewayFrame
+}
+
+/** How a socket ended: the server's close code and reason, or 1006 when the connection just dropped. */
+internal data class GatewayClose(val code: Int, val reason: String)
+
+/**
+ * One WebSocket to a voice server, as the gateway session needs it; the seam that lets the whole connection run
+ * against an in-memory fake in virtual time.
+ */
+internal interface GatewaySocket {
+    /** Frames from the server; closed when the socket closes. */
+    val incoming: ReceiveChannel<GatewayFrame>
+
+    /** Sends a text frame; throws if the socket is closed. */
+    suspend fun sendText(text: String)
+
+    /** Sends a binary frame; throws if the socket is closed. */
+    suspend fun sendBinary(bytes: ByteArray)
+
+    /** Closes the socket with [code]; does nothing if already closed. */
+    suspend fun close(code: Int, reason: String)
+
+    /** After [incoming] has closed: how the socket ended. */
+    suspend fun closeInfo(): GatewayClose
+}
+
+/** Opens voice gateway sockets. */
+internal fun interface GatewayConnector {
+    /** Opens a WebSocket to [url]; throws on failure. */
+    suspend fun connect(url: String): GatewaySocket
+}
+
+/** The production connector: ktor's CIO client with WebSockets, optionally trusting a given certificate. */
+internal class KtorGatewayConnector(trustManager: X509TrustManager?, private val scope: CoroutineScope) : GatewayConnector, AutoCloseable {
+    private val client = HttpClient(CIO) {
+        install(WebSockets)
+        if (trustManager != null) engine { https { this.trustManager = trustManager } }
+    }
+
+    override suspend fun connect(url: String): GatewaySocket = KtorGatewaySocket(client.webSocketSession(url), scope)
+
+    override fun close() = client.close()
+}
+
+private class KtorGatewaySocket(private val session: DefaultWebSocketSession, scope: CoroutineScope) : GatewaySocket {
+    private val frames = Channel<GatewayFrame>(Channel.UNLIMITED)
+    override val incoming: ReceiveChannel<GatewayFrame> get() = frames
+    @Volatile
+    private var localClose: GatewayClose? = null
+
+    init {
+        // Copies ktor's frames into ours so that reading and closing follow one simple contract.
+        scope.launch {
+            try {
+                for (frame in session.incoming) {
+                    when (frame) {
+                        is Frame.Text -> frames.send(GatewayFrame.Text(frame.readText()))
+                        is Frame.Binary -> frames.send(GatewayFrame.Binary(frame.readBytes()))
+                        else -> Unit // ping/pong/close are handled by ktor
+                    }
+                }
+            } catch (_: Exception) {
+                // An abrupt end surfaces through closeInfo as 1006.
+            } finally {
+                frames.close()
+            }
+        }
+    }
+
+    override suspend fun sendText(text: String) = session.send(Frame.Text(text))
+
+    override suspend fun sendBinary(bytes: ByteArray) = session.send(Frame.Binary(true, bytes))
+
+    override suspend fun close(code: Int, reason: String) {
+        localClose = GatewayClose(code, reason)
+        try {
+            session.close(CloseReason(code.toShort(), reason))
+        } catch (_: Exception) {
+            // Already closed.
+        }
+    }
+
+    override suspend fun closeInfo(): GatewayClose {
+        localClose?.let { return it }
+        val reason = try {
+            session.closeReason.await()
+        } catch (_: Exception) {
+            null
+        }
+        return if (reason == null) GatewayClose(CloseCodes.ABNORMAL, "") else GatewayClose(reason.code.toInt(), reason.message)
+    }
+}
