@@ -55,7 +55,7 @@ public class ClientSession internal constructor(
     internal var resumeExpiry: Job? = null
     private var nextSeq = 1
     private val replay = ArrayDeque<Pair<Int, String>>()
-    private var evictedUpTo = 0
+    private var evictedUpTo = 0 // the highest sequence number evicted from the replay buffer; 0 = none
 
     /** True while a WebSocket is attached (false between a drop and a Resume). */
     public val isConnected: Boolean get() = synchronized(server.lock) { connection != null }
@@ -239,7 +239,7 @@ public class ClientSession internal constructor(
 
     /** The buffered messages after [seqAck], or null when some of them were already evicted. Caller holds server.lock. */
     internal fun replayAfter(seqAck: Int): List<String>? {
-        if (seqAck < evictedUpTo) return null
+        if (evictedUpTo > 0 && seqAck < evictedUpTo) return null
         return replay.filter { it.first > seqAck }.map { it.second }
     }
 
