@@ -132,7 +132,11 @@ class RawVoiceClient private constructor(
     suspend fun handshake(grant: VoiceGrant, mode: EncryptionMode = EncryptionMode.AEAD_AES256_GCM_RTPSIZE): Handshake {
         expect(8)
         identify(grant)
-        val ready = expect(2).d
+        return select(expect(2).d, mode)
+    }
+
+    /** IP discovery, Select Protocol and Session Description after [ready] (op 2's `d`). */
+    suspend fun select(ready: JsonObject, mode: EncryptionMode = EncryptionMode.AEAD_AES256_GCM_RTPSIZE): Handshake {
         val ssrc = ready["ssrc"]!!.jsonPrimitive.long
         val port = ready["port"]!!.jsonPrimitive.int
         val seen = withContext(Dispatchers.IO) { discover(ssrc, port) }
