@@ -23,6 +23,8 @@ import java.util.concurrent.atomic.AtomicLong
  * @property wsMessagesOut text messages sent.
  * @property wsBadMessages messages that were not valid JSON gateway payloads (each closes with 4002).
  * @property wsIgnored messages with an opcode the server ignores, and binary messages.
+ * @property internalErrors exceptions caught inside the server while handling a message or datagram (a bug in the
+ *   testkit, logged at warn; the connection or datagram concerned is dropped). Stays 0.
  */
 public data class ServerStats(
     val datagramsIn: Long,
@@ -43,6 +45,7 @@ public data class ServerStats(
     val wsMessagesOut: Long,
     val wsBadMessages: Long,
     val wsIgnored: Long,
+    val internalErrors: Long,
 )
 
 /**
@@ -88,12 +91,13 @@ internal class ServerCounters {
     val wsMessagesOut = AtomicLong()
     val wsBadMessages = AtomicLong()
     val wsIgnored = AtomicLong()
+    val internalErrors = AtomicLong()
 
     fun snapshot(): ServerStats = ServerStats(
         datagramsIn.get(), rtpIn.get(), rtcpIn.get(), keepalivesIn.get(), discoveryRequests.get(), badPackets.get(),
         unknownSource.get(), noKeyDrops.get(), packetsOut.get(), droppedByFaults.get(), duplicated.get(),
         corrupted.get(), reordered.get(), wsConnections.get(), wsMessagesIn.get(), wsMessagesOut.get(),
-        wsBadMessages.get(), wsIgnored.get(),
+        wsBadMessages.get(), wsIgnored.get(), internalErrors.get(),
     )
 }
 

@@ -43,7 +43,7 @@ internal class Endpoint(private val server: VoiceTestServer, generation: Int) : 
     /** Sessions by the UDP address their packets come from. */
     val byAddress = ConcurrentHashMap<InetSocketAddress, ClientSession>()
 
-    val ws = WsListener(host, server.tls?.serverContext, "ep$generation") { connection, request ->
+    val ws = WsListener(host, server.tls?.serverContext, "ep$generation", { server.counters.internalErrors.incrementAndGet() }) { connection, request ->
         server.counters.wsConnections.incrementAndGet()
         GatewayConnection(server, this, connection, request)
     }
@@ -88,7 +88,7 @@ internal class Endpoint(private val server: VoiceTestServer, generation: Int) : 
                 handle(buf, packet.length, packet.socketAddress as InetSocketAddress, view)
             } catch (e: RuntimeException) {
                 // Bad input must never stop the SFU; a bug here is logged and the datagram dropped.
-                server.counters.badPackets.incrementAndGet()
+                server.counters.internalErrors.incrementAndGet()
                 log.warn("datagram from {} dropped after an error", packet.socketAddress, e)
             }
         }

@@ -61,6 +61,7 @@ internal class WsListener(
     host: String,
     private val sslContext: SSLContext?,
     private val name: String,
+    private val onInternalError: () -> Unit,
     private val onOpen: (WsConnection, WsRequest) -> WsHandler,
 ) : AutoCloseable {
     private val server: ServerSocket =
@@ -99,7 +100,7 @@ internal class WsListener(
             val output = socket.getOutputStream()
             val request = handshake(input, output) ?: run { socket.close(); return }
             socket.soTimeout = 0
-            WsConnection(socket, input, output, name) to request
+            WsConnection(socket, input, output, name, onInternalError) to request
         } catch (e: IOException) {
             log.debug("handshake failed on {}: {}", name, e.toString())
             runCatching { socket.close() }
@@ -112,7 +113,14 @@ internal class WsListener(
         }
         connections += ws
         try {
-            val handler = onOpen(ws, request)
+            val handler = try {
+                onOpen(ws, request)
+            } catch (e: RuntimeException) {
+                onInternalError()
+                log.warn("opening a connection failed on {}", name, e)
+                ws.abort()
+                return
+            }
             ws.readLoop(handler)
         } finally {
             connections -= ws
@@ -199,6 +207,7 @@ internal class WsConnection(
     private val input: InputStream,
     private val output: OutputStream,
     name: String,
+    private val onInternalError: () -> Unit,
 ) {
     private sealed interface Out {
         class Frame(val opcode: Int, val payload: ByteArray) : Out
@@ -356,14 +365,17 @@ internal class WsConnection(
             if (!aborted.get() && e !is SocketException && e !is EOFException) log.debug("read from {} failed: {}", remote, e.toString())
         } catch (e: RuntimeException) {
             // A handler bug must not leave the socket open and silent.
+            onInternalError()
             log.warn("handler failed on {}", remote, e)
             abort()
         } finally {
             readerDone.countDown()
-            if (closeCode == null) abort()
+            // After our own close frame the writer hangs up once it is written; otherwise the connection is gone.
+            if (closeCode == null && !closeSent.get()) abort()
             try {
                 handler.onClosed(closeCode, closeReason)
             } catch (e: RuntimeException) {
+                onInternalError()
                 log.warn("close handler failed on {}", remote, e)
             }
         }
