@@ -1,0 +1,57 @@
+package dev.earshot.voice.testkit
+
+import java.util.Collections
+import kotlin.time.Duration
+import kotlin.time.Duration.Companion.seconds
+import kotlinx.coroutines.Job
+import kotlinx.coroutines.withTimeout
+
+/**
+ * A channel member played by the server (no client behind it); made by [TestChannel.addMember].
+ * [sent] records every frame it sent, so a test can compare what a client received with the source.
+ */
+public class ScriptedMember internal constructor(
+    private val channel: TestChannel,
+    /** The member's user id. */
+    public val userId: String,
+    /** The member's audio SSRC (announced in op 5). */
+    public val ssrc: Long,
+    /** The script it plays. */
+    public val script: MemberScript,
+    /** The op 5 speaking flags announced for it. */
+    public val speaking: Int,
+    /** The op 18 flags announced for it, or null for none. */
+    public val clientFlags: Int?,
+    /** The op 20 platform announced for it, or null for none. */
+    public val platform: Int?,
+) {
+    internal lateinit var job: Job
+    private val sentList = Collections.synchronizedList(ArrayList<SentFrame>())
+
+    /** True from [TestChannel.addMember] until it leaves (a [ScriptStep.Leave] or [leave]). */
+    @Volatile public var isPresent: Boolean = true
+        internal set
+
+    /** Every frame sent so far, in order (speech and the silence frames ending each talk spurt). */
+    public val sent: List<SentFrame> get() = synchronized(sentList) { sentList.toList() }
+
+    /** True once the script has run to its end (or the member left, or the server closed). */
+    public val isFinished: Boolean get() = job.isCompleted
+
+    internal fun record(frame: SentFrame) {
+        sentList += frame
+    }
+
+    /** Waits until the script has finished; throws on [timeout]. */
+    public suspend fun awaitFinished(timeout: Duration = 60.seconds) {
+        withTimeout(timeout) { job.join() }
+    }
+
+    /** Stops the script and leaves the channel now (every client gets op 13). */
+    public fun leave() {
+        job.cancel()
+        channel.removeMember(this)
+    }
+
+    override fun toString(): String = "ScriptedMember(user=$userId, ssrc=$ssrc)"
+}

@@ -1,0 +1,168 @@
+package dev.earshot.voice.testkit
+
+import dev.earshot.voice.rtp.HeaderExtensions
+import dev.earshot.voice.rtp.RtpWriter
+import dev.earshot.voice.testkit.internal.MemberPlayer
+import dev.earshot.voice.testkit.internal.PlannedFrame
+import kotlin.time.Duration
+import kotlin.time.Duration.Companion.milliseconds
+import kotlinx.coroutines.CoroutineStart
+import kotlinx.coroutines.launch
+import kotlinx.serialization.json.JsonArray
+import kotlinx.serialization.json.JsonPrimitive
+import kotlinx.serialization.json.buildJsonObject
+import kotlinx.serialization.json.put
+
+/**
+ * One voice channel of a [VoiceTestServer]: the real clients whose grants name it and the scripted members added
+ * to it. Audio from each member (real or scripted) goes to every real client in the channel but the sender.
+ * Get one with [VoiceTestServer.channel].
+ */
+public class TestChannel internal constructor(
+    private val server: VoiceTestServer,
+    /** The guild. */
+    public val guildId: String,
+    /** The channel. */
+    public val channelId: String,
+) {
+    // Guarded by server.lock.
+    private val clientSet = LinkedHashSet<ClientSession>()
+    private val memberMap = LinkedHashMap<String, ScriptedMember>()
+
+    /** The real clients in the channel now (sessions that identified and have not ended). */
+    public val clients: List<ClientSession> get() = synchronized(server.lock) { clientSet.toList() }
+
+    /** The scripted members in the channel now (added and not yet left). */
+    public val members: List<ScriptedMember> get() = synchronized(server.lock) { memberMap.values.toList() }
+
+    /** Every user id in the channel: real clients, then scripted members. */
+    public val userIds: List<String>
+        get() = synchronized(server.lock) { clientSet.map { it.userId } + memberMap.keys }
+
+    /**
+     * Adds a member that the server plays itself: every client in the channel gets op 11 for it (op 18 with
+     * [clientFlags] and op 20 with [platform] when given) and op 5 `{speaking, ssrc, user_id}`; clients that
+     * connect later get the same right after their Ready. After [startDelay] (default 100 ms, so op 5 reaches
+     * clients before the audio) the [script] plays: its frames are encrypted for each client with that client's
+     * key and mode, paced every 20 ms. [speaking] is the op 5 flags bitmask (default 1, microphone).
+     * @throws IllegalArgumentException if [userId] is already in the channel.
+     */
+    public fun addMember(
+        userId: String,
+        script: MemberScript = MemberScript.SILENT,
+        speaking: Int = 1,
+        clientFlags: Int? = null,
+        platform: Int? = null,
+        startDelay: Duration = 100.milliseconds,
+    ): ScriptedMember {
+        val member: ScriptedMember
+        synchronized(server.lock) {
+            check(!server.isClosed) { "the server is closed" }
+            require(userId !in memberMap && clientSet.none { it.userId == userId }) { "user $userId is already in the channel" }
+            member = ScriptedMember(this, userId, server.newSsrc(), script, speaking, clientFlags, platform)
+            memberMap[userId] = member
+            for (c in clientSet) {
+                c.send(OP_CLIENTS_CONNECT, buildJsonObject { put("user_ids", JsonArray(listOf(JsonPrimitive(userId)))) })
+                announce(member, c)
+            }
+            val player = MemberPlayer(
+                script, server.clock, server.randomInt() and 0xFFFF, server.randomInt().toLong() and 0xFFFF_FFFFL,
+                emit = { frame -> sendScripted(member, frame) },
+                leave = { removeMember(member) },
+            )
+            member.job = server.scope.launch(start = CoroutineStart.LAZY) { player.run(startDelay) }
+        }
+        member.job.start()
+        return member
+    }
+
+    /** The scripted member with [userId], or null. */
+    public fun member(userId: String): ScriptedMember? = synchronized(server.lock) { memberMap[userId] }
+
+    /** Sends a scripted member's op 18/20/5 to [to]. Caller holds server.lock. */
+    private fun announce(member: ScriptedMember, to: ClientSession) {
+        member.clientFlags?.let { flags ->
+            to.send(OP_CLIENT_FLAGS, buildJsonObject { put("user_id", member.userId); put("flags", flags) })
+        }
+        member.platform?.let { platform ->
+            to.send(OP_CLIENT_PLATFORM, buildJsonObject { put("user_id", member.userId); put("platform", platform) })
+        }
+        to.send(OP_SPEAKING, speakingJson(member.speaking, member.ssrc, member.userId))
+    }
+
+    /** Adds a client that just got Ready and tells everyone. Caller holds server.lock. */
+    internal fun join(session: ClientSession) {
+        val others = clientSet.map { it.userId } + memberMap.keys
+        if (others.isNotEmpty()) {
+            session.send(OP_CLIENTS_CONNECT, buildJsonObject { put("user_ids", JsonArray(others.map(::JsonPrimitive))) })
+        }
+        for (m in memberMap.values) announce(m, session)
+        for (c in clientSet) {
+            c.speaking?.let { session.send(OP_SPEAKING, speakingJson(it, c.ssrc, c.userId)) }
+        }
+        for (c in clientSet) {
+            c.send(OP_CLIENTS_CONNECT, buildJsonObject { put("user_ids", JsonArray(listOf(JsonPrimitive(session.userId)))) })
+        }
+        clientSet += session
+    }
+
+    /** Removes a client and sends op 13 to the others. Caller holds server.lock. */
+    internal fun leave(session: ClientSession) {
+        if (!clientSet.remove(session)) return
+        for (c in clientSet) c.send(OP_CLIENT_DISCONNECT, buildJsonObject { put("user_id", session.userId) })
+    }
+
+    /** A client's op 5: forwarded to the others with its SSRC and user id. Caller holds server.lock. */
+    internal fun speakingChanged(session: ClientSession, speaking: Int) {
+        for (c in clientSet) if (c !== session) c.send(OP_SPEAKING, speakingJson(speaking, session.ssrc, session.userId))
+    }
+
+    /** The ready clients other than [sender], for forwarding. */
+    internal fun receiversExcept(sender: ClientSession?): List<ClientSession> =
+        synchronized(server.lock) { clientSet.filter { it !== sender && it.isReady && it.udpAddress != null } }
+
+    internal fun removeMember(member: ScriptedMember) {
+        synchronized(server.lock) {
+            if (memberMap[member.userId] !== member) return
+            memberMap.remove(member.userId)
+            member.isPresent = false
+            for (c in clientSet) c.send(OP_CLIENT_DISCONNECT, buildJsonObject { put("user_id", member.userId) })
+        }
+    }
+
+    private fun sendScripted(member: ScriptedMember, frame: PlannedFrame) {
+        val header = ByteArray(HEADER_MAX)
+        val extWords = (frame.extension?.size ?: 0) / 4
+        val headerLength = RtpWriter.writeHeader(
+            header, 0, frame.sequence, frame.timestamp, member.ssrc, frame.marker,
+            extensionProfile = if (frame.extension != null) HeaderExtensions.PROFILE_ONE_BYTE else -1,
+            extensionLengthWords = extWords,
+        )
+        val plain = (frame.extension ?: EMPTY) + frame.opus
+        for (c in receiversExcept(null)) c.outbound.send(header, 0, headerLength, plain, 0, plain.size)
+        member.record(
+            SentFrame(
+                frame.sequence, frame.timestamp, frame.marker, frame.extension != null, frame.opus, frame.isSilence,
+                frame.sentAtNanos, System.currentTimeMillis(),
+            ),
+        )
+    }
+
+    override fun toString(): String = "TestChannel(guild=$guildId, channel=$channelId)"
+
+    internal companion object {
+        const val OP_SPEAKING = 5
+        const val OP_CLIENTS_CONNECT = 11
+        const val OP_CLIENT_DISCONNECT = 13
+        const val OP_CLIENT_FLAGS = 18
+        const val OP_CLIENT_PLATFORM = 20
+        private const val HEADER_MAX = 16
+        private val EMPTY = ByteArray(0)
+
+        fun speakingJson(speaking: Int, ssrc: Long, userId: String) = buildJsonObject {
+            put("speaking", speaking)
+            put("ssrc", ssrc)
+            put("user_id", userId)
+        }
+    }
+}
