@@ -1,0 +1,208 @@
+package dev.earshot.voice.connection
+
+import dev.earshot.voice.VoiceReceiver
+import dev.earshot.voice.crypto.EncryptionMode
+import dev.earshot.voice.gateway.GatewayMessages
+import dev.earshot.voice.gateway.KtorGatewayConnector
+import dev.earshot.voice.model.VoiceEvent
+import dev.earshot.voice.send.AudioPlayer
+import dev.earshot.voice.send.OpusAudioSource
+import dev.earshot.voice.send.Playback
+import dev.earshot.voice.sink.AudioSink
+import dev.earshot.voice.sink.Listening
+import dev.earshot.voice.udp.SwitchableDatagramSource
+import kotlinx.coroutines.CancellationException
+import kotlinx.coroutines.CompletableDeferred
+import kotlinx.coroutines.CoroutineName
+import kotlinx.coroutines.CoroutineScope
+import kotlinx.coroutines.Deferred
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.Job
+import kotlinx.coroutines.NonCancellable
+import kotlinx.coroutines.SupervisorJob
+import kotlinx.coroutines.flow.Flow
+import kotlinx.coroutines.flow.StateFlow
+import kotlinx.coroutines.flow.asStateFlow
+import kotlinx.coroutines.job
+import kotlinx.coroutines.launch
+import kotlinx.coroutines.withContext
+import kotlinx.coroutines.withTimeoutOrNull
+import org.slf4j.LoggerFactory
+import kotlin.time.Duration
+import kotlin.time.Duration.Companion.seconds
+
+/**
+ * A live connection to one Discord voice channel: the voice gateway (v8, heartbeats with `seq_ack`, resume), UDP
+ * with IP discovery and keepalive, the [receiver] that turns packets into audio, and a player for sending.
+ *
+ * Get one with [connect]. It keeps itself alive: it resumes after drops (4015, non-4xxx closes, dead heartbeats),
+ * reconnects in full when the session is gone (4006, 4009...), follows server moves ([updateServer]) and stops only
+ * where Discord says not to reconnect (4014, 4021, 4022, 4004) or on 4017 (DAVE required, a configuration error),
+ * which ends it with a typed [VoiceConnectionException] in [closed]. Sinks and flows carry on across all of that: a
+ * gap shows as silence.
+ */
+public class VoiceConnection private constructor(
+    info: VoiceSessionInfo,
+    /** The settings this connection was made with. */
+    public val config: VoiceConnectionConfig,
+    parent: CoroutineScope,
+) {
+    private val scope = CoroutineScope(parent.coroutineContext + SupervisorJob(parent.coroutineContext[Job]) + CoroutineName("earshot-voice"))
+    private val source = SwitchableDatagramSource()
+
+    /** The receive side: flows of ticks, frames, Opus packets and events, sinks, stats. */
+    public val receiver: VoiceReceiver = VoiceReceiver(source, config.receive)
+
+    private val player = AudioPlayer(scope, speaking = { flags -> sendSpeaking(flags) }, clock = config.receive.clock)
+    private val ownConnector = if (config.gatewayConnector == null) KtorGatewayConnector(config.trustManager, scope) else null
+    private val driver = ConnectionDriver(
+        info, config, receiver, source, player,
+        config.gatewayConnector ?: ownConnector!!, config.udpConnector ?: NioUdpConnector, scope,
+    )
+    private val done = CompletableDeferred<Throwable?>()
+    private var driverJob: Job? = null
+
+    /** Where the connection is in its life; [VoiceConnectionState.Closed] at the end. */
+    public val state: StateFlow<VoiceConnectionState> = driver.state.asStateFlow()
+
+    /** Completes when the connection has ended, with the cause: null after [disconnect], else a [VoiceConnectionException]. */
+    public val closed: Deferred<Throwable?> get() = done
+
+    /** Whether the connection has not ended yet (it may be reconnecting). */
+    public val isAlive: Boolean get() = !done.isCompleted
+
+    /** The current session: guild, user, endpoint (changes with [updateServer]). */
+    public val session: VoiceSessionInfo get() = driver.info
+
+    /** Our SSRC from the last Ready; 0 before the first. */
+    public val ssrc: Long get() = driver.ssrc
+
+    /** The transport encryption mode in use, or null before the first Session Description. */
+    public val encryptionMode: EncryptionMode? get() = driver.mode
+
+    /** The round trip of the last acknowledged heartbeat, or null. */
+    public val ping: Duration? get() = driver.session?.ping
+
+    /** The users in the channel as the voice server announced them (op 11 joins, op 13 leaves), without us. */
+    public val members: Set<Long> get() = driver.members.toSet()
+
+    /** Every event: speaking, speaking mode, members, video, flags, platform, RTCP, stats. Hot, from the moment of collection. */
+    public val events: Flow<VoiceEvent> get() = receiver.events
+
+    /** Feeds [sink] until stopped; see [VoiceReceiver.listen]. */
+    public fun listen(sink: AudioSink, after: (Throwable?) -> Unit = {}): Listening = receiver.listen(sink, after)
+
+    /** Stops every listening sink and waits for their cleanup. */
+    public suspend fun stopListening(): Unit = receiver.stopListening()
+
+    /** Pauses delivery to sinks. */
+    public fun pauseListening(): Unit = receiver.pauseListening()
+
+    /** Resumes delivery to sinks. */
+    public fun resumeListening(): Unit = receiver.resumeListening()
+
+    /** Whether any sink is listening. */
+    public val isListening: Boolean get() = receiver.isListening
+
+    /** Plays [source] into the channel (replacing what plays now); see [AudioPlayer.play]. */
+    public fun play(source: OpusAudioSource): Playback = player.play(source)
+
+    /** Stops playing (five silence frames follow, then Speaking off). */
+    public fun stopPlaying(): Unit = player.stopPlaying()
+
+    /** Whether something is playing. */
+    public val isPlaying: Boolean get() = player.isPlaying
+
+    /** Stops listening and playing; the connection stays up. */
+    public suspend fun stop() {
+        stopPlaying()
+        stopListening()
+    }
+
+    /**
+     * Applies a VOICE_SERVER_UPDATE from the main gateway: a new [endpoint] (a server move, or the same endpoint with a
+     * new token after a channel change) makes the connection identify there afresh; a null endpoint means Discord is
+     * reallocating the server, and the connection waits for the next update. Recordings carry on.
+     */
+    public suspend fun updateServer(token: String, endpoint: String?) {
+        driver.updateServer(token, endpoint)
+    }
+
+    /** Leaves: closes the socket (1000), stops the player and receiver (sinks clean up, flows complete) and waits. */
+    public suspend fun disconnect() {
+        if (done.isCompleted) return
+        driverJob?.cancel()
+        finish(null)
+    }
+
+    /** Suspends until the connection has ended; returns [closed]'s cause. */
+    public suspend fun awaitClosed(): Throwable? = done.await()
+
+    private suspend fun sendSpeaking(flags: Int) {
+        driver.speakingFlags = flags
+        val s = driver.session ?: return // sent with the next Session Description
+        try {
+            s.sendText(GatewayMessages.speaking(flags, driver.ssrc))
+        } catch (e: Exception) {
+            if (e is CancellationException) throw e
+            log.debug("speaking not sent: {}", e.toString())
+        }
+    }
+
+    private fun start() {
+        receiver.start(scope)
+        driverJob = scope.launch(CoroutineName("earshot-voice-connection")) {
+            val cause = try {
+                driver.run()
+            } catch (e: CancellationException) {
+                throw e
+            } catch (e: Throwable) {
+                log.warn("voice connection failed", e)
+                e
+            }
+            finish(cause)
+        }
+    }
+
+    private suspend fun finish(cause: Throwable?) = withContext(NonCancellable) {
+        if (done.isCompleted) return@withContext
+        driver.session?.close(1000, "disconnecting")
+        player.close()
+        driver.release()
+        // The source has ended, so the receiver plays out what it holds and stops by itself; cap the wait.
+        if (withTimeoutOrNull(2.seconds) { receiver.awaitClose() } == null) receiver.close()
+        ownConnector?.close()
+        driver.state.value = VoiceConnectionState.Closed(cause)
+        if (cause != null) driver.firstConnect.completeExceptionally(cause)
+        done.complete(cause)
+        scope.coroutineContext.job.cancel()
+    }
+
+    /** Connecting. */
+    public companion object {
+        private val log = LoggerFactory.getLogger(VoiceConnection::class.java)
+
+        /**
+         * Connects to the voice server in [info] and returns once audio can flow (the first Session Description), or
+         * throws the typed cause ([DaveRequiredException], [VoiceGatewayClosedException],
+         * [NoSupportedEncryptionModeException], [VoiceReconnectFailedException]...). The connection's coroutines run
+         * in [scope] (default: its own scope on [Dispatchers.Default]); cancelling [scope] ends the connection.
+         * Cancelling this call abandons the attempt and releases everything.
+         */
+        public suspend fun connect(
+            info: VoiceSessionInfo,
+            config: VoiceConnectionConfig = VoiceConnectionConfig.DEFAULT,
+            scope: CoroutineScope = CoroutineScope(Dispatchers.Default),
+        ): VoiceConnection {
+            val connection = VoiceConnection(info, config, scope)
+            connection.start()
+            try {
+                connection.driver.firstConnect.await()
+            } catch (e: Throwable) {
+                connection.disconnect()
+                throw e
+            }
+            return connection
+        }
+    }
+}

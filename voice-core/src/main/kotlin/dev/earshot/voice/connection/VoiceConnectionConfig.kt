@@ -1,0 +1,89 @@
+package dev.earshot.voice.connection
+
+import dev.earshot.voice.ReceiveConfig
+import dev.earshot.voice.gateway.GatewayConnector
+import javax.net.ssl.X509TrustManager
+import kotlin.time.Duration
+import kotlin.time.Duration.Companion.milliseconds
+import kotlin.time.Duration.Companion.seconds
+
+/**
+ * Settings of a [VoiceConnection]; build one with `VoiceConnectionConfig { ... }`. Defaults suit Discord.
+ */
+public class VoiceConnectionConfig private constructor(b: Builder) {
+    /** The receive pipeline's settings (decoding, jitter buffer, clock...); default [ReceiveConfig.DEFAULT]. */
+    public val receive: ReceiveConfig = b.receive
+    /** The highest DAVE protocol version offered in Identify; 0 (no DAVE) until Earshot's DAVE support lands. */
+    public val maxDaveProtocolVersion: Int = b.maxDaveProtocolVersion
+    /** Use `wss://` (default true); false connects with plain `ws://`, for a local test server without TLS. */
+    public val secure: Boolean = b.secure
+    /** Trust for the voice server's TLS certificate; null (default) uses the JVM's trust store. */
+    public val trustManager: X509TrustManager? = b.trustManager
+    /** Time allowed from opening a socket to Ready and Session Description, or to Resumed; default 10 s. */
+    public val handshakeTimeout: Duration = b.handshakeTimeout
+    /** How long to wait for each IP discovery answer; default 1 s. */
+    public val ipDiscoveryTimeout: Duration = b.ipDiscoveryTimeout
+    /** IP discovery requests sent before giving up on a socket; default 3. */
+    public val ipDiscoveryAttempts: Int = b.ipDiscoveryAttempts
+    /** Interval of the UDP keepalive that holds the NAT mapping open; default 5 s. */
+    public val udpKeepaliveInterval: Duration = b.udpKeepaliveInterval
+    /** Unacknowledged heartbeats after which the socket counts as dead and is resumed; default 3 (as discord.js). */
+    public val missedHeartbeatAcks: Int = b.missedHeartbeatAcks
+    /** First delay between failed reconnect attempts (the first retry is immediate); doubles up to [reconnectDelayMax]; default 1 s. */
+    public val reconnectDelay: Duration = b.reconnectDelay
+    /** Longest delay between reconnect attempts; default 30 s. Each delay is randomised down to half (jitter). */
+    public val reconnectDelayMax: Duration = b.reconnectDelayMax
+    /** Consecutive failed attempts after which the connection gives up with [VoiceReconnectFailedException]; default 8. */
+    public val maxReconnectAttempts: Int = b.maxReconnectAttempts
+
+    internal val gatewayConnector: GatewayConnector? = b.gatewayConnector
+    internal val udpConnector: UdpConnector? = b.udpConnector
+
+    /** Mutable settings for the `VoiceConnectionConfig { }` builder; see the properties above for meanings and defaults. */
+    public class Builder internal constructor() {
+        public var receive: ReceiveConfig = ReceiveConfig.DEFAULT
+        public var maxDaveProtocolVersion: Int = 0
+        public var secure: Boolean = true
+        public var trustManager: X509TrustManager? = null
+        public var handshakeTimeout: Duration = 10.seconds
+        public var ipDiscoveryTimeout: Duration = 1.seconds
+        public var ipDiscoveryAttempts: Int = 3
+        public var udpKeepaliveInterval: Duration = 5.seconds
+        public var missedHeartbeatAcks: Int = 3
+        public var reconnectDelay: Duration = 1.seconds
+        public var reconnectDelayMax: Duration = 30.seconds
+        public var maxReconnectAttempts: Int = 8
+
+        internal var gatewayConnector: GatewayConnector? = null
+        internal var udpConnector: UdpConnector? = null
+
+        internal fun build(): VoiceConnectionConfig {
+            require(maxDaveProtocolVersion >= 0) { "maxDaveProtocolVersion must be >= 0" }
+            require(handshakeTimeout > Duration.ZERO && ipDiscoveryTimeout > Duration.ZERO) { "timeouts must be positive" }
+            require(ipDiscoveryAttempts >= 1 && missedHeartbeatAcks >= 1 && maxReconnectAttempts >= 1) { "counts must be >= 1" }
+            require(udpKeepaliveInterval >= 100.milliseconds) { "udpKeepaliveInterval must be at least 100 ms" }
+            require(reconnectDelay >= Duration.ZERO && reconnectDelayMax >= reconnectDelay) { "bad reconnect delays" }
+            return VoiceConnectionConfig(this)
+        }
+    }
+
+    /** The defaults. */
+    public companion object {
+        /** Every setting at its default. */
+        public val DEFAULT: VoiceConnectionConfig = Builder().build()
+    }
+}
+
+/** Builds a [VoiceConnectionConfig]: `VoiceConnectionConfig { secure = false }`. */
+public fun VoiceConnectionConfig(block: VoiceConnectionConfig.Builder.() -> Unit = {}): VoiceConnectionConfig =
+    VoiceConnectionConfig.Builder().apply(block).build()
+
+/** Bounded exponential backoff with jitter: attempt 1 retries at once, then [initial], doubling up to [max]. */
+internal class Backoff(private val initial: Duration, private val max: Duration, private val random: kotlin.random.Random = kotlin.random.Random) {
+    fun delayFor(attempt: Int): Duration {
+        if (attempt <= 1 || initial == Duration.ZERO) return Duration.ZERO
+        val exp = (attempt - 2).coerceAtMost(30)
+        val full = (initial * (1L shl exp).toDouble()).coerceAtMost(max)
+        return full * (0.5 + random.nextDouble() * 0.5)
+    }
+}

@@ -1,0 +1,48 @@
+package dev.earshot.voice.connection
+
+/**
+ * Why a voice connection failed to connect or ended on its own: the typed cause carried by
+ * [VoiceConnection.closed] and thrown by [VoiceConnection.connect]. Messages say what happened and what to do.
+ */
+public sealed class VoiceConnectionException(message: String, cause: Throwable? = null) : Exception(message, cause)
+
+/**
+ * The voice server closed the connection with a code after which Discord says not to reconnect (protocol.md §2.6):
+ * 4014 disconnected (kicked, moved out, or the main gateway session dropped), 4021 rate limited, 4022 call
+ * terminated (channel deleted or voice server changed; a new voice server update may follow), 4004 bad token.
+ */
+public class VoiceGatewayClosedException(
+    /** The WebSocket close code. */
+    public val code: Int,
+    /** The close reason the server gave, possibly empty. */
+    public val reason: String,
+    message: String,
+) : VoiceConnectionException(message)
+
+/**
+ * Close code 4017: the channel requires DAVE end-to-end encryption and this connection did not offer it. This is a
+ * configuration error, never retried: since March 2026 every non-stage Discord voice channel requires DAVE.
+ */
+public class DaveRequiredException(message: String) : VoiceConnectionException(message)
+
+/** The voice server offered no transport encryption mode that Earshot can use (it needs an `*_rtpsize` AEAD mode). */
+public class NoSupportedEncryptionModeException(
+    /** The modes the server offered in Ready. */
+    public val offered: List<String>,
+) : VoiceConnectionException(
+    "the voice server offered no usable encryption mode (offered: ${offered.joinToString()}; " +
+        "Earshot needs aead_aes256_gcm_rtpsize or aead_xchacha20_poly1305_rtpsize)",
+)
+
+/**
+ * The connection could not be (re)established: [attempts] consecutive attempts failed; [cause] is the last failure
+ * (a refused socket, a handshake timeout, IP discovery without answer...).
+ */
+public class VoiceReconnectFailedException(
+    /** How many attempts were made in a row. */
+    public val attempts: Int,
+    cause: Throwable?,
+) : VoiceConnectionException("could not connect to the voice server after $attempts attempts: ${cause?.message ?: cause}", cause)
+
+/** The voice server did not complete the handshake (Hello, Ready or Resumed, Session Description) in time. */
+public class VoiceHandshakeTimeoutException(message: String) : VoiceConnectionException(message)

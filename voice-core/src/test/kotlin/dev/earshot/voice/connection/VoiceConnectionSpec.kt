@@ -1,0 +1,310 @@
+package dev.earshot.voice.connection
+
+import dev.earshot.voice.gateway.VoiceOp
+import dev.earshot.voice.model.VoiceEvent
+import io.kotest.assertions.throwables.shouldThrow
+import io.kotest.core.spec.style.FunSpec
+import io.kotest.datatest.withData
+import io.kotest.matchers.collections.shouldContainExactly
+import io.kotest.matchers.shouldBe
+import io.kotest.matchers.string.shouldContain
+import io.kotest.matchers.types.shouldBeInstanceOf
+import kotlinx.coroutines.CoroutineStart
+import kotlinx.coroutines.async
+import kotlinx.coroutines.flow.take
+import kotlinx.coroutines.flow.toList
+import kotlinx.coroutines.test.advanceTimeBy
+import kotlinx.coroutines.test.runCurrent
+import kotlinx.coroutines.test.runTest
+import kotlinx.serialization.json.int
+import kotlinx.serialization.json.jsonObject
+import kotlinx.serialization.json.jsonPrimitive
+import kotlin.time.Duration.Companion.seconds
+
+class VoiceConnectionSpec : FunSpec({
+    test("handshake: Identify with the session's fields, UDP on Ready, AES-GCM chosen, key installed, Speaking sent") {
+        runTest {
+            val h = ConnectionHarness(this)
+            with(h) {
+                val pending = connectAsync()
+                val socket = sockets.receive()
+                urls.single() shouldBe "wss://voice.test:443/?v=8"
+                val identify = socket.helloIdentify()
+                identify["server_id"]!!.jsonPrimitive.content shouldBe "10"
+                identify["user_id"]!!.jsonPrimitive.content shouldBe "30"
+                identify["session_id"]!!.jsonPrimitive.content shouldBe "session-1"
+                identify["token"]!!.jsonPrimitive.content shouldBe "token-1"
+                identify["max_dave_protocol_version"]!!.jsonPrimitive.int shouldBe 0
+                val select = socket.readyToSession(ssrc = 4242)
+                select["protocol"]!!.jsonPrimitive.content shouldBe "udp"
+                select["data"]!!.jsonObject.let {
+                    it["address"]!!.jsonPrimitive.content shouldBe "203.0.113.7"
+                    it["port"]!!.jsonPrimitive.int shouldBe 50_001
+                    it["mode"]!!.jsonPrimitive.content shouldBe "aead_aes256_gcm_rtpsize"
+                }
+                val connection = pending.await()
+                connection.state.value.shouldBeInstanceOf<VoiceConnectionState.Connected>().ssrc shouldBe 4242
+                connection.ssrc shouldBe 4242
+                connection.encryptionMode!!.wireName shouldBe "aead_aes256_gcm_rtpsize"
+                connection.isAlive shouldBe true
+                connection.disconnect()
+                socket.clientClose!!.code shouldBe 1000
+                connection.closed.await() shouldBe null
+                connection.state.value.shouldBeInstanceOf<VoiceConnectionState.Closed>().cause shouldBe null
+                links.single().closed shouldBe true
+            }
+        }
+    }
+
+    test("XChaCha20 when AES-GCM is not offered; no usable mode is a clear, final error") {
+        runTest {
+            val h = ConnectionHarness(this)
+            with(h) {
+                val pending = connectAsync()
+                val socket = sockets.receive()
+                socket.helloIdentify()
+                socket.readyToSession(modes = """["aead_xchacha20_poly1305_rtpsize","xsalsa20_poly1305"]""")["data"]!!
+                    .jsonObject["mode"]!!.jsonPrimitive.content shouldBe "aead_xchacha20_poly1305_rtpsize"
+                pending.await().disconnect()
+            }
+            val h2 = ConnectionHarness(this)
+            with(h2) {
+                val pending = connectAsync()
+                val socket = sockets.receive()
+                socket.helloIdentify()
+                socket.serverSends("""{"op":2,"d":{"ssrc":1,"ip":"127.0.0.1","port":1,"modes":["xsalsa20_poly1305","aead_aes256_gcm"]}}""")
+                val e = shouldThrow<NoSupportedEncryptionModeException> { pending.await() }
+                e.message shouldContain "xsalsa20_poly1305"
+                urls.size shouldBe 1 // not retried
+            }
+        }
+    }
+
+    test("member messages become events and fill the SSRC map; a leave forgets the user's SSRCs") {
+        runTest {
+            val h = ConnectionHarness(this)
+            with(h) {
+                val pending = connectAsync()
+                val socket = sockets.receive()
+                socket.helloIdentify()
+                socket.readyToSession()
+                val connection = pending.await()
+                val events = async(start = CoroutineStart.UNDISPATCHED) { connection.events.take(6).toList() }
+                socket.serverSends("""{"op":11,"d":{"user_ids":["100","200"]}}""")
+                socket.serverSends("""{"op":5,"d":{"user_id":"100","ssrc":5000,"speaking":1}}""")
+                socket.serverSends("""{"op":18,"d":{"user_id":"100","flags":2}}""")
+                socket.serverSends("""{"op":20,"d":{"user_id":"200","platform":1}}""")
+                socket.serverSends("""{"op":13,"d":{"user_id":"100"}}""")
+                socket.serverSends("""{"op":15,"d":{"any":100}}""") // ignored, not fatal
+                runCurrent()
+                events.await().map { it.toString() } shouldContainExactly listOf(
+                    "MemberConnected(user=100)", "MemberConnected(user=200)", "SpeakingStateChanged(user=100, ssrc=5000, flags=1)",
+                    "MemberFlags(user=100, flags=2)", "MemberPlatform(user=200, platform=1)", "MemberDisconnected(user=100)",
+                )
+                connection.receiver.ssrcs.userOf(5000) shouldBe -1
+                connection.members shouldBe setOf(200L)
+                connection.isAlive shouldBe true
+                connection.disconnect()
+            }
+        }
+    }
+
+    test("a dropped socket (1006) resumes with seq_ack on a new socket; UDP, SSRC and key stay") {
+        runTest {
+            val h = ConnectionHarness(this)
+            with(h) {
+                val pending = connectAsync()
+                val first = sockets.receive()
+                first.helloIdentify()
+                first.readyToSession(seqStart = 0)
+                val connection = pending.await()
+                first.serverSends("""{"op":5,"seq":7,"d":{"user_id":"100","ssrc":5000,"speaking":1}}""")
+                runCurrent()
+                first.serverCloses(1006)
+                val second = sockets.receive()
+                second.serverSends("""{"op":8,"d":{"heartbeat_interval":13750}}""")
+                val resume = second.expect(VoiceOp.RESUME)
+                resume["seq_ack"]!!.jsonPrimitive.int shouldBe 7
+                resume["session_id"]!!.jsonPrimitive.content shouldBe "session-1"
+                resume["token"]!!.jsonPrimitive.content shouldBe "token-1"
+                connection.state.value.shouldBeInstanceOf<VoiceConnectionState.Reconnecting>().resuming shouldBe true
+                second.serverSends("""{"op":9,"d":null}""")
+                runCurrent()
+                connection.state.value.shouldBeInstanceOf<VoiceConnectionState.Connected>()
+                links.size shouldBe 1
+                links.single().closed shouldBe false
+                connection.receiver.ssrcs.userOf(5000) shouldBe 100
+                connection.disconnect()
+            }
+        }
+    }
+
+    withData(4006, 4009) { code ->
+        runTest {
+            val h = ConnectionHarness(this)
+            with(h) {
+                val pending = connectAsync()
+                val first = sockets.receive()
+                first.helloIdentify()
+                first.readyToSession(ssrc = 1)
+                val connection = pending.await()
+                first.serverCloses(code, "session gone")
+                val second = sockets.receive()
+                second.helloIdentify() // a full Identify, not a Resume
+                second.readyToSession(ssrc = 2, key = 9)
+                runCurrent()
+                connection.ssrc shouldBe 2
+                links.size shouldBe 2
+                links[0].closed shouldBe true
+                links[1].closed shouldBe false
+                connection.isAlive shouldBe true
+                connection.disconnect()
+            }
+        }
+    }
+
+    withData(
+        nameFn = { "close $it stops without reconnecting" },
+        4014, 4021, 4022, 4004,
+    ) { code ->
+        runTest {
+            val h = ConnectionHarness(this)
+            with(h) {
+                val pending = connectAsync()
+                val socket = sockets.receive()
+                socket.helloIdentify()
+                socket.readyToSession()
+                val connection = pending.await()
+                socket.serverCloses(code, "bye")
+                val cause = connection.closed.await()
+                cause.shouldBeInstanceOf<VoiceGatewayClosedException>().code shouldBe code
+                cause.message shouldContain "$code"
+                advanceTimeBy(60_000)
+                urls.size shouldBe 1
+                connection.isAlive shouldBe false
+                links.single().closed shouldBe true
+            }
+        }
+    }
+
+    test("4017 fails connect with the DAVE error, once, never retried") {
+        runTest {
+            val h = ConnectionHarness(this)
+            with(h) {
+                val pending = connectAsync()
+                val socket = sockets.receive()
+                socket.helloIdentify()
+                socket.serverCloses(4017, "E2EE/DAVE protocol required")
+                val e = shouldThrow<DaveRequiredException> { pending.await() }
+                e.message shouldContain "requires DAVE"
+                e.message shouldContain "not retried"
+                advanceTimeBy(600_000)
+                urls.size shouldBe 1
+            }
+        }
+    }
+
+    test("refused connections back off with growing, bounded delays and give up with the last cause") {
+        runTest {
+            val h = ConnectionHarness(this) {
+                reconnectDelay = 1.seconds
+                reconnectDelayMax = 8.seconds
+                maxReconnectAttempts = 6
+            }
+            with(h) {
+                refuse = 100
+                val start = testScheduler.currentTime
+                val pending = connectAsync()
+                val e = shouldThrow<VoiceReconnectFailedException> { pending.await() }
+                e.attempts shouldBe 6
+                e.message shouldContain "connection refused"
+                urls.size shouldBe 7 // the first try and 6 retries
+                // Retry 1 is immediate, then 1, 2, 4, 8, 8 s, each jittered down to half at most.
+                val elapsed = testScheduler.currentTime - start
+                (elapsed in 11_500L..23_000L) shouldBe true
+            }
+        }
+    }
+
+    test("a voice server that never finishes the handshake times out and is retried with a fresh Identify") {
+        runTest {
+            val h = ConnectionHarness(this) { handshakeTimeout = 5.seconds }
+            with(h) {
+                val pending = connectAsync()
+                val first = sockets.receive()
+                first.helloIdentify()
+                advanceTimeBy(5_001)
+                first.isClosed shouldBe true
+                val second = sockets.receive()
+                second.helloIdentify()
+                second.readyToSession()
+                pending.await().disconnect()
+            }
+        }
+    }
+
+    test("IP discovery without an answer is retried on a new socket") {
+        runTest {
+            val h = ConnectionHarness(this)
+            with(h) {
+                failDiscovery = 1
+                val pending = connectAsync()
+                val first = sockets.receive()
+                first.helloIdentify()
+                first.serverSends("""{"op":2,"d":{"ssrc":1,"ip":"127.0.0.1","port":1,"modes":["aead_aes256_gcm_rtpsize"]}}""")
+                val second = sockets.receive()
+                first.isClosed shouldBe true
+                second.helloIdentify()
+                second.readyToSession()
+                pending.await().disconnect()
+            }
+        }
+    }
+
+    test("a server move identifies afresh at the new endpoint; a null endpoint waits for the next update") {
+        runTest {
+            val h = ConnectionHarness(this)
+            with(h) {
+                val pending = connectAsync()
+                val first = sockets.receive()
+                first.helloIdentify()
+                first.readyToSession(ssrc = 1)
+                val connection = pending.await()
+                connection.updateServer("token-2", null)
+                runCurrent()
+                first.isClosed shouldBe true
+                connection.state.value shouldBe VoiceConnectionState.WaitingForServer
+                advanceTimeBy(30_000)
+                urls.size shouldBe 1
+                connection.updateServer("token-3", "moved.test:2048")
+                val second = sockets.receive()
+                urls.last() shouldBe "wss://moved.test:2048/?v=8"
+                second.helloIdentify()["token"]!!.jsonPrimitive.content shouldBe "token-3"
+                second.readyToSession(ssrc = 2)
+                runCurrent()
+                connection.state.value.shouldBeInstanceOf<VoiceConnectionState.Connected>().endpoint shouldBe "moved.test:2048"
+                connection.session.token shouldBe "token-3"
+                connection.disconnect()
+            }
+        }
+    }
+
+    test("a new Session Description on a live socket (key rotation) installs the new key without reconnecting") {
+        runTest {
+            val h = ConnectionHarness(this)
+            with(h) {
+                val pending = connectAsync()
+                val socket = sockets.receive()
+                socket.helloIdentify()
+                socket.readyToSession()
+                val connection = pending.await()
+                socket.serverSends("""{"op":4,"d":{"mode":"aead_aes256_gcm_rtpsize","secret_key":${List(32) { 7 }}}}""")
+                socket.expect(VoiceOp.SPEAKING)
+                urls.size shouldBe 1
+                links.size shouldBe 1
+                connection.isAlive shouldBe true
+                connection.disconnect()
+            }
+        }
+    }
+})

@@ -1,0 +1,114 @@
+package dev.earshot.voice.e2e
+
+import dev.earshot.voice.ReceiveConfig
+import dev.earshot.voice.codec.PcmFormat
+import dev.earshot.voice.connection.VoiceConnection
+import dev.earshot.voice.connection.VoiceConnectionConfig
+import dev.earshot.voice.connection.VoiceSessionInfo
+import dev.earshot.voice.model.AudioFrame
+import dev.earshot.voice.model.FrameKind
+import dev.earshot.voice.testing.Pcm
+import dev.earshot.voice.testing.Speech
+import dev.earshot.voice.testkit.ClientSession
+import dev.earshot.voice.testkit.SentFrame
+import dev.earshot.voice.testkit.TestServerConfig
+import dev.earshot.voice.testkit.VoiceTestServer
+import kotlinx.coroutines.CoroutineScope
+import kotlinx.coroutines.CoroutineStart
+import kotlinx.coroutines.Deferred
+import kotlinx.coroutines.async
+import kotlinx.coroutines.flow.toList
+import kotlin.math.log10
+import kotlin.time.Duration.Companion.milliseconds
+
+/** Earshot's real connection against a real (local) voice server over loopback: the end-to-end setup. */
+class E2eHarness(config: TestServerConfig = TestServerConfig(seed = 42)) : AutoCloseable {
+    val server: VoiceTestServer = VoiceTestServer.start(config)
+    val channel = server.channel(GUILD.toString(), CHANNEL.toString())
+
+    suspend fun connect(scope: CoroutineScope, configure: VoiceConnectionConfig.Builder.() -> Unit = {}): VoiceConnection {
+        val grant = server.grant(GUILD.toString(), CHANNEL.toString(), BOT.toString())
+        val info = VoiceSessionInfo(GUILD, CHANNEL, BOT, grant.sessionId, grant.token, grant.endpoint)
+        return VoiceConnection.connect(info, connectionConfig(configure), scope)
+    }
+
+    fun connectionConfig(configure: VoiceConnectionConfig.Builder.() -> Unit = {}): VoiceConnectionConfig = VoiceConnectionConfig {
+        secure = server.config.tls
+        trustManager = server.tls?.trustManager
+        receive = ReceiveConfig { decode = PcmFormat.STEREO_48K }
+        reconnectDelay = 100.milliseconds
+        configure()
+    }
+
+    /** The testkit's view of our bot's session. */
+    fun botSession(): ClientSession = checkNotNull(server.session(GUILD.toString(), BOT.toString())) { "no bot session" }
+
+    override fun close() = server.close()
+
+    companion object {
+        const val GUILD = 111L
+        const val CHANNEL = 222L
+        const val BOT = 999L
+    }
+}
+
+/** Collects one user's frames from now until the connection ends. */
+fun CoroutineScope.recordFrames(connection: VoiceConnection, userId: Long): Deferred<List<AudioFrame>> =
+    async(start = CoroutineStart.UNDISPATCHED) { connection.receiver.frames(userId).toList() }
+
+/** How a user's received frames compare with what the scripted member sent. */
+class Comparison(
+    val sentAudio: Int,
+    val receivedIntact: Int,
+    val concealed: Int,
+    val fecRecovered: Int,
+    /** SNR of the decoded frames against a clean decode of everything sent. */
+    val snrDecodedDb: Double,
+    /** SNR over every slot the receiver played for the user (decoded, concealed, FEC-recovered). */
+    val snrAllDb: Double,
+) {
+    val intactShare: Double get() = receivedIntact.toDouble() / sentAudio
+    override fun toString(): String =
+        "sent=$sentAudio intact=$receivedIntact (${"%.1f".format(100 * intactShare)} %) concealed=$concealed fec=$fecRecovered " +
+            "snr decoded=${"%.1f".format(snrDecodedDb)} dB, all=${"%.1f".format(snrAllDb)} dB"
+}
+
+/**
+ * Matches received frames to sent audio frames by RTP sequence number: counts frames whose Opus payload arrived
+ * byte-identical, and computes the SNR of the received PCM against a clean, lossless decode of everything sent.
+ */
+fun compare(sent: List<SentFrame>, received: List<AudioFrame>): Comparison {
+    val audio = sent.filter { !it.isSilence }
+    val reference = Speech.decodeAll(audio.map { it.opus }, PcmFormat.STEREO_48K)
+    val refBySeq = audio.indices.associateBy { audio[it].sequence }
+    val opusBySeq = audio.associate { it.sequence to it.opus }
+    var intact = 0
+    val decoded = DoubleArray(2)
+    val all = DoubleArray(2)
+    for (f in received) {
+        val i = refBySeq[f.sequence] ?: continue
+        if (f.kind == FrameKind.DECODED && f.opus?.contentEquals(opusBySeq[f.sequence]) == true) intact++
+        val pcm = f.pcm ?: continue
+        val ref = reference[i]
+        if (ref.size != pcm.size) continue
+        val signal = Pcm.energy(ref, 0, ref.size)
+        var noise = 0.0
+        for (k in ref.indices) {
+            val d = (ref[k] - pcm[k]).toDouble()
+            noise += d * d
+        }
+        all[0] += signal
+        all[1] += noise
+        if (f.kind == FrameKind.DECODED) {
+            decoded[0] += signal
+            decoded[1] += noise
+        }
+    }
+    fun snr(a: DoubleArray) = if (a[1] == 0.0) Double.POSITIVE_INFINITY else 10 * log10(a[0] / a[1])
+    return Comparison(
+        audio.size, intact,
+        received.count { it.kind == FrameKind.CONCEALED && it.sequence in refBySeq },
+        received.count { it.kind == FrameKind.FEC_RECOVERED && it.sequence in refBySeq },
+        snr(decoded), snr(all),
+    )
+}
