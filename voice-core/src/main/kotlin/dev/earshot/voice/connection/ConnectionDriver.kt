@@ -5,6 +5,8 @@ import dev.earshot.voice.crypto.EncryptionMode
 import dev.earshot.voice.crypto.TransportCipher
 import dev.earshot.voice.gateway.CloseAction
 import dev.earshot.voice.gateway.CloseCodes
+import dev.earshot.voice.gateway.DaveGateway
+import dev.earshot.voice.gateway.DaveGatewaySender
 import dev.earshot.voice.gateway.GatewayClose
 import dev.earshot.voice.gateway.GatewayConnector
 import dev.earshot.voice.gateway.GatewayCounters
@@ -28,6 +30,7 @@ import kotlinx.coroutines.delay
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.withTimeout
+import kotlinx.serialization.json.JsonObject
 import org.slf4j.LoggerFactory
 import java.util.concurrent.ConcurrentHashMap
 
@@ -46,6 +49,7 @@ internal class ConnectionDriver(
     private val connector: GatewayConnector,
     private val udp: UdpConnector,
     private val scope: CoroutineScope,
+    private val dave: DaveGateway = DaveGateway.Ignore(config.maxDaveProtocolVersion),
 ) {
     val state = MutableStateFlow<VoiceConnectionState>(VoiceConnectionState.Connecting)
     val firstConnect = CompletableDeferred<Unit>()
@@ -200,7 +204,7 @@ internal class ConnectionDriver(
             } else {
                 seq.reset()
                 s.sendText(
-                    GatewayMessages.identify(current.guildId, current.userId, current.sessionId, current.token, config.maxDaveProtocolVersion),
+                    GatewayMessages.identify(current.guildId, current.userId, current.sessionId, current.token, dave.maxProtocolVersion),
                 )
             }
             is Inbound.Ready -> {
@@ -223,6 +227,7 @@ internal class ConnectionDriver(
                 player.attach(active.sink, ssrc, TransportCipher.create(chosen, message.secretKey))
                 // Some clients say a Speaking is needed before audio is received; one is harmless (protocol.md §2.4).
                 s.sendText(GatewayMessages.speaking(speakingFlags, ssrc))
+                dave.onSessionDescription(message.daveProtocolVersion, sender(s))
                 connected(current)
                 return true
             }
@@ -236,10 +241,14 @@ internal class ConnectionDriver(
                 receiver.ssrcs.map(message.ssrc, message.userId)
                 receiver.publish(VoiceEvent.SpeakingStateChanged(message.userId, message.ssrc, message.flags))
             }
-            is Inbound.ClientsConnect -> for (user in message.userIds) {
-                if (members.add(user)) receiver.publish(VoiceEvent.MemberConnected(user))
+            is Inbound.ClientsConnect -> {
+                dave.onMembers(message.userIds, emptyList())
+                for (user in message.userIds) {
+                    if (members.add(user)) receiver.publish(VoiceEvent.MemberConnected(user))
+                }
             }
             is Inbound.ClientDisconnect -> {
+                dave.onMembers(emptyList(), listOf(message.userId))
                 members.remove(message.userId)
                 receiver.ssrcs.ssrcsOf(message.userId).forEach(receiver::forgetSsrc)
                 receiver.publish(VoiceEvent.MemberDisconnected(message.userId))
@@ -250,11 +259,17 @@ internal class ConnectionDriver(
             }
             is Inbound.ClientFlags -> receiver.publish(VoiceEvent.MemberFlags(message.userId, message.flags))
             is Inbound.ClientPlatform -> receiver.publish(VoiceEvent.MemberPlatform(message.userId, message.platform))
-            // DAVE arrives with the DAVE issue; until then its opcodes are counted and ignored.
-            is Inbound.DaveJson, is Inbound.Binary, is Inbound.Ignored -> counters.ignored.incrementAndGet()
+            is Inbound.DaveJson -> dave.onJson(message.op, message.data, sender(s))
+            is Inbound.Binary -> dave.onBinary(message.op, message.payload, sender(s))
+            is Inbound.Ignored -> counters.ignored.incrementAndGet()
             is Inbound.Hello, is Inbound.HeartbeatAck, is Inbound.HeartbeatRequest -> Unit // handled by the session
         }
         return false
+    }
+
+    private fun sender(s: GatewaySession) = object : DaveGatewaySender {
+        override suspend fun sendJson(op: Int, d: JsonObject) = s.sendText(GatewayMessages.message(op, d))
+        override suspend fun sendBinary(op: Int, payload: ByteArray) = s.sendBinary(GatewayMessages.binary(op, payload))
     }
 
     private fun connected(current: VoiceSessionInfo) {

@@ -307,4 +307,29 @@ class VoiceConnectionSpec : FunSpec({
             }
         }
     }
+
+    test("DAVE opcodes on a connection without DAVE are harmless, and a binary frame's seq is acknowledged on resume") {
+        runTest {
+            val h = ConnectionHarness(this)
+            with(h) {
+                val pending = connectAsync()
+                val first = sockets.receive()
+                first.helloIdentify()
+                first.readyToSession()
+                val connection = pending.await()
+                first.serverSends("""{"op":21,"seq":3,"d":{"protocol_version":1,"transition_id":1}}""")
+                first.serverSendsBinary(byteArrayOf(0x01, 0x05, 25, 1, 2, 3)) // seq 261, op 25 external sender
+                runCurrent()
+                connection.isAlive shouldBe true
+                first.serverCloses(1001)
+                val second = sockets.receive()
+                second.serverSends("""{"op":8,"d":{"heartbeat_interval":13750}}""")
+                second.expect(VoiceOp.RESUME)["seq_ack"]!!.jsonPrimitive.int shouldBe 261
+                second.serverSends("""{"op":9,"d":null}""")
+                runCurrent()
+                connection.state.value.shouldBeInstanceOf<VoiceConnectionState.Connected>()
+                connection.disconnect()
+            }
+        }
+    }
 })
