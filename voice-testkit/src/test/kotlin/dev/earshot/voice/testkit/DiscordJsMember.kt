@@ -45,12 +45,13 @@ class DiscordJsMember private constructor(private val process: Process, private 
     suspend fun awaitEvent(timeout: Duration = 20.seconds, predicate: (JsonObject) -> Boolean): JsonObject {
         return try {
             withTimeout(timeout) {
-                while (true) {
-                    events.firstOrNull(predicate)?.let { return@withTimeout it }
-                    check(process.isAlive || events.any(predicate)) { "discord.js exited early" }
+                var found = events.firstOrNull(predicate)
+                while (found == null) {
+                    check(process.isAlive) { "discord.js exited early" }
                     delay(20)
+                    found = events.firstOrNull(predicate)
                 }
-                @Suppress("UNREACHABLE_CODE") error("unreachable")
+                found
             }
         } catch (e: Exception) {
             throw AssertionError("no matching discord.js event: ${e.message}\nevents:\n${events.joinToString("\n")}\nstderr:\n$stderr", e)
