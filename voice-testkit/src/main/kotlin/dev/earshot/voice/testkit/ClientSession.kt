@@ -202,12 +202,12 @@ public class ClientSession internal constructor(
     /** Waits until at least [count] packets were [received] and returns them; throws on [timeout]. */
     public suspend fun awaitReceived(count: Int, timeout: Duration = 5.seconds): List<CapturedPacket> =
         withTimeout(timeout) {
-            while (true) {
-                val now = received
-                if (now.size >= count) return@withTimeout now
+            var now = received
+            while (now.size < count) {
                 delay(POLL)
+                now = received
             }
-            @Suppress("UNREACHABLE_CODE") emptyList()
+            now
         }
 
     /** Waits until [isReady] (op 4 sent) and the client's UDP address is known; throws on [timeout]. */
@@ -218,6 +218,19 @@ public class ClientSession internal constructor(
     }
 
     // --- gateway messages ---
+
+    /**
+     * Sends any gateway message `{op, d}` to the client, with the session's next `seq` and kept for Resume like
+     * every other message; for testing how a client copes with opcodes the server never sends on its own (op 12,
+     * 14, 15, DAVE opcodes...). Waits in the replay buffer when no socket is attached.
+     * @throws IllegalStateException after the session ended.
+     */
+    public fun sendMessage(op: Int, d: JsonElement) {
+        synchronized(server.lock) {
+            check(!isEnded) { "the session has ended" }
+            send(op, d)
+        }
+    }
 
     /**
      * Sends `{op, d, seq}` with the next sequence number. [buffered] messages go into the replay buffer so a

@@ -3,7 +3,10 @@ package dev.earshot.voice.testkit
 import java.util.Collections
 import kotlin.time.Duration
 import kotlin.time.Duration.Companion.seconds
-import kotlinx.coroutines.Job
+import kotlinx.coroutines.CancellationException
+import kotlinx.coroutines.Deferred
+import kotlinx.coroutines.currentCoroutineContext
+import kotlinx.coroutines.isActive
 import kotlinx.coroutines.withTimeout
 
 /**
@@ -25,7 +28,7 @@ public class ScriptedMember internal constructor(
     /** The op 20 platform announced for it, or null for none. */
     public val platform: Int?,
 ) {
-    internal lateinit var job: Job
+    internal lateinit var job: Deferred<Unit>
     private val sentList = Collections.synchronizedList(ArrayList<SentFrame>())
 
     /** True from [TestChannel.addMember] until it leaves (a [ScriptStep.Leave] or [leave]). */
@@ -35,16 +38,26 @@ public class ScriptedMember internal constructor(
     /** Every frame sent so far, in order (speech and the silence frames ending each talk spurt). */
     public val sent: List<SentFrame> get() = synchronized(sentList) { sentList.toList() }
 
-    /** True once the script has run to its end (or the member left, or the server closed). */
+    /** True once the script has run to its end (or failed, or the member left, or the server closed). */
     public val isFinished: Boolean get() = job.isCompleted
 
     internal fun record(frame: SentFrame) {
         sentList += frame
     }
 
-    /** Waits until the script has finished; throws on [timeout]. */
+    /**
+     * Waits until the script has finished, or the member left. Throws on [timeout], and rethrows what made the
+     * script fail (a file that cannot be read, for example).
+     */
     public suspend fun awaitFinished(timeout: Duration = 60.seconds) {
-        withTimeout(timeout) { job.join() }
+        withTimeout(timeout) {
+            try {
+                job.await()
+            } catch (e: CancellationException) {
+                // Cancelled by leave() or the server's close: finished. Our own cancellation propagates.
+                if (!job.isCancelled || !currentCoroutineContext().isActive) throw e
+            }
+        }
     }
 
     /** Stops the script and leaves the channel now (every client gets op 13). */

@@ -7,7 +7,7 @@ import dev.earshot.voice.testkit.internal.PlannedFrame
 import kotlin.time.Duration
 import kotlin.time.Duration.Companion.milliseconds
 import kotlinx.coroutines.CoroutineStart
-import kotlinx.coroutines.launch
+import kotlinx.coroutines.async
 import kotlinx.serialization.json.JsonArray
 import kotlinx.serialization.json.JsonPrimitive
 import kotlinx.serialization.json.buildJsonObject
@@ -70,7 +70,8 @@ public class TestChannel internal constructor(
                 emit = { frame -> sendScripted(member, frame) },
                 leave = { removeMember(member) },
             )
-            member.job = server.scope.launch(start = CoroutineStart.LAZY) { player.run(startDelay) }
+            // async, not launch: a failing script (an unreadable file) is reported by awaitFinished, not by the scope.
+            member.job = server.scope.async(start = CoroutineStart.LAZY) { player.run(startDelay) }
         }
         member.job.start()
         return member

@@ -125,13 +125,12 @@ public class VoiceTestServer private constructor(
         timeout: Duration = 10.seconds,
         ready: Boolean = true,
     ): ClientSession = withTimeout(timeout) {
-        var found: ClientSession?
-        while (true) {
-            found = session(guildId, userId)
-            if (found != null && (!ready || (found.isReady && found.udpAddress != null))) break
+        var found = session(guildId, userId)
+        while (found == null || (ready && !(found.isReady && found.udpAddress != null))) {
             delay(5.milliseconds)
+            found = session(guildId, userId)
         }
-        found!!
+        found
     }
 
     /**

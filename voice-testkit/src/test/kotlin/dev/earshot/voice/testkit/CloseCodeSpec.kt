@@ -122,7 +122,12 @@ class CloseCodeSpec : FunSpec({
                     beating.expect(8)
                     beating.identify(server.grant("1", "2", "beating"))
                     val started = System.nanoTime()
-                    val beats = kotlinx.coroutines.GlobalScope.launchHeartbeats(beating, 50)
+                    val beats = launch {
+                        while (true) {
+                            beating.heartbeat()
+                            kotlinx.coroutines.delay(50)
+                        }
+                    }
                     val reason = silent.awaitClose().shouldNotBeNull()
                     reason.code shouldBe 4009
                     ((System.nanoTime() - started) / 1_000_000 >= 150) shouldBe true
@@ -147,13 +152,3 @@ class CloseCodeSpec : FunSpec({
         }
     }
 })
-
-@OptIn(kotlinx.coroutines.DelicateCoroutinesApi::class)
-private fun kotlinx.coroutines.CoroutineScope.launchHeartbeats(c: RawVoiceClient, everyMs: Long) =
-    launch {
-        while (true) {
-            c.heartbeat()
-            kotlinx.coroutines.delay(everyMs)
-        }
-    }
-

@@ -99,7 +99,7 @@ class RawVoiceClient private constructor(
     /** Waits for the server to close: its close reason, or null when the connection ended without a close frame. */
     suspend fun awaitClose(timeout: Duration = 3.seconds): CloseReason? = withTimeout(timeout) {
         // Drain what is left so the reader sees the close.
-        while (incoming.receiveCatching().isSuccess) Unit
+        do { val more = incoming.receiveCatching().isSuccess } while (more)
         runCatching { ws.closeReason.await() }.getOrNull()
     }
 

@@ -96,4 +96,17 @@ class ScriptedMemberSpec : FunSpec({
             }
         }
     }
+
+    test("awaitFinished reports a script that fails, and returns after leave()") {
+        VoiceTestServer.start().use { server ->
+            val channel = server.channel("1", "2")
+            val broken = channel.addMember("broken", MemberScript { play(java.nio.file.Path.of("/nonexistent/file.opus")) }, startDelay = 0.milliseconds)
+            io.kotest.assertions.throwables.shouldThrow<java.nio.file.NoSuchFileException> { broken.awaitFinished(2000.milliseconds) }
+            val talker = channel.addMember("talker", MemberScript { tone(200.0, 5000.milliseconds) })
+            talker.leave()
+            talker.awaitFinished(1000.milliseconds)
+            talker.isPresent shouldBe false
+            talker.isFinished shouldBe true
+        }
+    }
 })

@@ -224,4 +224,26 @@ class SessionSpec : FunSpec({
             }
         }
     }
+
+    test("sendMessage delivers any opcode with the next seq, and a Resume replays it") {
+        VoiceTestServer.start().use { server ->
+            val grant = server.grant("1", "2", "alice")
+            RawVoiceClient.connect(server).use { c ->
+                c.handshake(grant)
+                val session = server.session("1", "alice")!!
+                session.sendMessage(15, buildJsonObject { put("any", 100) })
+                val m = c.expect(15)
+                m.seq shouldBe 3
+                m.d["any"]!!.jsonPrimitive.int shouldBe 100
+                session.dropConnection()
+                session.sendMessage(12, buildJsonObject { put("user_id", "x"); put("audio_ssrc", 5) })
+            }
+            RawVoiceClient.connect(server).use { c ->
+                c.expect(8)
+                c.send(7, resumeOf(grant, 3))
+                c.next().let { it.op shouldBe 12; it.seq shouldBe 4 }
+                c.expect(9)
+            }
+        }
+    }
 })
