@@ -77,11 +77,14 @@ class Comparison(
  * Matches received frames to sent audio frames by RTP sequence number: counts frames whose Opus payload arrived
  * byte-identical, and computes the SNR of the received PCM against a clean, lossless decode of everything sent.
  */
-fun compare(sent: List<SentFrame>, received: List<AudioFrame>): Comparison {
-    val audio = sent.filter { !it.isSilence }
-    val reference = Speech.decodeAll(audio.map { it.opus }, PcmFormat.STEREO_48K)
-    val refBySeq = audio.indices.associateBy { audio[it].sequence }
-    val opusBySeq = audio.associate { it.sequence to it.opus }
+fun compare(sent: List<SentFrame>, received: List<AudioFrame>): Comparison =
+    compareFrames(sent.filter { !it.isSilence }.map { it.sequence to it.opus }, received)
+
+/** [compare] for audio frames given as (RTP sequence, Opus payload), silence frames excluded. */
+fun compareFrames(audio: List<Pair<Int, ByteArray>>, received: List<AudioFrame>): Comparison {
+    val reference = Speech.decodeAll(audio.map { it.second }, PcmFormat.STEREO_48K)
+    val refBySeq = audio.indices.associateBy { audio[it].first }
+    val opusBySeq = audio.associate { it.first to it.second }
     var intact = 0
     val decoded = DoubleArray(2)
     val all = DoubleArray(2)
