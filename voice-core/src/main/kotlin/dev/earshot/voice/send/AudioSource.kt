@@ -28,7 +28,7 @@ import kotlin.time.Duration
  * Audio for an [AudioPlayer]: a pull-based sequence of Opus packets, each one 20 ms frame
  * ([VoiceConstants.SAMPLES_PER_FRAME] samples at 48 kHz), mono or stereo.
  *
- * The player calls [nextFrame] from one coroutine, once per 20 ms slot, a little ahead of the frame's send time, and
+ * The player calls [nextFrame] from one coroutine, about once per 20 ms slot, a little ahead of the frame's send time, and
  * [close] once when the playback ends, is stopped or is replaced (also after a failure). A source is played once.
  */
 public interface OpusAudioSource : AutoCloseable {
