@@ -14,6 +14,7 @@ import java.lang.management.ManagementFactory
 import java.net.InetSocketAddress
 import java.nio.ByteBuffer
 import java.nio.channels.DatagramChannel
+import java.util.concurrent.locks.LockSupport
 import kotlin.time.Duration.Companion.milliseconds
 
 /**
@@ -35,6 +36,9 @@ import kotlin.time.Duration.Companion.milliseconds
  *   -Dexec.args="-Xms1g -Xmx1g -XX:+UseParallelGC -cp %classpath dev.earshot.bench.UdpBenchmarkKt"
  * ```
  * Like [main] in ReceiveBenchmark, each pair of cases runs in its own JVM, the two sides alternating round by round.
+ * The third pair paces the sender at [PACED_RATE] datagrams/s, which both receivers keep up with: there the rate is
+ * the sender's, and CPU time and allocation per datagram include suspending and waking for every datagram, as at
+ * voice rates (a connection receives 50 datagrams/s per speaker).
  */
 fun main(args: Array<String>) {
     val quick = "quick" in args
@@ -56,7 +60,9 @@ fun main(args: Array<String>) {
     results.flatMap { it.second }.forEach(::println)
 }
 
-private const val PAIRS = 2
+private const val PAIRS = 3
+/** Datagrams per second in the paced pair: voice-like traffic, where the reader suspends after nearly every one. */
+private const val PACED_RATE = 5_000
 private const val WARMUP = 2
 private const val ROUNDS = 6
 private const val PAYLOAD = 200
@@ -73,9 +79,11 @@ private fun fork(index: Int, quick: Boolean): Pair<List<String>, List<String>> {
 
 private fun runPair(index: Int, quick: Boolean) {
     val count = if (quick) 60_000 else 300_000
+    val paced = if (quick) 2_000 else 10_000
     val (a, b, name) = when (index) {
         0 -> Triple(KtorCase(count), NioCase(count, switchable = false), "NIO UdpSocket / ktor-network")
         1 -> Triple(NioCase(count, switchable = false), NioCase(count, switchable = true), "through SwitchableDatagramSource / bare UdpSocket")
+        2 -> Triple(KtorCase(paced, PACED_RATE), NioCase(paced, switchable = true, PACED_RATE), "paced, switchable UdpSocket / ktor-network")
         else -> error("no pair $index")
     }
     repeat(WARMUP) { a.once(); b.once() }
@@ -125,19 +133,29 @@ private fun snapshot(except: Long): Map<Long, Pair<Long, Long>> {
     return ids.indices.filter { alloc[it] >= 0 && cpu[it] >= 0 }.associate { ids[it] to (alloc[it] to cpu[it]) }
 }
 
-/** Blasts [PAYLOAD]-byte datagrams from [channel] (connected) until [stop]; counts them. */
-private class Blaster(private val channel: DatagramChannel) {
+/**
+ * Sends [PAYLOAD]-byte datagrams from [channel] (connected) until [stop], as fast as it can or, with [rate] > 0, at
+ * [rate] per second; counts them.
+ */
+private class Blaster(private val channel: DatagramChannel, rate: Int) {
     @Volatile var running = true
     @Volatile var sent = 0L
     val thread = Thread({
         val b = ByteBuffer.allocateDirect(PAYLOAD)
+        val interval = if (rate > 0) 1_000_000_000L / rate else 0L
+        var next = System.nanoTime()
         var n = 0L
         while (running) {
             b.clear()
             b.putLong(0, n)
             channel.write(b)
             n++
-            if (n and 255 == 0L) sent = n
+            if (n and 255 == 0L || interval > 0) sent = n
+            if (interval > 0) {
+                next += interval
+                var now = System.nanoTime()
+                while (now < next) { LockSupport.parkNanos(next - now); now = System.nanoTime() }
+            }
         }
         sent = n
     }, "udp-blaster").apply { isDaemon = true }
@@ -148,7 +166,8 @@ private class Blaster(private val channel: DatagramChannel) {
     }
 }
 
-private abstract class UdpCase(val name: String, val count: Int) : AutoCloseable {
+private abstract class UdpCase(name: String, val count: Int, private val rate: Int) : AutoCloseable {
+    val name = if (rate > 0) "$name, paced at %,d/s".format(rate) else name
     protected val sender: DatagramChannel = DatagramChannel.open().bind(InetSocketAddress("127.0.0.1", 0))
 
     /** Receives [count] datagrams into a reused 2048-byte array. */
@@ -161,9 +180,9 @@ private abstract class UdpCase(val name: String, val count: Int) : AutoCloseable
     abstract fun drain()
 
     fun once(): UdpSample {
-        val blaster = Blaster(sender)
+        val blaster = Blaster(sender, rate)
         blaster.thread.start()
-        receive(1000) // the receiver is busy before measuring starts
+        receive(if (rate > 0) 100 else 1000) // the receiver is busy before measuring starts
         takeWaits()
         val sent0 = blaster.sent
         val s0 = snapshot(blaster.thread.id)
@@ -191,7 +210,7 @@ private abstract class UdpCase(val name: String, val count: Int) : AutoCloseable
 private var sink = 0L
 
 /** ktor-network 3.5.2: `aSocket(SelectorManager(Dispatchers.IO)).udp().bind(...)`, then `receive()`. */
-private class KtorCase(count: Int) : UdpCase("ktor-network `BoundDatagramSocket.receive()` (3.5.2)", count) {
+private class KtorCase(count: Int, rate: Int = 0) : UdpCase("ktor-network `BoundDatagramSocket.receive()` (3.5.2)", count, rate) {
     private val selector = SelectorManager(Dispatchers.IO)
     private val socket: BoundDatagramSocket = runBlocking {
         aSocket(selector).udp().bind(io.ktor.network.sockets.InetSocketAddress("127.0.0.1", 0)) {
@@ -227,8 +246,8 @@ private class KtorCase(count: Int) : UdpCase("ktor-network `BoundDatagramSocket.
 }
 
 /** Earshot's [UdpSocket]: `poll` into the caller's array, `awaitReadable` on the shared selector thread when empty. */
-private class NioCase(count: Int, switchable: Boolean) : UdpCase(
-    if (switchable) "Earshot `UdpSocket` behind `SwitchableDatagramSource`" else "Earshot `UdpSocket.poll` (NIO)", count,
+private class NioCase(count: Int, switchable: Boolean, rate: Int = 0) : UdpCase(
+    if (switchable) "Earshot `UdpSocket` behind `SwitchableDatagramSource`" else "Earshot `UdpSocket.poll` (NIO)", count, rate,
 ) {
     private val socket = UdpSocket.open(sender.localAddress as InetSocketAddress)
     private val source: DatagramSource = if (switchable) SwitchableDatagramSource().also { it.attach(socket) } else socket

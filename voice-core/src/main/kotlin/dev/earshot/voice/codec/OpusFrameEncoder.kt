@@ -29,14 +29,14 @@ public fun interface OpusEncoderFactory {
 }
 
 /**
- * The pure-JVM encoder factory, backed by Concentus 1.0.2 (a Java port of libopus 1.1).
+ * The pure-JVM encoder factory, backed by Concentus 1.0.2 (a fixed-point Java port of libopus 1.1.2).
  *
  * Settings: application `AUDIO` (full band, music as well as speech), [DEFAULT_BITRATE] (64 kb/s, variable),
  * in-band FEC on with [DEFAULT_EXPECTED_LOSS_PERCENT] (10 %) expected loss so that receivers can rebuild a lost
  * packet from the next one's low-bitrate copy (with FEC on and that much loss, libopus keeps to SILK or hybrid
  * mode, since CELT-only packets carry no LBRR), and complexity [DEFAULT_COMPLEXITY] (5 of 0..10). Concentus
  * costs several times what native libopus does; on the speech test data complexity 5 took about half the CPU of
- * 10 (roughly 0.5 against 1.2 ms per 20 ms stereo frame on the build machine) for the same SNR. Use [configured]
+ * 10 (best of 25 runs on a loaded 2-core build machine: 0.5 against 1.2 ms per 20 ms stereo frame) for the same SNR. Use [configured]
  * for other settings.
  */
 public object ConcentusEncoderFactory : OpusEncoderFactory {

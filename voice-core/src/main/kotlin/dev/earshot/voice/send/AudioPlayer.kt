@@ -50,12 +50,15 @@ public sealed interface Playback {
  * frame sends five Opus silence frames (`F8 FF FE`, so that receivers do not interpolate into the pause) and then
  * speaking(0).
  *
- * Timing: a frame is fetched from the source before its deadline and sent at it. A late frame is sent at once, but
- * at most [MAX_BURST] frames go back to back; after that the player catches up at two frames per 20 ms. When it is
- * more than [MAX_LAG_MS] (200 ms) behind (a stall of the JVM or a source that was late), it skips: the frames of the
- * missed slots are taken from the source and dropped (counted in [framesDropped]), and if it is still behind after
- * that (a live source that is itself late) it carries on from now. RTP timestamps advance by 960 per frame (sent or
- * dropped) and, across a pause between two playbacks, by the time elapsed; sequence numbers advance by one per packet.
+ * Timing: a frame is fetched from the source before its deadline and sent at it. Whole slots that pass while the
+ * player waits for the source (a live source with nothing yet) or for speaking(1) stay empty: that is a pause in the
+ * audio, and the RTP timestamp moves over it. Time the player itself loses (a stalled JVM, a busy dispatcher) is
+ * made up: late frames go out at once, at most [MAX_BURST] back to back, then two per 20 ms until back on the grid.
+ * When it is more than [MAX_LAG_MS] (200 ms) behind, it skips instead: the frames of the missed slots are taken from
+ * the source and dropped (counted in [framesDropped]); if the source has no such backlog, the remaining slots are
+ * left empty. RTP timestamps advance by 960 per slot (sent, dropped or empty) and, across a pause between two
+ * playbacks, by the time elapsed; sequence numbers advance by one per packet. A live source should therefore produce
+ * in real time; one that buffers a backlog adds that much latency.
  *
  * Failures stay inside: a source that throws ends its playback with that error (logged; [Playback.await] throws it),
  * and neither the player nor [scope] is cancelled. All methods are thread-safe.
@@ -218,6 +221,12 @@ public class AudioPlayer(
                     speakingOn = false
                     callSpeaking(0)
                 }
+            } catch (e: CancellationException) {
+                throw e
+            } catch (e: Throwable) {
+                // A bug of ours (or a cipher refusing a nonce): end this playback with it, never the player.
+                if (failure == null) failure = e
+                log.error("audio playback failed", e)
             } finally {
                 closeSource()
                 finish()
@@ -276,8 +285,11 @@ public class AudioPlayer(
                 val frame = try {
                     source.nextFrame() ?: return null
                 } catch (e: CancellationException) {
+                    // Our cancellation, or a source that was cancelled underneath (a cancelled channel): either way
+                    // the source is over.
                     throw e
-                } catch (e: Exception) {
+                } catch (e: Throwable) {
+                    // Throwable, not Exception: Concentus throws AssertionError on some inputs.
                     return e
                 }
                 checkFrame(frame, index)?.let { return it }

@@ -7,11 +7,13 @@ import dev.earshot.voice.codec.OpusFrameEncoder
 import dev.earshot.voice.codec.PcmFormat
 import dev.earshot.voice.files.OggOpusReader
 import dev.earshot.voice.files.OggOpusStream
+import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.Job
 import kotlinx.coroutines.cancel
 import kotlinx.coroutines.channels.ReceiveChannel
-import kotlinx.coroutines.channels.produce
+import kotlinx.coroutines.channels.Channel
+import kotlinx.coroutines.launch
 import kotlinx.coroutines.currentCoroutineContext
 import kotlinx.coroutines.flow.Flow
 import kotlinx.coroutines.flow.flow
@@ -26,7 +28,7 @@ import kotlin.time.Duration
  * Audio for an [AudioPlayer]: a pull-based sequence of Opus packets, each one 20 ms frame
  * ([VoiceConstants.SAMPLES_PER_FRAME] samples at 48 kHz), mono or stereo.
  *
- * The player calls [nextFrame] from one coroutine, once per 20 ms slot, a little ahead of the frame's send time, and
+ * The player calls [nextFrame] from one coroutine, about once per 20 ms slot, a little ahead of the frame's send time, and
  * [close] once when the playback ends, is stopped or is replaced (also after a failure). A source is played once.
  */
 public interface OpusAudioSource : AutoCloseable {
@@ -169,7 +171,21 @@ private class FlowPuller<T>(private val flow: Flow<T>) : AutoCloseable {
         // Not a child of the player: a failing flow must reach the player through the channel, not cancel it.
         val s = CoroutineScope(currentCoroutineContext().minusKey(Job) + Job())
         scope = s
-        return s.produce { flow.collect { send(it) } }.also { channel = it }
+        val ch = Channel<T>(Channel.RENDEZVOUS)
+        channel = ch
+        s.launch {
+            var cause: Throwable? = null
+            try {
+                flow.collect { ch.send(it) }
+            } catch (e: Throwable) {
+                // The flow's failure goes to the reader through the channel; only cancellation goes on up.
+                cause = e
+                if (e is CancellationException) throw e
+            } finally {
+                ch.close(cause)
+            }
+        }
+        return ch
     }
 
     override fun close() {

@@ -313,7 +313,7 @@ public class ClientSession internal constructor(
 
         private fun emit(e: Emission) {
             if (e.delayMillis == 0) transmit(e.bytes)
-            else server.scope.launch {
+            else server.scope.launch(server.pacer) {
                 delay(e.delayMillis.milliseconds)
                 transmit(e.bytes)
             }
@@ -322,7 +322,7 @@ public class ClientSession internal constructor(
         private fun scheduleFlush() {
             flushPending = true
             val maxHold = (injector.config.reorderDepth * 20L + 60L).milliseconds
-            server.scope.launch {
+            server.scope.launch(server.pacer) {
                 delay(maxHold)
                 synchronized(this@Outbound) {
                     flushPending = false

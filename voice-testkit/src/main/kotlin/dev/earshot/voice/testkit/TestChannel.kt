@@ -71,7 +71,7 @@ public class TestChannel internal constructor(
                 leave = { removeMember(member) },
             )
             // async, not launch: a failing script (an unreadable file) is reported by awaitFinished, not by the scope.
-            member.job = server.scope.async(start = CoroutineStart.LAZY) { player.run(startDelay) }
+            member.job = server.scope.async(server.pacer, start = CoroutineStart.LAZY) { player.run(startDelay) }
         }
         member.job.start()
         return member

@@ -6,6 +6,7 @@ import dev.earshot.voice.crypto.TransportCipher
 import dev.earshot.voice.testkit.internal.Close
 import dev.earshot.voice.testkit.internal.Endpoint
 import java.security.SecureRandom
+import java.util.concurrent.Executors
 import kotlin.random.Random
 import kotlin.random.asKotlinRandom
 import kotlin.time.Duration
@@ -15,6 +16,7 @@ import kotlinx.coroutines.CoroutineName
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.SupervisorJob
+import kotlinx.coroutines.asCoroutineDispatcher
 import kotlinx.coroutines.cancel
 import kotlinx.coroutines.delay
 import kotlinx.coroutines.launch
@@ -52,6 +54,19 @@ public class VoiceTestServer private constructor(
     internal val lock = Any()
     internal val counters = ServerCounters()
     internal val scope = CoroutineScope(SupervisorJob() + Dispatchers.Default + CoroutineName("earshot-testkit"))
+
+    /**
+     * One thread of its own for everything whose timing matters (scripted members' frames, jittered and reordered
+     * packets), so the server keeps time like a remote SFU even when the client under test keeps
+     * `Dispatchers.Default` busy on the same machine.
+     */
+    private val pacerExecutor = Executors.newSingleThreadScheduledExecutor { r ->
+        Thread(r, "earshot-testkit-pacer").apply {
+            isDaemon = true
+            priority = Thread.MAX_PRIORITY
+        }
+    }
+    internal val pacer = pacerExecutor.asCoroutineDispatcher()
     internal val clock: NanoClock = NanoClock.SYSTEM
     private val random: Random = config.seed?.let { Random(it) } ?: SecureRandom().asKotlinRandom()
 
@@ -191,6 +206,7 @@ public class VoiceTestServer private constructor(
         }
         scope.cancel()
         all.forEach { it.close() }
+        pacerExecutor.shutdownNow()
     }
 
     // ---- internal API for the protocol code ----
