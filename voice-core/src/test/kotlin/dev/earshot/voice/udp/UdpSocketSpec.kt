@@ -304,7 +304,8 @@ class UdpSocketSpec : FunSpec({
                 got shouldBe 32_000L
                 socket.sendDropped shouldBe 0
                 println("UdpSocket: $allocated bytes allocated over 32,000 polls and 32,000 sends")
-                allocated shouldBeLessThan 1_024L
+                // One object per datagram would be at least 16 B x 64,000 = 1 MB; a few KB is JIT and class-loading noise.
+                allocated shouldBeLessThan 64_000L
             }
         }
     }
