@@ -13,6 +13,7 @@ import dev.earshot.voice.model.VoiceEvent
 import dev.earshot.voice.model.VoiceOutput
 import dev.earshot.voice.model.VoiceTick
 import kotlinx.coroutines.delay
+import kotlinx.coroutines.yield
 
 /**
  * Pure core of the playout stage: the table of [Speaker]s (one per SSRC, capped at [ReceiveConfig.maxSsrcs]) and the
@@ -151,8 +152,11 @@ internal suspend fun runClockLoop(
         val wait = deadline - clock.nanoTime()
         if (wait > 0) {
             delay((wait + 999_999) / 1_000_000)
-        } else if (-wait >= TICK_NANOS) {
-            counters.inc(Counter.LATE_TICKS)
+        } else {
+            if (-wait >= TICK_NANOS) counters.inc(Counter.LATE_TICKS)
+            // Catching up: let the stages sharing this dispatcher move the packets that arrived during the stall into
+            // the jitter buffers first, or the catch-up ticks would conceal audio that is already here.
+            yield()
         }
         val finishing = ingestDone()
         val tick = playout.tick()

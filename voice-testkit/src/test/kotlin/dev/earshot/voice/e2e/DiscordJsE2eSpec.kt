@@ -9,6 +9,7 @@ import io.kotest.core.spec.style.FunSpec
 import io.kotest.matchers.collections.shouldContainExactly
 import io.kotest.matchers.doubles.shouldBeGreaterThan
 import io.kotest.matchers.ints.shouldBeGreaterThanOrEqual
+import io.kotest.matchers.ints.shouldBeLessThanOrEqual
 import io.kotest.matchers.shouldBe
 import kotlinx.coroutines.delay
 import kotlinx.coroutines.runBlocking
@@ -47,7 +48,7 @@ class DiscordJsE2eSpec : FunSpec({
                             val cmp = compareFrames(sentByDjs, recording.await())
                             println("e2e discord.js -> Earshot (${mode.wireName}): $cmp; late=${stats.late} authFailures=${stats.authFailures} lost=${stats.lost} held=${stats.heldUnknownSsrc} droppedUnknown=${stats.droppedUnknownSsrc} droppedDatagrams=${stats.droppedDatagrams} dup=${stats.duplicates} resyncs=${stats.resyncs} lateTicks=${stats.lateTicks} bot=$botStats")
                             stats.authFailures shouldBe 0L
-                            cmp.intactShare shouldBeGreaterThan 0.97
+                            (cmp.sentAudio - cmp.receivedIntact) shouldBeLessThanOrEqual 5 // at most 100 ms, and only after a stall
                             // Nothing is lost on loopback; only a stall of this shared machine can make a slot play before
                             // its packet is in, and then the slot is concealed, never silently dropped.
                             (cmp.receivedIntact + cmp.concealed) shouldBeGreaterThanOrEqual cmp.sentAudio
