@@ -7,9 +7,10 @@ package dev.earshot.voice.connection
 public sealed class VoiceConnectionException(message: String, cause: Throwable? = null) : Exception(message, cause)
 
 /**
- * The voice server closed the connection with a code after which Discord says not to reconnect (protocol.md §2.6):
- * 4014 disconnected (kicked, moved out, or the main gateway session dropped), 4021 rate limited, 4022 call
- * terminated (channel deleted or voice server changed; a new voice server update may follow), 4004 bad token.
+ * The voice server closed the connection. As a connection's end cause: a code after which Discord says not to
+ * reconnect (protocol.md §2.6): 4014 disconnected (kicked, moved out, or the main gateway session dropped), 4021 rate
+ * limited, 4022 call terminated (channel deleted or voice server changed; a new voice server update may follow), 4004
+ * bad token. As the cause inside [VoiceReconnectFailedException]: the last close before the connection gave up.
  */
 public class VoiceGatewayClosedException(
     /** The WebSocket close code. */
