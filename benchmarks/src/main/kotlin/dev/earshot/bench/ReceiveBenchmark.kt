@@ -36,7 +36,7 @@ fun main(args: Array<String>) {
     val pairArg = args.firstOrNull { it.startsWith("pair=") }?.removePrefix("pair=")?.toInt()
     if (pairArg == null) {
         // Like JMH, each pair runs in a fresh JVM so one scenario's JIT profile cannot slow another's.
-        val results = (0 until PAIRS).map { fork(it, quick) }
+        val results = (0 until PAIRS).map { forkPair("dev.earshot.bench.ReceiveBenchmarkKt", it, quick) }
         println()
         println("Machine: ${Runtime.getRuntime().availableProcessors()} cores, ${System.getProperty("java.vm.name")} ${System.getProperty("java.version")}; " +
             "each pair in its own JVM, $ROUNDS rounds after $WARMUP warm-up, the two sides in alternating rounds; median [min-max].")
@@ -53,17 +53,6 @@ fun main(args: Array<String>) {
 }
 
 private const val PAIRS = 4
-
-/** Runs pair [index] in a child JVM with this JVM's class path; returns its table rows and ratio lines. */
-private fun fork(index: Int, quick: Boolean): Pair<List<String>, List<String>> {
-    val java = ProcessHandle.current().info().command().orElse("java")
-    val cmd = listOf(java, "-Xms1g", "-Xmx1g", "-XX:+UseParallelGC", "-cp", System.getProperty("java.class.path"),
-        "dev.earshot.bench.ReceiveBenchmarkKt", "pair=$index") + (if (quick) listOf("quick") else emptyList())
-    val process = ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start()
-    val lines = process.inputStream.bufferedReader().readLines()
-    check(process.waitFor() == 0) { "benchmark pair $index failed" }
-    return lines.filter { it.startsWith("|") } to lines.filter { it.startsWith("-") }
-}
 
 private fun runPair(index: Int, quick: Boolean) {
     val speech = readOggResource("/audio/speech.opus").packets

@@ -47,7 +47,7 @@ fun main(args: Array<String>) {
         runPair(pairArg, quick)
         return
     }
-    val results = (0 until PAIRS).map { fork(it, quick) }
+    val results = (0 until PAIRS).map { forkPair("dev.earshot.bench.UdpBenchmarkKt", it, quick) }
     println()
     println("Machine: ${Runtime.getRuntime().availableProcessors()} cores, ${System.getProperty("java.vm.name")} ${System.getProperty("java.version")}; " +
         "each pair in its own JVM, $ROUNDS rounds after $WARMUP warm-up, the two sides in alternating rounds; median [min-max].")
@@ -66,16 +66,6 @@ private const val PACED_RATE = 5_000
 private const val WARMUP = 2
 private const val ROUNDS = 6
 private const val PAYLOAD = 200
-
-private fun fork(index: Int, quick: Boolean): Pair<List<String>, List<String>> {
-    val java = ProcessHandle.current().info().command().orElse("java")
-    val cmd = listOf(java, "-Xms1g", "-Xmx1g", "-XX:+UseParallelGC", "-cp", System.getProperty("java.class.path"),
-        "dev.earshot.bench.UdpBenchmarkKt", "pair=$index") + (if (quick) listOf("quick") else emptyList())
-    val process = ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start()
-    val lines = process.inputStream.bufferedReader().readLines()
-    check(process.waitFor() == 0) { "UDP benchmark pair $index failed" }
-    return lines.filter { it.startsWith("|") } to lines.filter { it.startsWith("-") }
-}
 
 private fun runPair(index: Int, quick: Boolean) {
     val count = if (quick) 60_000 else 300_000

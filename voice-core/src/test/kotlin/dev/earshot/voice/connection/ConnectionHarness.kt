@@ -91,6 +91,15 @@ internal class ConnectionHarness(private val scope: TestScope, configure: VoiceC
         // Detached from the test's job, so that a failed connect is an awaited result, not a failed test scope.
         scope.async(SupervisorJob(), start = CoroutineStart.UNDISPATCHED) { VoiceConnection.connect(info, config, scope.backgroundScope) }
 
+    /** Connects through a whole handshake; returns the socket and the connection. */
+    suspend fun connected(ssrc: Long = 1001, seqStart: Int = 0): Pair<FakeGatewaySocket, VoiceConnection> {
+        val pending = connectAsync()
+        val socket = sockets.receive()
+        socket.helloIdentify()
+        socket.readyToSession(ssrc = ssrc, seqStart = seqStart)
+        return socket to pending.await()
+    }
+
     /** Serves Hello and expects Identify; returns Identify's payload. */
     suspend fun FakeGatewaySocket.helloIdentify(): JsonObject {
         serverSends("""{"op":8,"d":{"heartbeat_interval":13750,"v":8}}""")

@@ -84,11 +84,7 @@ class VoiceConnectionSpec : FunSpec({
         runTest {
             val h = ConnectionHarness(this)
             with(h) {
-                val pending = connectAsync()
-                val socket = sockets.receive()
-                socket.helloIdentify()
-                socket.readyToSession()
-                val connection = pending.await()
+                val (socket, connection) = connected()
                 val events = async(start = CoroutineStart.UNDISPATCHED) { connection.events.take(6).toList() }
                 socket.serverSends("""{"op":11,"d":{"user_ids":["100","200"]}}""")
                 socket.serverSends("""{"op":5,"d":{"user_id":"100","ssrc":5000,"speaking":1}}""")
@@ -113,11 +109,7 @@ class VoiceConnectionSpec : FunSpec({
         runTest {
             val h = ConnectionHarness(this)
             with(h) {
-                val pending = connectAsync()
-                val first = sockets.receive()
-                first.helloIdentify()
-                first.readyToSession(seqStart = 0)
-                val connection = pending.await()
+                val (first, connection) = connected(seqStart = 0)
                 first.serverSends("""{"op":5,"seq":7,"d":{"user_id":"100","ssrc":5000,"speaking":1}}""")
                 runCurrent()
                 first.serverCloses(1006)
@@ -143,11 +135,7 @@ class VoiceConnectionSpec : FunSpec({
         runTest {
             val h = ConnectionHarness(this)
             with(h) {
-                val pending = connectAsync()
-                val first = sockets.receive()
-                first.helloIdentify()
-                first.readyToSession(ssrc = 1)
-                val connection = pending.await()
+                val (first, connection) = connected(ssrc = 1)
                 first.serverCloses(code, "session gone")
                 val second = sockets.receive()
                 second.helloIdentify() // a full Identify, not a Resume
@@ -170,11 +158,7 @@ class VoiceConnectionSpec : FunSpec({
         runTest {
             val h = ConnectionHarness(this)
             with(h) {
-                val pending = connectAsync()
-                val socket = sockets.receive()
-                socket.helloIdentify()
-                socket.readyToSession()
-                val connection = pending.await()
+                val (socket, connection) = connected()
                 socket.serverCloses(code, "bye")
                 val cause = connection.closed.await()
                 cause.shouldBeInstanceOf<VoiceGatewayClosedException>().code shouldBe code
@@ -265,11 +249,7 @@ class VoiceConnectionSpec : FunSpec({
         runTest {
             val h = ConnectionHarness(this)
             with(h) {
-                val pending = connectAsync()
-                val first = sockets.receive()
-                first.helloIdentify()
-                first.readyToSession(ssrc = 1)
-                val connection = pending.await()
+                val (first, connection) = connected(ssrc = 1)
                 connection.updateServer("token-2", null)
                 runCurrent()
                 first.isClosed shouldBe true
@@ -293,11 +273,7 @@ class VoiceConnectionSpec : FunSpec({
         runTest {
             val h = ConnectionHarness(this)
             with(h) {
-                val pending = connectAsync()
-                val socket = sockets.receive()
-                socket.helloIdentify()
-                socket.readyToSession()
-                val connection = pending.await()
+                val (socket, connection) = connected()
                 socket.serverSends("""{"op":4,"d":{"mode":"aead_aes256_gcm_rtpsize","secret_key":${List(32) { 7 }}}}""")
                 socket.expect(VoiceOp.SPEAKING)
                 urls.size shouldBe 1
@@ -312,11 +288,7 @@ class VoiceConnectionSpec : FunSpec({
         runTest {
             val h = ConnectionHarness(this)
             with(h) {
-                val pending = connectAsync()
-                val first = sockets.receive()
-                first.helloIdentify()
-                first.readyToSession()
-                val connection = pending.await()
+                val (first, connection) = connected()
                 first.serverSends("""{"op":21,"seq":3,"d":{"protocol_version":1,"transition_id":1}}""")
                 first.serverSendsBinary(byteArrayOf(0x01, 0x05, 25, 1, 2, 3)) // seq 261, op 25 external sender
                 runCurrent()
