@@ -45,11 +45,12 @@ class ConnectionE2eSpec : FunSpec({
                 val recA = recordFrames(connection, 1)
                 val recB = recordFrames(connection, 2)
                 val recC = recordFrames(connection, 3)
+                val ends = (1L..3L).map { playedOut(connection, it) }
                 val a = h.channel.addMember("1", MemberScript { play(speech, duration = 3.seconds) })
                 val b = h.channel.addMember("2", MemberScript { pause(500.milliseconds); play(speechNoFec, from = 3.seconds, duration = 2.seconds) })
                 val c = h.channel.addMember("3", MemberScript { tone(440.0, 1.seconds) })
                 listOf(a, b, c).forEach { it.awaitFinished() }
-                delay(300) // play-out delay plus the silence tail
+                ends.forEach { it.await() }
                 val stats = connection.receiver.stats()
                 connection.disconnect()
                 val results = listOf(a to recA, b to recB, c to recC).map { (member, rec) -> member.userId to compare(member.sent, rec.await()) }
@@ -82,7 +83,7 @@ class ConnectionE2eSpec : FunSpec({
                 val rec = recordFrames(connection, 1)
                 val a = h.channel.addMember("1", MemberScript { play(speech) })
                 a.awaitFinished()
-                delay(300)
+                playedOut(connection, 1).await()
                 connection.disconnect()
                 val cmp = compare(a.sent, rec.await())
                 println("e2e 10 % loss + reorder + 0-30 ms jitter: $cmp")
@@ -100,12 +101,12 @@ class ConnectionE2eSpec : FunSpec({
                 val connection = h.connect(this)
                 val rec = recordFrames(connection, 1)
                 val a = h.channel.addMember("1", MemberScript { play(speech, duration = 4.seconds) })
-                delay(1500)
+                a.awaitSent(75) // 1.5 s in
                 h.botSession().dropConnection()
                 connection.state.first { it is VoiceConnectionState.Reconnecting }.shouldBeInstanceOf<VoiceConnectionState.Reconnecting>().resuming shouldBe true
                 connection.state.first { it is VoiceConnectionState.Connected }
                 a.awaitFinished()
-                delay(300)
+                playedOut(connection, 1).await()
                 connection.isAlive shouldBe true
                 connection.disconnect()
                 val cmp = compare(a.sent, rec.await())
@@ -126,13 +127,13 @@ class ConnectionE2eSpec : FunSpec({
                 connection.listen(RecordingSinks.perUserWav(dir))
                 val rec = recordFrames(connection, 1)
                 val a = h.channel.addMember("1", MemberScript { play(speech, duration = 4.seconds) })
-                delay(1500)
+                a.awaitSent(75)
                 h.botSession().closeConnection(4006, "session no longer valid")
                 connection.state.first { it is VoiceConnectionState.Reconnecting }
                 connection.state.first { it is VoiceConnectionState.Connected }
                 (connection.ssrc != firstSsrc) shouldBe true
                 a.awaitFinished()
-                delay(300)
+                playedOut(connection, 1).await()
                 connection.disconnect()
                 val frames = rec.await()
                 val cmp = compare(a.sent, frames)
@@ -152,7 +153,7 @@ class ConnectionE2eSpec : FunSpec({
                 val dir = Files.createTempDirectory("earshot-e2e")
                 connection.listen(RecordingSinks.perUserOgg(dir))
                 val a = h.channel.addMember("1", MemberScript { play(speech, duration = 2.seconds) })
-                delay(1000)
+                a.awaitSent(50)
                 h.botSession().closeConnection(4014, "disconnected")
                 val cause = connection.closed.await()
                 cause.shouldBeInstanceOf<VoiceGatewayClosedException>().code shouldBe 4014
@@ -170,7 +171,7 @@ class ConnectionE2eSpec : FunSpec({
             runBlocking {
                 val e = shouldThrow<DaveRequiredException> { h.connect(this) }
                 e.message shouldContain "requires DAVE"
-                delay(1000)
+                delay(1000) // a retry would come within 1 s; this checks that none does
                 h.server.stats.wsConnections shouldBe 1L
             }
         }
@@ -182,14 +183,14 @@ class ConnectionE2eSpec : FunSpec({
                 val connection = h.connect(this)
                 val rec = recordFrames(connection, 1)
                 val a = h.channel.addMember("1", MemberScript { play(speech) })
-                delay(1500)
+                a.awaitSent(75)
                 h.botSession().rotateKey()
-                delay(1500)
+                a.awaitSent(150)
                 val grant = h.server.moveEndpoint().single { it.userId == E2eHarness.BOT.toString() }
                 connection.updateServer(grant.token, grant.endpoint)
                 connection.state.first { it is VoiceConnectionState.Connected && it.endpoint == grant.endpoint }
                 a.awaitFinished()
-                delay(300)
+                playedOut(connection, 1).await()
                 connection.isAlive shouldBe true
                 connection.disconnect()
                 val cmp = compare(a.sent, rec.await())

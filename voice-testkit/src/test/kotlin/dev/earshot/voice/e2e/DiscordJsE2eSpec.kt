@@ -11,7 +11,6 @@ import io.kotest.matchers.doubles.shouldBeGreaterThan
 import io.kotest.matchers.ints.shouldBeGreaterThanOrEqual
 import io.kotest.matchers.ints.shouldBeLessThanOrEqual
 import io.kotest.matchers.shouldBe
-import kotlinx.coroutines.delay
 import kotlinx.coroutines.runBlocking
 import kotlin.time.Duration.Companion.seconds
 
@@ -30,13 +29,14 @@ class DiscordJsE2eSpec : FunSpec({
                         val djsUser = 4004L
                         val grant = h.server.grant(E2eHarness.GUILD.toString(), E2eHarness.CHANNEL.toString(), djsUser.toString())
                         val recording = recordFrames(connection, djsUser)
+                        val djsDone = playedOut(connection, djsUser)
                         DiscordJsMember.start(grant, play = TestAudio.file("speech-nofec.opus"), subscribe = listOf(E2eHarness.BOT.toString())).use { djs ->
                             djs.awaitConnection("ready")
                             val djsSession = checkNotNull(h.server.session(E2eHarness.GUILD.toString(), djsUser.toString()))
                             val playback = connection.play(AudioSources.oggOpus(TestAudio.file("speech.opus")))
                             playback.await()
                             djs.awaitEvent(20.seconds) { it["event"].toString() == "\"player\"" && it["to"].toString() == "\"idle\"" }
-                            delay(500) // the last packets through the SFU and the play-out delay
+                            djsDone.await() // discord.js's last audio played out at Earshot
                             djs.leave() shouldBe 0
 
                             // What Earshot recorded of discord.js: every frame discord.js sent, as the testkit captured it.

@@ -17,7 +17,13 @@ import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.CoroutineStart
 import kotlinx.coroutines.Deferred
 import kotlinx.coroutines.async
+import kotlinx.coroutines.delay
+import kotlinx.coroutines.flow.first
 import kotlinx.coroutines.flow.toList
+import kotlinx.coroutines.withTimeout
+import dev.earshot.voice.model.VoiceEvent
+import dev.earshot.voice.testkit.ScriptedMember
+import kotlin.time.Duration.Companion.seconds
 import kotlin.math.log10
 import kotlin.time.Duration.Companion.milliseconds
 
@@ -55,6 +61,20 @@ class E2eHarness(config: TestServerConfig = TestServerConfig(seed = 42)) : AutoC
 /** Collects one user's frames from now until the connection ends. */
 fun CoroutineScope.recordFrames(connection: VoiceConnection, userId: Long): Deferred<List<AudioFrame>> =
     async(start = CoroutineStart.UNDISPATCHED) { connection.receiver.frames(userId).toList() }
+
+/** Suspends until [member] has sent [frames] frames: a point in its script rather than a wall-clock time. */
+suspend fun ScriptedMember.awaitSent(frames: Int) = withTimeout(30.seconds) {
+    while (sent.size < frames) delay(5)
+}
+
+/**
+ * Watches from now for [userId]'s talk spurt to end in [connection]'s receiver (their last audio played out and the
+ * speaking hang over); await the result. Start it while the user can still only stop once more.
+ */
+fun CoroutineScope.playedOut(connection: VoiceConnection, userId: Long): Deferred<VoiceEvent> =
+    async(start = CoroutineStart.UNDISPATCHED) {
+        withTimeout(30.seconds) { connection.receiver.speaking.first { it is VoiceEvent.SpeakingStopped && it.userId == userId } }
+    }
 
 /** How a user's received frames compare with what the scripted member sent. */
 class Comparison(
