@@ -232,7 +232,9 @@ class UdpSocketSpec : FunSpec({
                 broken shouldBe 0
                 socket.received shouldBe datagrams
                 socket.readErrors shouldBe 0
-                burst.toInt() shouldBeGreaterThanOrEqual total / 4
+                // The sender is unpaced, so loopback drops what overflows the receive buffer; on a loaded 2-core machine
+                // 23 % arrived once. A reader that stopped reading would see a few hundred at most.
+                burst.toInt() shouldBeGreaterThanOrEqual total / 10
             }
         }
     }
