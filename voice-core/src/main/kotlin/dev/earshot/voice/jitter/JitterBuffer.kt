@@ -63,11 +63,17 @@ public class JitterBuffer<T : Any>(
         FILLING,
         /** Play [item] ([duration] samples); the caller now owns it. */
         PACKET,
-        /** The packet for this slot is lost but later ones exist: conceal, or recover from [fecItem]. */
+        /**
+         * The packet for this slot is lost but later ones exist: conceal, or recover from [fecItem]. (A packet lost
+         * right after a silence frame is played as [GAP] instead.)
+         */
         MISSING,
         /** Nothing buffered mid-spurt: conceal [duration] samples (the packet may just be late). */
         UNDERRUN,
-        /** The sender skipped time inside the spurt (timestamp jump): play [duration] samples of silence. */
+        /**
+         * Play [duration] samples of silence: the sender skipped time inside the spurt (timestamp jump), or a packet
+         * right after a silence frame was lost.
+         */
         GAP,
         /** The spurt is over; the next packet starts a new one (reset the decoder). */
         SPURT_END,
@@ -109,6 +115,8 @@ public class JitterBuffer<T : Any>(
     private var lastWasSilence = false
     private var underrunTicks = 0
     private var underrunTick = Long.MIN_VALUE
+    // Slots concealed since the buffer ran dry: the sequence numbers they stand in for start at nextSeq.
+    private var underrunSlots = 0L
     private var farLateStreak = 0
 
     // Output of the last next() call; reused so that playout allocates nothing.
@@ -118,7 +126,10 @@ public class JitterBuffer<T : Any>(
     /** After [Step.MISSING]: the buffered packet that follows the lost one (FEC source), still owned by the buffer. */
     public var fecItem: T? = null
         private set
-    /** Sequence number (unwrapped) of the packet played or missing in the last step. */
+    /**
+     * Sequence number (unwrapped) of the packet played or missing in the last step; for [Step.UNDERRUN], the one
+     * whose slot is being concealed (the first slot of the underrun is [nextSeq], the following ones count on).
+     */
     public var stepSeq: Long = 0
         private set
     /** RTP timestamp (unwrapped) where the last step's audio starts. */
@@ -208,6 +219,7 @@ public class JitterBuffer<T : Any>(
                 playTimestamp = ts
                 state = State.PLAYING
                 underrunTicks = 0
+                underrunSlots = 0
             }
             State.PLAYING -> Unit
         }
@@ -246,6 +258,7 @@ public class JitterBuffer<T : Any>(
                 nextSeq++
                 floorSeq = nextSeq
                 underrunTicks = 0
+                underrunSlots = 0
                 return Step.PACKET
             }
             if (size > 0) {
@@ -260,6 +273,19 @@ public class JitterBuffer<T : Any>(
                     floorSeq = nextSeq
                     continue
                 }
+                if (lastWasSilence) {
+                    // Lost among the silence frames that end a spurt: it was silence too, so play it as silence
+                    // rather than concealing (which would extrapolate the speech before it).
+                    stepSeq = nextSeq
+                    stepTimestamp = playTimestamp
+                    duration = lastDuration
+                    playTimestamp += lastDuration
+                    nextSeq++
+                    floorSeq = nextSeq
+                    lost++
+                    underrunSlots = 0
+                    return Step.GAP
+                }
                 val following = slotOf(nextSeq + 1)
                 @Suppress("UNCHECKED_CAST")
                 fecItem = if (items[following] != null && seqs[following] == nextSeq + 1) items[following] as T else null
@@ -271,6 +297,7 @@ public class JitterBuffer<T : Any>(
                 floorSeq = nextSeq
                 lost++
                 underrunTicks = 0
+                underrunSlots = 0
                 lastWasSilence = false
                 return Step.MISSING
             }
@@ -280,7 +307,7 @@ public class JitterBuffer<T : Any>(
                 underrunTick = nowTick
                 if (++underrunTicks > maxUnderrunTicks) return endSpurt()
             }
-            stepSeq = nextSeq
+            stepSeq = nextSeq + underrunSlots++
             stepTimestamp = playTimestamp
             duration = wanted
             playTimestamp += wanted
@@ -292,6 +319,7 @@ public class JitterBuffer<T : Any>(
         // Only reached with an empty buffer: the next insert starts a new spurt.
         state = State.IDLE
         underrunTicks = 0
+        underrunSlots = 0
         lastWasSilence = false
         return Step.SPURT_END
     }

@@ -50,6 +50,9 @@ internal class Speaker(
     private var carryKind = FrameKind.DECODED
     private var carry48 = 0
     private var needsReset = false
+    // The jitter buffer's own loss tallies already added to the receiver's counters.
+    private var countedLost = 0L
+    private var countedLateDrops = 0L
     // The PCM of the tick being produced; see out().
     private var pcm: ShortArray? = null
 
@@ -165,7 +168,13 @@ internal class Speaker(
                 }
             }
         }
-        if (!voiced) return null
+        syncLossCounters()
+        if (!voiced) {
+            // A silent tick (silence frames, a gap, between spurts) ends the decoder's continuity: the next audio
+            // starts on a fresh decoder, as a new talk spurt does, rather than on state from before the silence.
+            needsReset = true
+            return null
+        }
         val audio = if (format == null) null else out()
         pcm = null
         return AudioFrame(
@@ -181,6 +190,21 @@ internal class Speaker(
             speakerFlags = flags,
             extraOpus = extraOpus,
         )
+    }
+
+    /**
+     * Adds what the jitter buffer decided during this tick to the receiver's counters: packets skipped as lost, and
+     * packets that arrived but whose slot had already been concealed (late, like those refused on insert).
+     */
+    private fun syncLossCounters() {
+        if (jitter.lost != countedLost) {
+            counters.add(Counter.LOST, jitter.lost - countedLost)
+            countedLost = jitter.lost
+        }
+        if (jitter.lateDrops != countedLateDrops) {
+            counters.add(Counter.LATE, jitter.lateDrops - countedLateDrops)
+            countedLateDrops = jitter.lateDrops
+        }
     }
 
     /** Frees the decoder and every buffered packet. */

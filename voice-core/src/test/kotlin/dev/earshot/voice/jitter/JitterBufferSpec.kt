@@ -33,7 +33,7 @@ private class Harness(val seq0: Int, val ts0: Long, delay: Int = 3, capacity: In
         arrivals.getOrPut(arriveAt) { mutableListOf() } += p
     }
 
-    fun run(untilTick: Long) {
+    fun run(untilTick: Long, onStep: (Long, Step) -> Unit = { _, _ -> }) {
         var carry = 0
         for (t in 0..untilTick) {
             arrivals.remove(t)?.forEach { p ->
@@ -43,7 +43,9 @@ private class Harness(val seq0: Int, val ts0: Long, delay: Int = 3, capacity: In
             var filled = 0
             if (carry > 0) { val n = minOf(carry, 960); carry -= n; filled = n; out += "C" }
             while (filled < 960) {
-                when (jb.next(t, 960 - filled)) {
+                val step = jb.next(t, 960 - filled)
+                onStep(t, step)
+                when (step) {
                     Step.IDLE -> { out += "-"; break }
                     Step.FILLING -> { out += "F"; break }
                     Step.SPURT_END -> { out += "E"; break }
@@ -110,6 +112,28 @@ class JitterBufferSpec : FunSpec({
             h.tickOf(11) shouldBe 14L
             h.jb.lost shouldBe 1
         }
+    }
+
+    test("a packet lost among the closing silence frames plays as silence, not as concealed speech") {
+        val h = Harness(100, 0)
+        for (k in 0 until 20) h.send(k)
+        for (k in 20 until 25) if (k != 22) h.send(k, silence = true)
+        h.run(40)
+        h.played[3L + 21] shouldBe mutableListOf("S21")
+        h.played[3L + 22] shouldBe mutableListOf("G")
+        h.played[3L + 23] shouldBe mutableListOf("S23")
+        h.jb.lost shouldBe 1
+    }
+
+    test("underrun slots are numbered by the packets they stand in for") {
+        val h = Harness(500, 0)
+        for (k in 0 until 30) h.send(k, arriveAt = if (k in 10..14) 15L else k.toLong())
+        val seqs = mutableMapOf<Long, Long>()
+        // Ticks 13 and 14 play while packets 10-14 are held up: U for seq0+10, then seq0+11.
+        h.run(30) { t, step -> if (step == Step.UNDERRUN) seqs[t] = h.jb.stepSeq }
+        seqs shouldBe mapOf(13L to 510L, 14L to 511L)
+        h.tickOf(12) shouldBe 15L
+        h.jb.lateDrops shouldBe 2
     }
 
     context("a burst loss conceals each slot once; only the last has an FEC source") {

@@ -137,6 +137,40 @@ class ReceivePipelineSpec : FunSpec({
             frames[20].pcm shouldBe null
             frames.filter { it.kind == FrameKind.DECODED }.map { it.opus!!.toList() } shouldBe
                 packets.filterIndexed { i, _ -> i != 20 }.map { it.toList() }
+            h.receiver.stats().lost shouldBe 1
+            h.receiver.stats().late shouldBe 0
+        }
+    }
+
+    test("packets held up past their slot by a stall are concealed there, then counted late, and playout goes on") {
+        runTest {
+            val h = ReceiverHarness(this)
+            val speaker = FakeSpeaker(SSRC, h.key)
+            val packets = Speech.packets.take(40)
+            launch {
+                // Packets 20-24 are stuck for 100 ms (a stall upstream) and then arrive together with packet 25.
+                val stuck = ArrayList<ByteArray>()
+                packets.forEachIndexed { i, p ->
+                    val d = speaker.datagram(p)
+                    if (i in 20..24) stuck += d else {
+                        if (i == 25) stuck.forEach { h.source.offer(it) }
+                        h.source.offer(d)
+                    }
+                    delay(20)
+                }
+                repeat(5) { h.source.offer(speaker.datagram(FakeSpeaker.SILENCE)); delay(20) }
+                h.source.close()
+            }
+            val frames = h.ticks.await().mapNotNull { it.frameOfSsrc(SSRC) }
+            // Slots 20 and 21 play while their packets are stuck (delay 60 ms): concealed, the rest decoded.
+            frames.size shouldBe 40
+            frames.filter { it.kind == FrameKind.CONCEALED }.map { it.sequence } shouldContainExactly listOf(20, 21)
+            frames.filter { it.kind == FrameKind.DECODED }.map { it.opus!!.toList() } shouldBe
+                packets.filterIndexed { i, _ -> i != 20 && i != 21 }.map { it.toList() }
+            val s = h.receiver.stats()
+            s.late shouldBe 2
+            s.concealed shouldBe 2
+            s.lost shouldBe 0
         }
     }
 

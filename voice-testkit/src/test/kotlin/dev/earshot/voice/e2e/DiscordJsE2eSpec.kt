@@ -52,6 +52,7 @@ class DiscordJsE2eSpec : FunSpec({
                             // Nothing is lost on loopback; only a stall of this shared machine can make a slot play before
                             // its packet is in, and then the slot is concealed, never silently dropped.
                             (cmp.receivedIntact + cmp.concealed) shouldBeGreaterThanOrEqual cmp.sentAudio
+                            cmp.mismatched shouldBe 0
 
                             // What discord.js heard of Earshot: speech.opus, byte for byte, in order, then silence frames.
                             val heard = djs.received(E2eHarness.BOT.toString())

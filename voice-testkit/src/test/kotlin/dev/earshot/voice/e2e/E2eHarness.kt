@@ -1,6 +1,7 @@
 package dev.earshot.voice.e2e
 
 import dev.earshot.voice.ReceiveConfig
+import dev.earshot.voice.codec.ConcentusDecoderFactory
 import dev.earshot.voice.codec.PcmFormat
 import dev.earshot.voice.connection.VoiceConnection
 import dev.earshot.voice.connection.VoiceConnectionConfig
@@ -86,11 +87,17 @@ class Comparison(
     val snrDecodedDb: Double,
     /** SNR over every slot the receiver played for the user (decoded, concealed, FEC-recovered). */
     val snrAllDb: Double,
+    /**
+     * Frames whose PCM differs from a fresh decoder fed the same decisions the receiver reports (decode the packet
+     * for DECODED, conceal for CONCEALED, FEC from the next packet for FEC_RECOVERED, a reset where the user's
+     * ticks stop): 0 means every sample the receiver produced is exactly what that decoding yields.
+     */
+    val mismatched: Int,
 ) {
     val intactShare: Double get() = receivedIntact.toDouble() / sentAudio
     override fun toString(): String =
         "sent=$sentAudio intact=$receivedIntact (${"%.1f".format(100 * intactShare)} %) concealed=$concealed fec=$fecRecovered " +
-            "snr decoded=${"%.1f".format(snrDecodedDb)} dB, all=${"%.1f".format(snrAllDb)} dB"
+            "snr decoded=${"%.1f".format(snrDecodedDb)} dB, all=${"%.1f".format(snrAllDb)} dB, mismatched=$mismatched"
 }
 
 /**
@@ -132,6 +139,34 @@ fun compareFrames(audio: List<Pair<Int, ByteArray>>, received: List<AudioFrame>)
         audio.size, intact,
         received.count { it.kind == FrameKind.CONCEALED && it.sequence in refBySeq },
         received.count { it.kind == FrameKind.FEC_RECOVERED && it.sequence in refBySeq },
-        snr(decoded), snr(all),
+        snr(decoded), snr(all), followingMismatches(opusBySeq, received),
     )
 }
+
+/**
+ * Replays the receiver's reported decisions for one user's [received] frames (20 ms each, in tick order) on a fresh
+ * decoder and counts the frames whose PCM differs. A talk spurt ends, and the receiver resets its decoder, exactly
+ * where the user's ticks stop being consecutive.
+ */
+private fun followingMismatches(opusBySeq: Map<Int, ByteArray>, received: List<AudioFrame>): Int {
+    val format = PcmFormat.STEREO_48K
+    val decoder = ConcentusDecoderFactory.create(format)
+    val out = ShortArray(format.maxBufferSize)
+    var mismatched = 0
+    var lastTick = Long.MIN_VALUE
+    for (f in received) {
+        if (lastTick != Long.MIN_VALUE && f.tick != lastTick + 1) decoder.reset()
+        lastTick = f.tick
+        val n = when (f.kind) {
+            FrameKind.DECODED -> opusBySeq[f.sequence]?.let { decoder.decode(it, 0, it.size, out) }
+            FrameKind.CONCEALED -> decoder.conceal(FRAME_SAMPLES, out)
+            FrameKind.FEC_RECOVERED -> opusBySeq[(f.sequence + 1) and 0xFFFF]?.let { decoder.decodeFec(it, 0, it.size, FRAME_SAMPLES, out) }
+            else -> null
+        }
+        val pcm = f.pcm
+        if (n == null || pcm == null || n * format.channels != pcm.size || !pcm.contentEquals(out.copyOf(pcm.size))) mismatched++
+    }
+    return mismatched
+}
+
+private const val FRAME_SAMPLES = 960
