@@ -38,7 +38,7 @@ class ConnectionE2eSpec : FunSpec({
     test("three members speak; each user's recording is their audio, frame for frame, over TLS") {
         E2eHarness(TestServerConfig(tls = true, seed = 1)).use { h ->
             runBlocking {
-                val connection = h.connect(this) { receive = ReceiveConfig { playoutDelay = 100.milliseconds } }
+                val connection = h.connect(this) { receive = ReceiveConfig { playoutDelay = 100.milliseconds; tickQueueCapacity = E2eHarness.RECORDING_QUEUE_TICKS } }
                 connection.encryptionMode!!.wireName shouldBe "aead_aes256_gcm_rtpsize"
                 val dir = Files.createTempDirectory("earshot-e2e")
                 connection.listen(RecordingSinks.perUserWav(dir))
@@ -55,7 +55,7 @@ class ConnectionE2eSpec : FunSpec({
                 connection.disconnect()
                 val results = listOf(a to recA, b to recB, c to recC).map { (member, rec) -> member.userId to compare(member.sent, rec.await()) }
                 results.forEach { (user, cmp) -> println("e2e lossless user $user: $cmp") }
-                println("e2e lossless receiver: late=${stats.late} lost=${stats.lost} authFailures=${stats.authFailures} lateTicks=${stats.lateTicks}")
+                println("e2e lossless receiver: late=${stats.late} lost=${stats.lost} authFailures=${stats.authFailures} lateTicks=${stats.lateTicks} droppedTicks=${stats.droppedTicks}")
                 stats.authFailures shouldBe 0L
                 stats.malformed shouldBe 0L
                 for ((_, cmp) in results) {
@@ -169,10 +169,10 @@ class ConnectionE2eSpec : FunSpec({
         }
     }
 
-    test("4017 (DAVE required) fails connect with the configuration error and is never retried") {
+    test("4017 (DAVE required) for a connection that offers no DAVE fails connect with the configuration error, never retried") {
         E2eHarness(TestServerConfig(requireDave = true, seed = 3)).use { h ->
             runBlocking {
-                val e = shouldThrow<DaveRequiredException> { h.connect(this) }
+                val e = shouldThrow<DaveRequiredException> { h.connect(this) { maxDaveProtocolVersion = 0 } }
                 e.message shouldContain "requires DAVE"
                 delay(1000) // a retry would come within 1 s; this checks that none does
                 h.server.stats.wsConnections shouldBe 1L

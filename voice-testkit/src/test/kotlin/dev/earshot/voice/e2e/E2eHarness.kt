@@ -42,7 +42,9 @@ class E2eHarness(config: TestServerConfig = TestServerConfig(seed = 42)) : AutoC
     fun connectionConfig(configure: VoiceConnectionConfig.Builder.() -> Unit = {}): VoiceConnectionConfig = VoiceConnectionConfig {
         secure = server.config.tls
         trustManager = server.tls?.trustManager
-        receive = ReceiveConfig { decode = PcmFormat.STEREO_48K }
+        // Collectors may queue a minute of ticks: these tests check the network path, and a starved test thread
+        // must not lose the recording (in production a slow collector loses its own oldest ticks, counted).
+        receive = ReceiveConfig { decode = PcmFormat.STEREO_48K; tickQueueCapacity = RECORDING_QUEUE_TICKS }
         reconnectDelay = 100.milliseconds
         configure()
     }
@@ -56,6 +58,7 @@ class E2eHarness(config: TestServerConfig = TestServerConfig(seed = 42)) : AutoC
         const val GUILD = 111L
         const val CHANNEL = 222L
         const val BOT = 999L
+        const val RECORDING_QUEUE_TICKS = 3000
     }
 }
 
