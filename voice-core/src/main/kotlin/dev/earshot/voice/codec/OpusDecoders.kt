@@ -19,7 +19,7 @@ public object OpusDecoders {
     internal fun choose(load: NativeOpusLoad, warning: FallbackWarning): OpusDecoderFactory = when (load) {
         is NativeOpusLoad.Loaded -> load.factory
         is NativeOpusLoad.Unavailable -> {
-            warning.once("native libopus unavailable, decoding Opus with Concentus (pure Java, about 2.5x slower): ${load.reason}")
+            warning.once("native libopus unavailable, decoding Opus with Concentus (pure Java, slower): ${load.reason}")
             ConcentusDecoderFactory
         }
     }
