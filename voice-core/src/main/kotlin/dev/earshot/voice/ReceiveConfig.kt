@@ -37,7 +37,10 @@ public class ReceiveConfig private constructor(b: Builder) {
     public val stageQueueCapacity: Int = b.stageQueueCapacity
     /** Ticks buffered per tick subscriber before the oldest is dropped (and counted). Default 250 (5 s). */
     public val tickQueueCapacity: Int = b.tickQueueCapacity
-    /** Creates one Opus decoder per speaker. Default [ConcentusDecoderFactory] (pure Java). */
+    /**
+     * Creates one Opus decoder per speaker. Default [ConcentusDecoderFactory] (pure Java); for native libopus use
+     * [dev.earshot.voice.codec.OpusDecoders.nativeOrConcentus] or [dev.earshot.voice.codec.NativeOpusDecoderFactory.load].
+     */
     public val decoderFactory: OpusDecoderFactory = b.decoderFactory
     /** Clock used for hold timeouts and tick deadlines. Default [NanoClock.SYSTEM]; tests inject virtual time. */
     public val clock: NanoClock = b.clock
