@@ -276,7 +276,7 @@ internal class DaveMlsGroup(
     /**
      * Handles an op 30 welcome (the bytes after the transition id): joins with our init key, taking the ratchet tree
      * from the `ratchet_tree` extension. The group must be ours (group id), carry exactly one external sender equal
-     * to op 25's, and every member must be in [recognizedUserIds] or be us, with no user twice. Returns the roster.
+     * to op 25's, with no user twice (members not in [recognizedUserIds] are only logged). Returns the roster.
      */
     fun processWelcome(welcome: ByteArray, recognizedUserIds: Set<Long>): Map<Long, ByteArray> {
         if (established) throw DaveMlsException("welcome while already in an established group")
@@ -298,11 +298,10 @@ internal class DaveMlsGroup(
             }
         }
         val roster = rosterOf(next)
-        for (userId in roster.keys) {
-            if (userId != selfUserId && userId !in recognizedUserIds) {
-                throw DaveMlsException("welcome lists unrecognized user ${java.lang.Long.toUnsignedString(userId)}")
-            }
-        }
+        // libdave and davey accept members they have not seen in op 11 yet: a user who disconnects while proposals are
+        // in flight would otherwise make a valid welcome fail and cost every member a re-add. Logged, not refused.
+        val unknown = roster.keys.filter { it != selfUserId && it !in recognizedUserIds }
+        if (unknown.isNotEmpty()) log.debug("welcome lists {} user(s) not announced by op 11 yet", unknown.size)
         adopt(next, roster)
         return roster
     }
