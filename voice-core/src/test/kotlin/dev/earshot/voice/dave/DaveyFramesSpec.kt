@@ -49,9 +49,11 @@ class DaveyFramesSpec : FunSpec({
             val frame = hex(o.getValue("frame").jsonPrimitive.content)
             val view = DaveFrameView()
             withClue("vector $i") {
-                view.parse(frame, 0, frame.size) shouldBe true
                 val enc = DaveEncryptor().apply { setKeyRatchet(DaveKeyRatchet(hex(o.getValue("base_secret").jsonPrimitive.content))) }
-                enc.skipToNonce(view.truncatedNonce)
+                // davey passes the Opus silence frame through unencrypted, and so must we.
+                val silence = isSilenceFrame(plain, 0, plain.size)
+                view.parse(frame, 0, frame.size) shouldBe !silence
+                if (!silence) enc.skipToNonce(view.truncatedNonce)
                 val out = ByteArray(enc.maxEncryptedSize(plain.size))
                 val n = enc.encryptOpus(plain, 0, plain.size, out)
                 out.copyOf(maxOf(n, 0)).hex() shouldBe frame.hex()
