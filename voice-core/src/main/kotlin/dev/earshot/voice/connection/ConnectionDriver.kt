@@ -49,7 +49,7 @@ internal class ConnectionDriver(
     private val connector: GatewayConnector,
     private val udp: UdpConnector,
     private val scope: CoroutineScope,
-    private val dave: DaveGateway = DaveGateway.Ignore(config.maxDaveProtocolVersion),
+    private val dave: DaveGateway = DaveGateway.Ignore(0),
 ) {
     val state = MutableStateFlow<VoiceConnectionState>(VoiceConnectionState.Connecting)
     val firstConnect = CompletableDeferred<Unit>()
@@ -303,7 +303,7 @@ internal class ConnectionDriver(
     private fun stopCause(close: GatewayClose): Throwable = when (close.code) {
         CloseCodes.E2EE_REQUIRED -> DaveRequiredException(
             "the voice server closed the connection with 4017: this channel requires DAVE end-to-end encryption, and " +
-                "this connection offered max_dave_protocol_version=${config.maxDaveProtocolVersion}. This is a configuration " +
+                "this connection offered max_dave_protocol_version=${dave.maxProtocolVersion}. This is a configuration " +
                 "error and is not retried; connect with DAVE enabled.",
         )
         else -> VoiceGatewayClosedException(close.code, close.reason, "the voice server ended the connection: ${describe(close)}")

@@ -2,6 +2,9 @@ package dev.earshot.voice.connection
 
 import dev.earshot.voice.VoiceReceiver
 import dev.earshot.voice.crypto.EncryptionMode
+import dev.earshot.voice.dave.DaveSession
+import dev.earshot.voice.e2ee.FrameDecryptor
+import dev.earshot.voice.gateway.DaveGateway
 import dev.earshot.voice.gateway.GatewayMessages
 import dev.earshot.voice.gateway.KtorGatewayConnector
 import dev.earshot.voice.model.VoiceEvent
@@ -50,15 +53,31 @@ public class VoiceConnection private constructor(
     private val scope = CoroutineScope(parent.coroutineContext + SupervisorJob(parent.coroutineContext[Job]) + CoroutineName("earshot-voice"))
     private val source = SwitchableDatagramSource()
 
-    /** The receive side: flows of ticks, frames, Opus packets and events, sinks, stats. */
-    public val receiver: VoiceReceiver = VoiceReceiver(source, config.receive)
+    // DAVE needs the channel id (the MLS group id); without one, or when not offered, the call is transport-only.
+    private val daveBridge: DaveBridge? = info.channelId?.takeIf { config.maxDaveProtocolVersion > 0 }?.let { channel ->
+        DaveBridge(config.daveSessionFactory, info.userId, channel, scope)
+    }
 
-    private val player = AudioPlayer(scope, speaking = { flags -> sendSpeaking(flags) }, clock = config.receive.clock)
+    /** The receive side: flows of ticks, frames, Opus packets and events, sinks, stats. */
+    public val receiver: VoiceReceiver = VoiceReceiver(
+        source, config.receive, frameDecryptor = daveBridge?.frameDecryptor ?: FrameDecryptor.PASSTHROUGH,
+    )
+
+    private val player = AudioPlayer(
+        scope, speaking = { flags -> sendSpeaking(flags) }, clock = config.receive.clock, frameEncryptor = daveBridge?.frameEncryptor,
+    )
     private val ownConnector = if (config.gatewayConnector == null) KtorGatewayConnector(config.trustManager, scope) else null
     private val driver = ConnectionDriver(
         info, config, receiver, source, player,
         config.gatewayConnector ?: ownConnector!!, config.udpConnector ?: NioUdpConnector, scope,
+        daveBridge ?: DaveGateway.Ignore(0),
     )
+
+    /**
+     * The DAVE session of this connection (privacy code, epoch, stats), or null when DAVE is not offered
+     * ([VoiceConnectionConfig.maxDaveProtocolVersion] 0, or no channel id in the session info).
+     */
+    public val dave: DaveSession? get() = daveBridge?.session
     private val done = CompletableDeferred<Throwable?>()
     private var driverJob: Job? = null
 
@@ -169,6 +188,7 @@ public class VoiceConnection private constructor(
         driver.session?.close(1000, "disconnecting")
         player.close()
         driver.release()
+        daveBridge?.close()
         // The source has ended, so the receiver plays out what it holds and stops by itself; cap the wait.
         if (withTimeoutOrNull(2.seconds) { receiver.awaitClose() } == null) receiver.close()
         ownConnector?.close()

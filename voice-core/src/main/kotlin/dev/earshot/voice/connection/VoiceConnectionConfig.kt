@@ -1,6 +1,8 @@
 package dev.earshot.voice.connection
 
 import dev.earshot.voice.ReceiveConfig
+import dev.earshot.voice.dave.DaveSessionFactory
+import dev.earshot.voice.dave.JvmDaveSession
 import dev.earshot.voice.gateway.GatewayConnector
 import javax.net.ssl.X509TrustManager
 import kotlin.time.Duration
@@ -13,8 +15,14 @@ import kotlin.time.Duration.Companion.seconds
 public class VoiceConnectionConfig private constructor(b: Builder) {
     /** The receive pipeline's settings (decoding, jitter buffer, clock...); default [ReceiveConfig.DEFAULT]. */
     public val receive: ReceiveConfig = b.receive
-    /** The highest DAVE protocol version offered in Identify; 0 (no DAVE) until Earshot's DAVE support lands. */
+    /**
+     * The highest DAVE (end-to-end encryption) protocol version offered in Identify; default 1, which Discord requires
+     * in every non-stage channel since March 2026. 0 offers no DAVE: transport encryption only (stage channels, test
+     * servers), and a channel that requires DAVE then closes with 4017.
+     */
     public val maxDaveProtocolVersion: Int = b.maxDaveProtocolVersion
+    /** Makes the DAVE session when DAVE is offered; default [JvmDaveSession.FACTORY] (pure JVM). */
+    public val daveSessionFactory: DaveSessionFactory = b.daveSessionFactory
     /** Use `wss://` (default true); false connects with plain `ws://`, for a local test server without TLS. */
     public val secure: Boolean = b.secure
     /** Trust for the voice server's TLS certificate; null (default) uses the JVM's trust store. */
@@ -42,7 +50,8 @@ public class VoiceConnectionConfig private constructor(b: Builder) {
     /** Mutable settings for the `VoiceConnectionConfig { }` builder; see the properties above for meanings and defaults. */
     public class Builder internal constructor() {
         public var receive: ReceiveConfig = ReceiveConfig.DEFAULT
-        public var maxDaveProtocolVersion: Int = 0
+        public var maxDaveProtocolVersion: Int = JvmDaveSession.MAX_PROTOCOL_VERSION
+        public var daveSessionFactory: DaveSessionFactory = JvmDaveSession.FACTORY
         public var secure: Boolean = true
         public var trustManager: X509TrustManager? = null
         public var handshakeTimeout: Duration = 10.seconds

@@ -2,6 +2,7 @@ package dev.earshot.voice.send
 
 import dev.earshot.voice.NanoClock
 import dev.earshot.voice.VoiceConstants
+import dev.earshot.voice.e2ee.FrameEncryptor
 import dev.earshot.voice.codec.OpusPacketInfo
 import dev.earshot.voice.crypto.TransportCipher
 import dev.earshot.voice.pipeline.DatagramSink
@@ -67,11 +68,13 @@ public sealed interface Playback {
  * @param speaking sends op 5 Speaking with the given flags (1 = microphone, 0 = stopped) for the current SSRC;
  *   called from the player's coroutine. An exception from it is logged and the playback goes on.
  * @param clock the monotonic clock the deadlines are measured on; tests pass the test scheduler's virtual time.
+ * @param frameEncryptor the end-to-end (DAVE) step applied to each frame before packetizing; null sends frames as they are.
  */
 public class AudioPlayer(
     scope: CoroutineScope,
     private val speaking: suspend (flags: Int) -> Unit,
     private val clock: NanoClock = NanoClock.SYSTEM,
+    private val frameEncryptor: FrameEncryptor? = null,
 ) : AutoCloseable {
     private val supervisor = SupervisorJob(scope.coroutineContext[Job])
     private val scope = CoroutineScope(
@@ -88,6 +91,7 @@ public class AudioPlayer(
     private var current: PlaybackImpl? = null
     private var closed = false
     private val datagram = ByteArray(VoiceConstants.MAX_DATAGRAM)
+    private val encrypted = ByteArray(VoiceConstants.MAX_DATAGRAM)
 
     // Used only by playback coroutines, which run one after another (each joins the one it replaces).
     private var speakingOn = false
@@ -375,7 +379,18 @@ public class AudioPlayer(
                     return true
                 }
                 if (attachment != epoch) return false
-                val n = p.packetize(frame, out = datagram)
+                val n = if (frameEncryptor == null) {
+                    p.packetize(frame, out = datagram)
+                } else {
+                    val m = frameEncryptor.encrypt(frame, 0, frame.size, encrypted)
+                    if (m < 0) {
+                        // Never sent in the clear: the slot is skipped like a refused send.
+                        p.skip(VoiceConstants.SAMPLES_PER_FRAME)
+                        dropped.incrementAndGet()
+                        return true
+                    }
+                    p.packetize(encrypted, 0, m, out = datagram)
+                }
                 val accepted = try {
                     s.send(datagram, 0, n)
                 } catch (e: Exception) {

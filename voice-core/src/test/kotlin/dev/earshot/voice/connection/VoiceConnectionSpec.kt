@@ -34,7 +34,7 @@ class VoiceConnectionSpec : FunSpec({
                 identify["user_id"]!!.jsonPrimitive.content shouldBe "30"
                 identify["session_id"]!!.jsonPrimitive.content shouldBe "session-1"
                 identify["token"]!!.jsonPrimitive.content shouldBe "token-1"
-                identify["max_dave_protocol_version"]!!.jsonPrimitive.int shouldBe 0
+                identify["max_dave_protocol_version"]!!.jsonPrimitive.int shouldBe 1 // DAVE is offered by default
                 val select = socket.readyToSession(ssrc = 4242)
                 select["protocol"]!!.jsonPrimitive.content shouldBe "udp"
                 select["data"]!!.jsonObject.let {

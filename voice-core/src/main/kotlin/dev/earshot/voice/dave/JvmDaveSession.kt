@@ -1,0 +1,329 @@
+package dev.earshot.voice.dave
+
+import dev.earshot.voice.NanoClock
+import dev.earshot.voice.codec.OpusPacketInfo
+import dev.earshot.voice.dave.mls.DaveMlsException
+import dev.earshot.voice.dave.mls.DaveMlsGroup
+import dev.earshot.voice.e2ee.FrameDecryptor
+import org.slf4j.LoggerFactory
+import java.security.SecureRandom
+import java.util.concurrent.ConcurrentHashMap
+import java.util.concurrent.atomic.AtomicInteger
+import java.util.concurrent.atomic.AtomicLong
+import kotlin.time.Duration
+import kotlin.time.Duration.Companion.seconds
+
+/**
+ * The pure-JVM [DaveSession]: MLS on BouncyCastle ([DaveMlsGroup]), per-user [DaveDecryptor]s and our [DaveEncryptor],
+ * driven by the gateway's transitions as libdave and discord.js drive theirs (dave.md §1.3, §1.6; protocol.md §6.3):
+ *
+ * - op 4 with a version above 0, op 24 with epoch 1, and every failure: reset the group and send a new key package;
+ * - op 27: process the proposals and send our commit (op 28);
+ * - op 29 / op 30: apply the commit or join by the welcome, install every member's new key ratchet in their
+ *   decryptor at once (old ones stay 10 s), and keep ours for the encryptor until op 22 executes the transition
+ *   (transition 0 executes at once, without op 23);
+ * - op 21 with version 0 (downgrade): allow passthrough, then stop encrypting at op 22;
+ * - a commit or welcome that cannot be processed, or more than [failureTolerance] frames in a row that fail to
+ *   decrypt: op 31 with the last transition id, then a reset and a new key package.
+ *
+ * Gateway events are serialised by one lock; [decrypt] runs on the receive path and takes only the sender's
+ * decryptor lock, [encrypt] only the encryptor's.
+ *
+ * @param failureTolerance consecutive decryption failures tolerated before recovering; default 36 (discord.js).
+ */
+public class JvmDaveSession internal constructor(
+    private val selfUserId: Long,
+    private val channelId: Long,
+    private val callbacks: DaveCallbacks,
+    private val clock: NanoClock = NanoClock.SYSTEM,
+    private val failureTolerance: Int = DEFAULT_FAILURE_TOLERANCE,
+    random: SecureRandom = SecureRandom(),
+) : DaveSession {
+    private val lock = Any()
+    private val mls = DaveMlsGroup(selfUserId, channelId, random)
+    private val decryptors = ConcurrentHashMap<Long, DaveDecryptor>()
+    private val encryptor = DaveEncryptor()
+
+    // Guarded by lock.
+    private var initialized = false
+    private var externalSender: ByteArray? = null
+    private val recognized = HashSet<Long>().apply { add(selfUserId) }
+    private val pendingTransitions = HashMap<Int, Int>()
+    private var pendingOwnRatchet: DaveKeyRatchet? = null
+    private var downgraded = false
+    private var reinitializing = false
+    private var lastTransitionId = 0
+    private var closed = false
+
+    @Volatile
+    override var protocolVersion: Int = 0
+        private set
+
+    private val consecutiveFailures = AtomicInteger()
+    private val decrypted = AtomicLong()
+    private val passedThrough = AtomicLong()
+    private val decryptFailures = AtomicLong()
+    private val notReady = AtomicLong()
+    private val encrypted = AtomicLong()
+    private val invalidMessages = AtomicLong()
+    private val commitsSent = AtomicLong()
+    private val transitions = AtomicLong()
+    private val reinits = AtomicLong()
+
+    override val maxProtocolVersion: Int get() = MAX_PROTOCOL_VERSION
+
+    override val epoch: Long? get() = synchronized(lock) { if (mls.isEstablished) mls.epoch else null }
+
+    override val privacyCode: String?
+        get() = epochAuthenticator()?.let(DaveCodes::privacyCode)
+
+    override fun epochAuthenticator(): ByteArray? = synchronized(lock) { if (mls.isEstablished) mls.epochAuthenticator?.copyOf() else null }
+
+    override val requiresUser: Boolean get() = protocolVersion > 0
+
+    override fun onSelectProtocolAck(protocolVersion: Int): Unit = control {
+        this.protocolVersion = protocolVersion
+        if (protocolVersion > 0) reinit()
+    }
+
+    override fun onPrepareTransition(transitionId: Int, protocolVersion: Int): Unit = control {
+        pendingTransitions[transitionId] = protocolVersion
+        if (transitionId == 0) {
+            execute(0)
+        } else {
+            // A downgrade: frames may arrive unencrypted before the switch.
+            if (protocolVersion == 0) decryptors.values.forEach { d -> synchronized(d) { d.transitionToPassthrough(true, DOWNGRADE_PASSTHROUGH) } }
+            callbacks.sendReadyForTransition(transitionId)
+        }
+    }
+
+    override fun onExecuteTransition(transitionId: Int): Unit = control { execute(transitionId) }
+
+    override fun onPrepareEpoch(epoch: Long, protocolVersion: Int): Unit = control {
+        if (epoch == 1L) {
+            this.protocolVersion = protocolVersion
+            reinit()
+        }
+    }
+
+    override fun onExternalSenderPackage(payload: ByteArray): Unit = control {
+        externalSender = payload.copyOf()
+        if (initialized) {
+            try {
+                mls.setExternalSender(payload)
+            } catch (e: DaveMlsException) {
+                invalid("external sender package", e)
+            }
+        }
+    }
+
+    override fun onProposals(payload: ByteArray): Unit = control {
+        if (!initialized || protocolVersion == 0) return@control
+        try {
+            val commitWelcome = mls.processProposals(payload, recognized) ?: return@control
+            commitsSent.incrementAndGet()
+            callbacks.sendCommitWelcome(commitWelcome)
+        } catch (e: DaveMlsException) {
+            invalid("proposals", e)
+        }
+    }
+
+    override fun onAnnounceCommit(transitionId: Int, commit: ByteArray): Unit = control {
+        if (!initialized) return@control
+        try {
+            mls.processCommit(commit) ?: return@control // not in the group yet: our welcome comes instead
+            prepareRatchets(transitionId)
+        } catch (e: DaveMlsException) {
+            invalid("commit of transition $transitionId", e)
+            recover(transitionId)
+        }
+    }
+
+    override fun onWelcome(transitionId: Int, welcome: ByteArray): Unit = control {
+        if (!initialized) return@control
+        try {
+            mls.processWelcome(welcome, recognized)
+            prepareRatchets(transitionId)
+        } catch (e: DaveMlsException) {
+            invalid("welcome of transition $transitionId", e)
+            recover(transitionId)
+        }
+    }
+
+    override fun addUser(userId: Long): Unit = control { recognized += userId }
+
+    override fun removeUser(userId: Long): Unit = control {
+        if (userId != selfUserId) recognized -= userId
+    }
+
+    override fun decrypt(userId: Long, frame: ByteArray, offset: Int, length: Int): Int {
+        if (OpusPacketInfo.isSilenceFrame(frame, offset, length)) {
+            passedThrough.incrementAndGet()
+            return length
+        }
+        val d = decryptors[userId]
+        if (d == null) {
+            // A transport-only call: frames are plain Opus.
+            if (protocolVersion == 0) {
+                passedThrough.incrementAndGet()
+                return length
+            }
+            notReady.incrementAndGet()
+            return FrameDecryptor.NOT_READY
+        }
+        val n = synchronized(d) { d.decrypt(frame, offset, length, frame, offset) }
+        return when {
+            n >= 0 -> {
+                consecutiveFailures.set(0)
+                decrypted.incrementAndGet()
+                n
+            }
+            n == DaveDecryptor.NO_KEY -> {
+                notReady.incrementAndGet()
+                FrameDecryptor.NOT_READY
+            }
+            else -> {
+                decryptFailures.incrementAndGet()
+                if (consecutiveFailures.incrementAndGet() > failureTolerance) {
+                    consecutiveFailures.set(0)
+                    log.debug("{} DAVE frames in a row failed to decrypt; re-initialising", failureTolerance + 1)
+                    control { recover(lastTransitionId) }
+                }
+                FrameDecryptor.DROP
+            }
+        }
+    }
+
+    override fun maxEncryptedSize(length: Int): Int = encryptor.maxEncryptedSize(length)
+
+    override fun encrypt(frame: ByteArray, offset: Int, length: Int, out: ByteArray): Int {
+        val n = synchronized(encryptor) { encryptor.encryptOpus(frame, offset, length, out) }
+        if (n >= 0) encrypted.incrementAndGet()
+        return n
+    }
+
+    override fun stats(): DaveStats = DaveStats(
+        decrypted.get(), passedThrough.get(), decryptFailures.get(), notReady.get(), encrypted.get(),
+        invalidMessages.get(), commitsSent.get(), transitions.get(), reinits.get(),
+    )
+
+    override fun close() {
+        synchronized(lock) {
+            if (closed) return
+            closed = true
+            mls.close()
+            pendingOwnRatchet?.close()
+            pendingOwnRatchet = null
+        }
+        synchronized(encryptor) { encryptor.setKeyRatchet(null) }
+        decryptors.values.forEach { d -> synchronized(d) { d.transitionToKeyRatchet(null) } }
+        decryptors.clear()
+    }
+
+    /** Runs a gateway event under the lock; a closed session ignores it, and nothing escapes to the connection. */
+    private inline fun control(block: () -> Unit) {
+        synchronized(lock) {
+            if (closed) return
+            try {
+                block()
+            } catch (e: RuntimeException) {
+                // A bug of ours or of the MLS library must not end the connection: count it and carry on.
+                invalid("gateway event", e)
+            }
+        }
+    }
+
+    /** A new group: fresh keys, a new key package (op 26), and the pending group once the external sender is known. */
+    private fun reinit() {
+        val keyPackage = mls.reset()
+        initialized = true
+        reinits.incrementAndGet()
+        externalSender?.let { sender ->
+            try {
+                mls.setExternalSender(sender)
+            } catch (e: DaveMlsException) {
+                invalid("external sender package", e)
+            }
+        }
+        callbacks.sendKeyPackage(keyPackage)
+    }
+
+    /** After a commit or welcome: every member's new ratchet goes to their decryptor now; ours waits for op 22. */
+    private fun prepareRatchets(transitionId: Int) {
+        val roster = mls.roster
+        for (user in roster.keys) {
+            if (user == selfUserId) continue
+            val d = decryptors.computeIfAbsent(user) { DaveDecryptor(clock) }
+            val ratchet = DaveKeyRatchet(mls.exportSenderBaseSecret(user))
+            synchronized(d) { d.transitionToKeyRatchet(ratchet) }
+        }
+        // Users neither in the group nor in the call have nothing more to send.
+        decryptors.keys.removeIf { it !in roster && it !in recognized }
+        pendingOwnRatchet?.close()
+        pendingOwnRatchet = DaveKeyRatchet(mls.exportSenderBaseSecret(selfUserId))
+        if (transitionId == 0) {
+            pendingTransitions[0] = protocolVersion
+            execute(0)
+        } else {
+            pendingTransitions[transitionId] = protocolVersion
+            callbacks.sendReadyForTransition(transitionId)
+        }
+    }
+
+    private fun execute(transitionId: Int) {
+        val version = pendingTransitions.remove(transitionId) ?: run {
+            log.debug("execute for unknown DAVE transition {}", transitionId)
+            return
+        }
+        val old = protocolVersion
+        protocolVersion = version
+        if (version == 0 && old != 0) {
+            downgraded = true
+            synchronized(encryptor) { encryptor.setKeyRatchet(null) }
+            decryptors.values.forEach { d -> synchronized(d) { d.transitionToPassthrough(true, null) } }
+        } else {
+            if (transitionId > 0 && downgraded) {
+                // Upgrading again: members switch at slightly different times, so plain frames are still fine for a while.
+                downgraded = false
+                decryptors.values.forEach { d -> synchronized(d) { d.transitionToPassthrough(true, UPGRADE_PASSTHROUGH) } }
+            }
+            pendingOwnRatchet?.let { r ->
+                pendingOwnRatchet = null
+                synchronized(encryptor) { encryptor.setKeyRatchet(r) }
+            }
+        }
+        transitions.incrementAndGet()
+        lastTransitionId = transitionId
+        reinitializing = false
+    }
+
+    /** Op 31 for [transitionId], then a new group and key package; the gateway removes and re-adds us. */
+    private fun recover(transitionId: Int) {
+        if (reinitializing) return
+        reinitializing = true
+        consecutiveFailures.set(0)
+        callbacks.sendInvalidCommitWelcome(transitionId)
+        reinit()
+    }
+
+    private fun invalid(what: String, e: Exception) {
+        invalidMessages.incrementAndGet()
+        // The message only: exceptions from MLS never carry key material, but stay terse anyway.
+        log.debug("DAVE {} rejected: {}", what, e.message)
+    }
+
+    public companion object {
+        /** The DAVE protocol version this implementation speaks. */
+        public const val MAX_PROTOCOL_VERSION: Int = 1
+
+        /** Consecutive decryption failures tolerated before re-initialising (discord.js's default). */
+        public const val DEFAULT_FAILURE_TOLERANCE: Int = 36
+
+        /** The default factory: a [JvmDaveSession] per connection. */
+        public val FACTORY: DaveSessionFactory = DaveSessionFactory { self, channel, callbacks -> JvmDaveSession(self, channel, callbacks) }
+
+        private val DOWNGRADE_PASSTHROUGH: Duration = 24.seconds
+        private val UPGRADE_PASSTHROUGH: Duration = 10.seconds
+        private val log = LoggerFactory.getLogger(JvmDaveSession::class.java)
+    }
+}

@@ -1,0 +1,115 @@
+package dev.earshot.voice.connection
+
+import dev.earshot.voice.dave.DaveCallbacks
+import dev.earshot.voice.dave.DaveSession
+import dev.earshot.voice.dave.DaveStats
+import dev.earshot.voice.gateway.DaveGatewaySender
+import io.kotest.core.spec.style.FunSpec
+import io.kotest.matchers.collections.shouldContainExactly
+import io.kotest.matchers.shouldBe
+import kotlinx.coroutines.test.runCurrent
+import kotlinx.coroutines.test.runTest
+import kotlinx.serialization.json.JsonObject
+import kotlinx.serialization.json.buildJsonObject
+import kotlinx.serialization.json.put
+
+/** Records the calls a [DaveBridge] makes into its session, and lets a test fire the session's callbacks. */
+private class RecordingSession : DaveSession {
+    val calls = mutableListOf<String>()
+    lateinit var callbacks: DaveCallbacks
+    override val maxProtocolVersion: Int = 1
+    override val protocolVersion: Int = 1
+    override val epoch: Long? = null
+    override val privacyCode: String? = null
+    override fun epochAuthenticator(): ByteArray? = null
+    override fun onSelectProtocolAck(protocolVersion: Int) { calls += "ack $protocolVersion" }
+    override fun onPrepareTransition(transitionId: Int, protocolVersion: Int) { calls += "prepare $transitionId v$protocolVersion" }
+    override fun onExecuteTransition(transitionId: Int) { calls += "execute $transitionId" }
+    override fun onPrepareEpoch(epoch: Long, protocolVersion: Int) { calls += "epoch $epoch v$protocolVersion" }
+    override fun onExternalSenderPackage(payload: ByteArray) { calls += "sender ${payload.toList()}" }
+    override fun onProposals(payload: ByteArray) { calls += "proposals ${payload.toList()}" }
+    override fun onAnnounceCommit(transitionId: Int, commit: ByteArray) { calls += "commit $transitionId ${commit.toList()}" }
+    override fun onWelcome(transitionId: Int, welcome: ByteArray) { calls += "welcome $transitionId ${welcome.toList()}" }
+    override fun addUser(userId: Long) { calls += "add $userId" }
+    override fun removeUser(userId: Long) { calls += "remove $userId" }
+    override fun decrypt(userId: Long, frame: ByteArray, offset: Int, length: Int): Int = length
+    override val requiresUser: Boolean = true
+    override fun maxEncryptedSize(length: Int): Int = length
+    override fun encrypt(frame: ByteArray, offset: Int, length: Int, out: ByteArray): Int = length
+    override fun stats(): DaveStats = DaveStats(0, 0, 0, 0, 0, 0, 0, 0, 0)
+    override fun close() { calls += "close" }
+}
+
+private class RecordingSender : DaveGatewaySender {
+    val sent = mutableListOf<String>()
+    override suspend fun sendJson(op: Int, d: JsonObject) { sent += "json $op $d" }
+    override suspend fun sendBinary(op: Int, payload: ByteArray) { sent += "binary $op ${payload.toList()}" }
+}
+
+class DaveBridgeSpec : FunSpec({
+    fun bridge(scope: kotlinx.coroutines.CoroutineScope): Pair<DaveBridge, RecordingSession> {
+        val session = RecordingSession()
+        val bridge = DaveBridge({ _, _, cb -> session.also { it.callbacks = cb } }, 7L, 42L, scope)
+        return bridge to session
+    }
+
+    test("gateway opcodes become session calls; transition ids are read big-endian") {
+        runTest {
+            val (b, s) = bridge(backgroundScope)
+            val sender = RecordingSender()
+            b.onSessionDescription(1, sender)
+            b.onJson(21, buildJsonObject { put("transition_id", 5); put("protocol_version", 0) }, sender)
+            b.onJson(22, buildJsonObject { put("transition_id", 5) }, sender)
+            b.onJson(24, buildJsonObject { put("epoch", 1); put("protocol_version", 1) }, sender)
+            b.onBinary(25, byteArrayOf(1, 2), sender)
+            b.onBinary(27, byteArrayOf(0, 9), sender)
+            b.onBinary(29, byteArrayOf(0x01, 0x02, 7), sender)
+            b.onBinary(30, byteArrayOf(0, 3, 8, 9), sender)
+            b.onMembers(listOf(10L, 11L), listOf(12L))
+            s.calls shouldContainExactly listOf(
+                "ack 1", "prepare 5 v0", "execute 5", "epoch 1 v1", "sender [1, 2]", "proposals [0, 9]",
+                "commit 258 [7]", "welcome 3 [8, 9]", "add 10", "add 11", "remove 12",
+            )
+        }
+    }
+
+    test("malformed DAVE messages are counted and never reach the session") {
+        runTest {
+            val (b, s) = bridge(backgroundScope)
+            val sender = RecordingSender()
+            b.onJson(21, buildJsonObject { put("transition_id", 5) }, sender) // no protocol_version
+            b.onJson(22, buildJsonObject { put("transition_id", "x") }, sender)
+            b.onJson(24, buildJsonObject { }, sender)
+            b.onBinary(29, byteArrayOf(1), sender)
+            b.onBinary(30, byteArrayOf(), sender)
+            b.onBinary(99, byteArrayOf(1, 2, 3), sender) // unknown binary opcode: ignored, not malformed
+            s.calls shouldBe emptyList()
+            b.malformed.get() shouldBe 5L
+        }
+    }
+
+    test("what the session sends goes out on the latest socket in call order, JSON and binary") {
+        runTest {
+            val (b, s) = bridge(backgroundScope)
+            val first = RecordingSender()
+            s.callbacks.sendKeyPackage(byteArrayOf(1)) // before any socket: dropped
+            runCurrent()
+            b.onSessionDescription(1, first)
+            s.callbacks.sendKeyPackage(byteArrayOf(0, 1))
+            s.callbacks.sendCommitWelcome(byteArrayOf(2))
+            s.callbacks.sendReadyForTransition(3)
+            s.callbacks.sendInvalidCommitWelcome(4)
+            runCurrent()
+            first.sent shouldContainExactly listOf(
+                "binary 26 [0, 1]", "binary 28 [2]", "json 23 {\"transition_id\":3}", "json 31 {\"transition_id\":4}",
+            )
+            val second = RecordingSender()
+            b.onJson(22, buildJsonObject { put("transition_id", 1) }, second)
+            s.callbacks.sendReadyForTransition(9)
+            runCurrent()
+            second.sent shouldContainExactly listOf("json 23 {\"transition_id\":9}")
+            b.close()
+            s.calls.last() shouldBe "close"
+        }
+    }
+})
