@@ -51,7 +51,7 @@ class GatewaySpec : FunSpec({
                 val key = description.d["secret_key"]!!.jsonArray.map { it.jsonPrimitive.int }
                 key.size shouldBe 32
                 key.all { it in 0..255 } shouldBe true
-                description.d["dave_protocol_version"]!!.jsonPrimitive.int shouldBe 0
+                description.d["dave_protocol_version"]!!.jsonPrimitive.int shouldBe 1 // the client offered 1
 
                 val session = server.awaitSession("100", "300")
                 session.ssrc shouldBe ssrc

@@ -163,19 +163,26 @@ internal class DaveGroup<K : Any>(
         val parsed = DaveMls.parseCommit(payload)
         val refs = parsed?.refs?.map { it.toHex() }
         val expected = (r.removeProposals + r.adds.map { it.proposal }).map { it.ref.toHex() }
-        if (parsed == null || refs == null || !parsed.groupId.contentEquals(groupId) || parsed.epoch != r.epoch ||
-            parsed.senderLeaf != c.leaf || refs.size != expected.size || refs.toSet() != expected.toSet() ||
-            (parsed.welcome != null) != r.adds.isNotEmpty()
-        ) {
-            reject(k, "invalid commit for epoch ${r.epoch}")
+        val why = when {
+            parsed == null -> "malformed commit"
+            refs == null -> "commit with inline proposals"
+            !parsed.groupId.contentEquals(groupId) -> "commit for another group"
+            parsed.epoch != r.epoch -> "commit for epoch ${parsed.epoch}, not ${r.epoch}"
+            parsed.senderLeaf != c.leaf -> "commit from leaf ${parsed.senderLeaf}, not the sender's ${c.leaf}"
+            refs.size != expected.size || refs.toSet() != expected.toSet() -> "commit not covering exactly the proposals"
+            (parsed.welcome != null) != r.adds.isNotEmpty() -> "welcome ${if (parsed.welcome == null) "missing" else "unexpected"}"
+            else -> null
+        }
+        if (why != null) {
+            reject(k, why)
             return
         }
-        apply(r, refs)
+        apply(r, refs!!)
         r.committed = true
         r.transitionId = newTransitionId()
         val tid = byteArrayOf((r.transitionId ushr 8).toByte(), r.transitionId.toByte())
         for (m in r.recipients) {
-            out.binary(m, DaveOp.ANNOUNCE_COMMIT, tid + parsed.commit)
+            out.binary(m, DaveOp.ANNOUNCE_COMMIT, tid + parsed!!.commit)
             r.participants += m
         }
         for (add in r.adds) {

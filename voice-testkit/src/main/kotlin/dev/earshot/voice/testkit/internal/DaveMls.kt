@@ -145,6 +145,23 @@ internal object DaveMls {
         return ByteArray(8) { (id ushr (56 - 8 * it)).toByte() }
     }
 
+    /**
+     * The leaf index of a member sender, read from the wire (BouncyCastle's `Sender` does not expose it reliably):
+     * version(2) wire_format(2), then FramedContent's group_id<V>, epoch(8), sender_type(1) and leaf_index(4).
+     */
+    private fun memberLeaf(message: ByteArray): Int {
+        var at = 4
+        val first = message[at].toInt() and 0xFF
+        val (width, length) = when (first ushr 6) {
+            0 -> 1 to first
+            1 -> 2 to (((first and 0x3F) shl 8) or (message[at + 1].toInt() and 0xFF))
+            else -> 4 to (((first and 0x3F) shl 24) or ((message[at + 1].toInt() and 0xFF) shl 16) or
+                ((message[at + 2].toInt() and 0xFF) shl 8) or (message[at + 3].toInt() and 0xFF))
+        }
+        at += width + length + 8 + 1
+        return (u16(message, at) shl 16) or u16(message, at + 2)
+    }
+
     private fun u16(b: ByteArray, at: Int) = ((b[at].toInt() and 0xFF) shl 8) or (b[at + 1].toInt() and 0xFF)
 
     private fun readLong(b: ByteArray, at: Int): Long {
