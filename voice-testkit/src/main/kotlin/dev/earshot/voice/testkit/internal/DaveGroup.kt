@@ -154,13 +154,14 @@ internal class DaveGroup<K : Any>(
     fun commitWelcome(k: K, payload: ByteArray) {
         val r = round
         val c = clients[k]
-        if (c == null || r == null || r.downgrade) {
-            reject(k, "commit without proposals")
+        val parsed = DaveMls.parseCommit(payload)
+        if (c == null || r == null || r.downgrade || r.committed || k !in r.recipients) {
+            // A commit that lost the race (for an epoch already decided) is ignored, as Discord does; it may well
+            // arrive after its round ended.
+            if (c != null && parsed != null && parsed.groupId.contentEquals(groupId) && parsed.epoch < epoch) return
+            reject(k, "commit without proposals for it")
             return
         }
-        // A commit that lost the race is ignored, as Discord does.
-        if (r.committed || k !in r.recipients) return
-        val parsed = DaveMls.parseCommit(payload)
         val refs = parsed?.refs?.map { it.toHex() }
         val expected = (r.removeProposals + r.adds.map { it.proposal }).map { it.ref.toHex() }
         val why = when {

@@ -123,7 +123,7 @@ internal object DaveMls {
             } else {
                 val proposals = content.commit.proposals
                 val refs = if (proposals.all { it.type == ProposalOrRefType.REFERENCE }) proposals.map { it.reference } else null
-                ParsedCommit(commit, welcome, content.groupID, content.epoch, content.sender.senderIndex, refs)
+                ParsedCommit(commit, welcome, content.groupID, content.epoch, memberLeaf(commit), refs)
             }
         }
     } catch (e: Exception) {
