@@ -3,9 +3,13 @@
 // receives from other users, prints one JSON line per event on stdout, and leaves after --duration ms.
 //
 //   node discordjs-member.mjs --endpoint 127.0.0.1:PORT --token T --session-id S --user-id U --guild-id G \
-//       --channel-id C [--play file.opus] [--subscribe id,id] [--out received.jsonl] [--duration 60000] [--debug]
+//       --channel-id C [--play file.opus] [--play-on-stdin] [--subscribe id,id] [--out received.jsonl]
+//       [--duration 60000] [--no-dave] [--debug]
 //
-// It leaves when --duration ms have passed or when a line "leave" arrives on stdin, whichever comes first.
+// It leaves when --duration ms have passed or when a line "leave" arrives on stdin, whichever comes first. With
+// --play-on-stdin it starts playing on a line "play" instead of as soon as it is ready. DAVE (through
+// @snazzah/davey) is on unless --no-dave; its transitions print "transitioned" events with the voice privacy code,
+// and DAVE's debug lines print as "dave" events (every debug line with --debug).
 // The testkit serves a self-signed certificate, so run with NODE_TLS_REJECT_UNAUTHORIZED=0 (or NODE_EXTRA_CA_CERTS).
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -33,6 +37,8 @@ const { values: args } = parseArgs({
     out: { type: 'string' },
     duration: { type: 'string', default: '60000' },
     debug: { type: 'boolean', default: false },
+    'play-on-stdin': { type: 'boolean', default: false },
+    'no-dave': { type: 'boolean', default: false },
   },
 });
 for (const required of ['endpoint', 'token', 'session-id', 'user-id', 'guild-id', 'channel-id']) {
@@ -77,14 +83,21 @@ const connection = joinVoiceChannel({
   adapterCreator,
   selfDeaf: false,
   selfMute: false,
-  debug: args.debug,
+  // Debug is always on so DAVE's lines can be reported; the others print only with --debug.
+  debug: true,
+  daveEncryption: !args['no-dave'],
 });
 
 connection.on('stateChange', (from, to) => {
   print({ event: 'connection', from: from.status, to: to.status, closeCode: to.closeCode ?? null, reason: to.reason ?? null });
 });
 connection.on('error', (error) => print({ event: 'error', message: String(error?.message ?? error) }));
-if (args.debug) connection.on('debug', (message) => print({ event: 'debug', message }));
+const DAVE_DEBUG = /\[DAVE\]|MLS|transition|decrypt|Session (re)?initialized|external sender|downgrade|upgrade/i;
+connection.on('debug', (message) => {
+  if (args.debug) print({ event: 'debug', message });
+  else if (DAVE_DEBUG.test(message) && !message.includes('[WS] >>') && !message.includes('[WS] <<')) print({ event: 'dave', message });
+});
+connection.on('transitioned', (id) => print({ event: 'transitioned', id, privacyCode: connection.voicePrivacyCode ?? null }));
 
 // Subscribe at once: packets from a user are only delivered while a subscription exists.
 for (const userId of args.subscribe.split(',').filter(Boolean)) {
@@ -96,13 +109,20 @@ connection.receiver.speaking.on('start', (userId) => print({ event: 'speaking', 
 connection.receiver.speaking.on('end', (userId) => print({ event: 'speaking', user: userId, speaking: false }));
 
 let player = null;
-connection.on(VoiceConnectionStatus.Ready, () => {
-  if (!args.play || player) return;
+let ready = false;
+let playRequested = !args['play-on-stdin'];
+function startPlaying() {
+  if (!args.play || player || !ready || !playRequested) return;
   player = createAudioPlayer({ behaviors: { noSubscriber: NoSubscriberBehavior.Play } });
   player.on('stateChange', (from, to) => print({ event: 'player', from: from.status, to: to.status }));
   player.on('error', (error) => print({ event: 'player-error', message: String(error?.message ?? error) }));
   connection.subscribe(player);
   player.play(createAudioResource(fs.createReadStream(args.play), { inputType: StreamType.OggOpus }));
+  print({ event: 'playing' });
+}
+connection.on(VoiceConnectionStatus.Ready, () => {
+  ready = true;
+  startPlaying();
 });
 
 let leaving = false;
@@ -125,5 +145,13 @@ let input = '';
 process.stdin.setEncoding('utf8');
 process.stdin.on('data', (chunk) => {
   input += chunk;
-  if (input.split('\n').some((line) => line.trim() === 'leave')) leave('stdin');
+  const lines = input.split('\n');
+  input = lines.pop();
+  for (const line of lines) {
+    if (line.trim() === 'leave') leave('stdin');
+    else if (line.trim() === 'play') {
+      playRequested = true;
+      startPlaying();
+    }
+  }
 });

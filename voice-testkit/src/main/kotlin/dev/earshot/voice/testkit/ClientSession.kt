@@ -54,7 +54,8 @@ public class ClientSession internal constructor(
     internal var connection: GatewayConnection? = null
     internal var resumeExpiry: Job? = null
     private var nextSeq = 1
-    private val replay = ArrayDeque<Pair<Int, String>>()
+    /** Sequenced messages kept for Resume: a JSON text (String) or a binary DAVE frame (ByteArray). */
+    private val replay = ArrayDeque<Pair<Int, Any>>()
     private var evictedUpTo = 0 // the highest sequence number evicted from the replay buffer; 0 = none
 
     /** True while a WebSocket is attached (false between a drop and a Resume). */
@@ -75,6 +76,13 @@ public class ClientSession internal constructor(
 
     /** A copy of the current transport key, or null before Select Protocol. */
     public val secretKey: ByteArray? get() = key?.copyOf()
+
+    /**
+     * The DAVE protocol version of the last Session Description sent to the client: 1 when the channel ran DAVE
+     * then, 0 for transport-only. Later downgrades (op 21) and upgrades (op 24) do not change it.
+     */
+    @Volatile public var daveProtocolVersion: Int = 0
+        internal set
 
     /** The UDP address the server sends to: the source of the client's IP discovery (or first RTP packet). */
     @Volatile public var udpAddress: InetSocketAddress? = null
@@ -189,7 +197,7 @@ public class ClientSession internal constructor(
                 System.nanoTime() + server.config.previousKeyGrace.inWholeNanoseconds,
             )
             key = newKey.copyOf()
-            send(4, server.sessionDescription(m, newKey))
+            send(4, server.sessionDescription(m, newKey, daveProtocolVersion))
             val switchTo = TransportCipher.create(m, newKey)
             server.scope.launch {
                 delay(server.config.keySwitchDelay)
@@ -250,8 +258,24 @@ public class ClientSession internal constructor(
         connection?.sendText(text)
     }
 
+    /**
+     * Sends a binary DAVE message with the next sequence number: `uint16 seq` (big-endian, the low 16 bits) + [op] +
+     * [payload] (dave.md 1.1), kept for Resume like [send]. Caller holds server.lock.
+     */
+    internal fun sendBinary(op: Int, payload: ByteArray) {
+        val seq = nextSeq++
+        val frame = ByteArray(3 + payload.size)
+        frame[0] = (seq ushr 8).toByte()
+        frame[1] = seq.toByte()
+        frame[2] = op.toByte()
+        payload.copyInto(frame, 3)
+        replay.addLast(seq to frame)
+        while (replay.size > server.config.replayBufferSize) evictedUpTo = replay.removeFirst().first
+        connection?.sendBinary(frame)
+    }
+
     /** The buffered messages after [seqAck], or null when some of them were already evicted. Caller holds server.lock. */
-    internal fun replayAfter(seqAck: Int): List<String>? {
+    internal fun replayAfter(seqAck: Int): List<Any>? {
         if (evictedUpTo > 0 && seqAck < evictedUpTo) return null
         return replay.filter { it.first > seqAck }.map { it.second }
     }

@@ -20,9 +20,12 @@ import java.util.concurrent.atomic.AtomicLong
  * @property reordered datagrams held back for reordering.
  * @property wsConnections WebSocket connections accepted.
  * @property wsMessagesIn text and binary messages received.
- * @property wsMessagesOut text messages sent.
+ * @property wsMessagesOut text and binary messages sent.
  * @property wsBadMessages messages that were not valid JSON gateway payloads (each closes with 4002).
- * @property wsIgnored messages with an opcode the server ignores, and binary messages.
+ * @property wsIgnored messages with an opcode the server ignores, binary messages that are not DAVE's op 26 or 28
+ *   (or arrive before Identify), and DAVE messages when the server does not offer DAVE.
+ * @property daveRejected DAVE messages (key packages, commits, ready and invalid reports) dropped as malformed or
+ *   out of place; a commit that merely lost the race for its epoch is not counted.
  * @property internalErrors exceptions caught inside the server while handling a message or datagram (a bug in the
  *   testkit, logged at warn; the connection or datagram concerned is dropped). Stays 0.
  */
@@ -46,6 +49,7 @@ public data class ServerStats(
     val wsBadMessages: Long,
     val wsIgnored: Long,
     val internalErrors: Long,
+    val daveRejected: Long,
 )
 
 /**
@@ -92,12 +96,13 @@ internal class ServerCounters {
     val wsBadMessages = AtomicLong()
     val wsIgnored = AtomicLong()
     val internalErrors = AtomicLong()
+    val daveRejected = AtomicLong()
 
     fun snapshot(): ServerStats = ServerStats(
         datagramsIn.get(), rtpIn.get(), rtcpIn.get(), keepalivesIn.get(), discoveryRequests.get(), badPackets.get(),
         unknownSource.get(), noKeyDrops.get(), packetsOut.get(), droppedByFaults.get(), duplicated.get(),
         corrupted.get(), reordered.get(), wsConnections.get(), wsMessagesIn.get(), wsMessagesOut.get(),
-        wsBadMessages.get(), wsIgnored.get(), internalErrors.get(),
+        wsBadMessages.get(), wsIgnored.get(), internalErrors.get(), daveRejected.get(),
     )
 }
 

@@ -2,21 +2,38 @@ package dev.earshot.voice.testkit
 
 import dev.earshot.voice.rtp.HeaderExtensions
 import dev.earshot.voice.rtp.RtpWriter
+import dev.earshot.voice.testkit.internal.DaveGroup
+import dev.earshot.voice.testkit.internal.DaveMls
+import dev.earshot.voice.testkit.internal.DaveOutput
 import dev.earshot.voice.testkit.internal.MemberPlayer
 import dev.earshot.voice.testkit.internal.PlannedFrame
 import kotlin.time.Duration
 import kotlin.time.Duration.Companion.milliseconds
 import kotlinx.coroutines.CoroutineStart
 import kotlinx.coroutines.async
+import kotlinx.coroutines.delay
+import kotlinx.coroutines.launch
+import kotlinx.serialization.json.JsonObject
 import kotlinx.serialization.json.JsonArray
 import kotlinx.serialization.json.JsonPrimitive
 import kotlinx.serialization.json.buildJsonObject
 import kotlinx.serialization.json.put
+import org.slf4j.LoggerFactory
 
 /**
  * One voice channel of a [VoiceTestServer]: the real clients whose grants name it and the scripted members added
  * to it. Audio from each member (real or scripted) goes to every real client in the channel but the sender.
  * Get one with [VoiceTestServer.channel].
+ *
+ * DAVE: while [TestServerConfig.daveProtocolVersion] is 1 and every participant supports DAVE (real clients whose
+ * Identify offered version 1 or more, and no scripted members), the channel runs DAVE as Discord's gateway does: an
+ * external sender (op 25), key packages (op 26), external Add/Remove proposals (op 27), the first valid commit wins
+ * (op 28), announced with op 29 and welcomed with op 30, executed with op 22 once every participant sent op 23 (or
+ * after 2 s). A client that sends op 31 is removed and added again; a last remaining member is reset (op 24 epoch 1,
+ * op 21 transition 0). A participant without DAVE (a real client offering version 0, or any scripted member, which
+ * cannot do MLS yet) downgrades the call to transport-only (op 21 version 0, then op 22); when the last one leaves,
+ * the call upgrades again (op 24 epoch 1 and op 25 to every DAVE client). The SFU never looks inside the Opus
+ * payloads: it forwards DAVE frames as they are.
  */
 public class TestChannel internal constructor(
     private val server: VoiceTestServer,
@@ -28,6 +45,25 @@ public class TestChannel internal constructor(
     // Guarded by server.lock.
     private val clientSet = LinkedHashSet<ClientSession>()
     private val memberMap = LinkedHashMap<String, ScriptedMember>()
+
+    /** The channel's DAVE group; null when the server does not offer DAVE. Guarded by server.lock. */
+    internal val dave: DaveGroup<ClientSession>? =
+        if (server.config.daveProtocolVersion > 0) DaveGroup(DaveMls.groupId(channelId), DaveGlue()) else null
+
+    /** The DAVE protocol version the channel runs now: 0 (transport-only) or 1. */
+    public val daveProtocolVersion: Int get() = synchronized(server.lock) { if (dave?.active == true) 1 else 0 }
+
+    /** The epoch of the channel's DAVE group, or null while there is no group (no DAVE, or no member yet). */
+    public val daveEpoch: Long? get() = synchronized(server.lock) { dave?.takeIf { it.active && it.memberCount > 0 }?.epoch }
+
+    /** The user ids of the channel's DAVE group members, in leaf order (empty without a group). */
+    public val daveMembers: List<String> get() = synchronized(server.lock) { dave?.members()?.map { it.userId } ?: emptyList() }
+
+    /** DAVE transitions executed so far (op 22 sent). */
+    public val daveTransitions: Long get() = synchronized(server.lock) { dave?.executed ?: 0 }
+
+    /** DAVE messages dropped as malformed or out of place (garbage binary opcodes excluded; see [ServerStats.wsIgnored]). */
+    public val daveRejected: Long get() = synchronized(server.lock) { dave?.rejected ?: 0 }
 
     /** The real clients in the channel now (sessions that identified and have not ended). */
     public val clients: List<ClientSession> get() = synchronized(server.lock) { clientSet.toList() }
@@ -61,6 +97,7 @@ public class TestChannel internal constructor(
             require(userId !in memberMap && clientSet.none { it.userId == userId }) { "user $userId is already in the channel" }
             member = ScriptedMember(this, userId, server.newSsrc(), script, speaking, clientFlags, platform)
             memberMap[userId] = member
+            updateDaveMode()
             for (c in clientSet) {
                 c.send(OP_CLIENTS_CONNECT, buildJsonObject { put("user_ids", JsonArray(listOf(JsonPrimitive(userId)))) })
                 announce(member, c)
@@ -105,12 +142,73 @@ public class TestChannel internal constructor(
             c.send(OP_CLIENTS_CONNECT, buildJsonObject { put("user_ids", JsonArray(listOf(JsonPrimitive(session.userId)))) })
         }
         clientSet += session
+        updateDaveMode()
     }
 
     /** Removes a client and sends op 13 to the others. Caller holds server.lock. */
     internal fun leave(session: ClientSession) {
         if (!clientSet.remove(session)) return
         for (c in clientSet) c.send(OP_CLIENT_DISCONNECT, buildJsonObject { put("user_id", session.userId) })
+        dave?.leave(session)
+        updateDaveMode()
+    }
+
+    // ---- DAVE glue; callers hold server.lock ----
+
+    /** Whether every participant can run DAVE: no scripted member and no real client without it. */
+    private fun allDave(): Boolean = memberMap.isEmpty() && clientSet.all { it.maxDaveProtocolVersion >= 1 }
+
+    private fun updateDaveMode() {
+        dave?.setActive(allDave())
+    }
+
+    /** The `dave_protocol_version` for [session]'s Session Description. */
+    internal fun daveVersionFor(session: ClientSession): Int =
+        if (dave?.active == true && session.maxDaveProtocolVersion >= 1) 1 else 0
+
+    /** After [session]'s op 4: DAVE-capable clients join the group's bookkeeping (and get op 25 when it is on). */
+    internal fun daveSessionReady(session: ClientSession) {
+        if (session.maxDaveProtocolVersion >= 1 && session in clientSet) dave?.join(session, session.userId)
+    }
+
+    internal fun daveKeyPackage(session: ClientSession, payload: ByteArray) = daveOr(session) { it.keyPackage(session, payload) }
+
+    internal fun daveCommitWelcome(session: ClientSession, payload: ByteArray) = daveOr(session) { it.commitWelcome(session, payload) }
+
+    internal fun daveReady(session: ClientSession, transitionId: Int) = daveOr(session) { it.ready(session, transitionId) }
+
+    internal fun daveInvalid(session: ClientSession, transitionId: Int) = daveOr(session) { it.invalid(session, transitionId) }
+
+    private inline fun daveOr(session: ClientSession, action: (DaveGroup<ClientSession>) -> Unit) {
+        val group = dave
+        if (group == null) {
+            server.counters.wsIgnored.incrementAndGet()
+            LOG.debug("ignored a DAVE message from user {}: the server does not offer DAVE", session.userId)
+        } else {
+            action(group)
+        }
+    }
+
+    private inner class DaveGlue : DaveOutput<ClientSession> {
+        override fun json(to: ClientSession, op: Int, d: JsonObject) {
+            if (!to.isEnded) to.send(op, d)
+        }
+
+        override fun binary(to: ClientSession, op: Int, payload: ByteArray) {
+            if (!to.isEnded) to.sendBinary(op, payload)
+        }
+
+        override fun schedule(after: Duration, token: Long) {
+            server.scope.launch {
+                delay(after)
+                synchronized(server.lock) { dave?.timeout(token) }
+            }
+        }
+
+        override fun rejected(from: ClientSession, why: String) {
+            server.counters.daveRejected.incrementAndGet()
+            LOG.debug("dropped a DAVE message from user {}: {}", from.userId, why)
+        }
     }
 
     /** A client's op 5: forwarded to the others with its SSRC and user id. Caller holds server.lock. */
@@ -128,6 +226,7 @@ public class TestChannel internal constructor(
             memberMap.remove(member.userId)
             member.isPresent = false
             for (c in clientSet) c.send(OP_CLIENT_DISCONNECT, buildJsonObject { put("user_id", member.userId) })
+            updateDaveMode()
         }
     }
 
@@ -152,6 +251,7 @@ public class TestChannel internal constructor(
     override fun toString(): String = "TestChannel(guild=$guildId, channel=$channelId)"
 
     internal companion object {
+        private val LOG = LoggerFactory.getLogger(TestChannel::class.java)
         const val OP_SPEAKING = 5
         const val OP_CLIENTS_CONNECT = 11
         const val OP_CLIENT_DISCONNECT = 13

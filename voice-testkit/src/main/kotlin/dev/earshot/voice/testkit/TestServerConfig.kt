@@ -18,8 +18,14 @@ import kotlin.time.Duration.Companion.seconds
  *   available in this JVM ([EncryptionMode.isAvailable]). Default both rtpsize modes, AES-GCM first.
  * @property extraModes mode names offered in Ready after [modes] that the server does not implement (for example a
  *   discontinued `xsalsa20_poly1305`); selecting one closes with 4016. Default none.
- * @property requireDave close with 4017 when Identify's `max_dave_protocol_version` is 0 or absent. Default false.
- *   DAVE itself is not implemented yet: Session Description always says `dave_protocol_version: 0`.
+ * @property daveProtocolVersion the highest DAVE protocol version the server runs: 1 (the only one there is) makes
+ *   the gateway play DAVE's server side (external sender, proposals, commit selection, transitions; see
+ *   [TestChannel]); 0 disables DAVE, so Session Description always says `dave_protocol_version: 0` and DAVE
+ *   messages are ignored. A client gets `min(its max_dave_protocol_version, this)`, and 0 while its channel runs
+ *   transport-only because a participant cannot do DAVE (a client offering 0, or a [ScriptedMember]: scripted
+ *   members are transport-only for now, so a channel with one is downgraded). Default 1, as Discord.
+ * @property requireDave close with 4017 when Identify's `max_dave_protocol_version` is 0 or absent. Default false
+ *   (Discord has required DAVE since March 2026, but most tests here do not need it).
  * @property resumeWindow how long a session whose WebSocket dropped stays resumable before it ends. Default 60 s.
  * @property replayBufferSize how many sequenced server messages each session keeps for Resume; a Resume whose
  *   `seq_ack` is older than the buffer closes with 4006. Default 256.
@@ -40,6 +46,7 @@ public data class TestServerConfig(
     val enforceHeartbeatTimeout: Boolean = true,
     val modes: List<EncryptionMode> = listOf(EncryptionMode.AEAD_AES256_GCM_RTPSIZE, EncryptionMode.AEAD_XCHACHA20_POLY1305_RTPSIZE),
     val extraModes: List<String> = emptyList(),
+    val daveProtocolVersion: Int = 1,
     val requireDave: Boolean = false,
     val resumeWindow: Duration = 60.seconds,
     val replayBufferSize: Int = 256,
@@ -52,6 +59,7 @@ public data class TestServerConfig(
     init {
         require(heartbeatInterval.isPositive()) { "heartbeatInterval must be positive" }
         require(replayBufferSize >= 1) { "replayBufferSize must be at least 1" }
+        require(daveProtocolVersion in 0..1) { "daveProtocolVersion must be 0 or 1, was $daveProtocolVersion" }
         require(!resumeWindow.isNegative() && !keySwitchDelay.isNegative() && !previousKeyGrace.isNegative() &&
             !endpointCloseDelay.isNegative()) { "durations must not be negative" }
     }

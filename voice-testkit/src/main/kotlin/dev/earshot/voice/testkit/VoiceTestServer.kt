@@ -45,7 +45,8 @@ import org.slf4j.LoggerFactory
  *     val session = server.awaitSession("1", "3")
  * }
  * ```
- * Thread-safe. DAVE is not implemented yet: Session Description always says `dave_protocol_version: 0`.
+ * With [TestServerConfig.daveProtocolVersion] 1 (the default) the gateway also plays DAVE's server side for
+ * channels whose participants all support it (see [TestChannel]). Thread-safe.
  */
 public class VoiceTestServer private constructor(
     /** The configuration the server was started with. */
@@ -265,10 +266,10 @@ public class VoiceTestServer private constructor(
         }
     }
 
-    internal fun sessionDescription(mode: EncryptionMode, key: ByteArray): JsonObject = buildJsonObject {
+    internal fun sessionDescription(mode: EncryptionMode, key: ByteArray, daveVersion: Int): JsonObject = buildJsonObject {
         put("mode", mode.wireName)
         put("secret_key", JsonArray(key.map { JsonPrimitive(it.toInt() and 0xFF) }))
-        put("dave_protocol_version", 0)
+        put("dave_protocol_version", daveVersion)
         put("audio_codec", "opus")
         put("media_session_id", randomHex(16))
     }

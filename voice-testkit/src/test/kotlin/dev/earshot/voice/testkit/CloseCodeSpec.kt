@@ -98,13 +98,13 @@ class CloseCodeSpec : FunSpec({
         }
     }
 
-    test("DAVE required and Identify offering version 1: accepted, Session Description says version 0") {
+    test("DAVE required and Identify offering version 1: accepted, Session Description says version 1") {
         VoiceTestServer.start(TestServerConfig(requireDave = true)).use { server ->
             RawVoiceClient.connect(server).use { c ->
                 val hs = c.handshake(server.grant("1", "2", "3"))
                 server.session("1", "3").shouldNotBeNull().maxDaveProtocolVersion shouldBe 1
                 hs.key.size shouldBe 32
-                c.seen.last { it.op == 4 }.d["dave_protocol_version"]!!.jsonPrimitive.long shouldBe 0
+                c.seen.last { it.op == 4 }.d["dave_protocol_version"]!!.jsonPrimitive.long shouldBe 1
             }
         }
     }

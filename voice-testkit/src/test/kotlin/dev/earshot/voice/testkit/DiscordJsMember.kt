@@ -62,6 +62,11 @@ class DiscordJsMember private constructor(private val process: Process, private 
     suspend fun awaitConnection(status: String, timeout: Duration = 20.seconds): JsonObject =
         awaitEvent(timeout) { it.str("event") == "connection" && it.str("to") == status }
 
+    /** Writes [line] to the client's stdin ("play" starts a `--play-on-stdin` player). */
+    suspend fun sendLine(line: String) = withContext(Dispatchers.IO) {
+        process.outputStream.apply { write("$line\n".toByteArray()); flush() }
+    }
+
     /** Tells the client to leave (connection.destroy()) and waits for it to exit; returns its exit code. */
     suspend fun leave(timeout: Duration = 10.seconds): Int = withContext(Dispatchers.IO) {
         runCatching { process.outputStream.apply { write("leave\n".toByteArray()); flush() } }
@@ -116,7 +121,13 @@ class DiscordJsMember private constructor(private val process: Process, private 
         }
 
         /** Starts a discord.js member with [grant], playing [play] and subscribed to [subscribe]. */
-        fun start(grant: VoiceGrant, play: Path?, subscribe: List<String>, debug: Boolean = false): DiscordJsMember {
+        fun start(
+            grant: VoiceGrant,
+            play: Path?,
+            subscribe: List<String>,
+            debug: Boolean = false,
+            extraArgs: List<String> = emptyList(),
+        ): DiscordJsMember {
             unavailableReason?.let { throw AssertionError("cannot run discord.js: $it") }
             val out = Files.createTempFile("discordjs-received-", ".jsonl")
             val command = mutableListOf(
@@ -127,6 +138,7 @@ class DiscordJsMember private constructor(private val process: Process, private 
             )
             if (play != null) command += listOf("--play", play.toString())
             if (debug) command += "--debug"
+            command += extraArgs
             val pb = ProcessBuilder(command).directory(interopDir)
             // The testkit's certificate is self-signed.
             pb.environment()["NODE_TLS_REJECT_UNAUTHORIZED"] = "0"

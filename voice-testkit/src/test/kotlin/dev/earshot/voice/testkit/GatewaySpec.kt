@@ -51,7 +51,7 @@ class GatewaySpec : FunSpec({
                 val key = description.d["secret_key"]!!.jsonArray.map { it.jsonPrimitive.int }
                 key.size shouldBe 32
                 key.all { it in 0..255 } shouldBe true
-                description.d["dave_protocol_version"]!!.jsonPrimitive.int shouldBe 0
+                description.d["dave_protocol_version"]!!.jsonPrimitive.int shouldBe 1 // the client offered 1
 
                 val session = server.awaitSession("100", "300")
                 session.ssrc shouldBe ssrc
@@ -117,16 +117,18 @@ class GatewaySpec : FunSpec({
         }
     }
 
-    test("unknown opcodes and binary messages are ignored, as Discord does") {
+    test("unknown opcodes and unknown binary messages are ignored, as Discord does; a bad key package is rejected") {
         VoiceTestServer.start().use { server ->
             RawVoiceClient.connect(server).use { c ->
                 c.handshake(server.grant("1", "2", "3"))
                 c.send(99, buildJsonObject { put("x", 1) })
                 c.send(15, buildJsonObject { put("any", 100) })
+                c.ws.send(io.ktor.websocket.Frame.Binary(true, byteArrayOf(99, 1, 2, 3)))
                 c.ws.send(io.ktor.websocket.Frame.Binary(true, byteArrayOf(26, 1, 2, 3)))
                 c.heartbeat(5)
                 c.expect(6).d["t"]!!.jsonPrimitive.long shouldBe 5
                 server.stats.wsIgnored shouldBe 3
+                server.stats.daveRejected shouldBe 1
                 server.session("1", "3").shouldNotBeNull().isConnected shouldBe true
             }
         }

@@ -58,6 +58,8 @@ class RawVoiceClient private constructor(
 ) : AutoCloseable {
     private val scope = CoroutineScope(SupervisorJob() + Dispatchers.IO)
     val incoming = Channel<JsonObject>(Channel.UNLIMITED)
+    /** Binary (DAVE) frames from the server, as received: `uint16 seq` + opcode + payload. */
+    val binaries = Channel<ByteArray>(Channel.UNLIMITED)
     val udp = DatagramSocket(InetSocketAddress("127.0.0.1", 0)).apply { soTimeout = 2000 }
     var lastSeq = -1
         private set
@@ -69,9 +71,11 @@ class RawVoiceClient private constructor(
             try {
                 for (frame in ws.incoming) {
                     if (frame is Frame.Text) incoming.send(Json.parseToJsonElement(frame.readText()).jsonObject)
+                    else if (frame is Frame.Binary) binaries.send(frame.data.copyOf())
                 }
             } catch (_: Exception) {
             } finally {
+                binaries.close()
                 incoming.close()
             }
         }

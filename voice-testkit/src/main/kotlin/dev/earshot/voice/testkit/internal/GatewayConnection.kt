@@ -115,6 +115,10 @@ internal class GatewayConnection(
         if (ws.sendText(text)) server.counters.wsMessagesOut.incrementAndGet()
     }
 
+    fun sendBinary(frame: ByteArray) {
+        if (ws.sendBinary(frame)) server.counters.wsMessagesOut.incrementAndGet()
+    }
+
     private fun sendRaw(text: String) = sendText(text)
 
     /** Sends a close frame with [code]; with [endSession] the session ends too. Caller holds server.lock. */
@@ -148,11 +152,22 @@ internal class GatewayConnection(
         ws.abort()
     }
 
+    /** DAVE's client binary messages: `uint8 opcode` + payload (no sequence number), op 26 and op 28. */
     override fun onBinary(bytes: ByteArray) {
         server.counters.wsMessagesIn.incrementAndGet()
-        // DAVE's binary opcodes (26, 28) arrive here; DAVE is not implemented yet, so they are ignored.
-        server.counters.wsIgnored.incrementAndGet()
-        log.debug("ignored a {}-byte binary message from {}", bytes.size, ws.remote)
+        synchronized(server.lock) {
+            if (closing) return
+            val s = session
+            val op = if (bytes.isEmpty()) -1 else bytes[0].toInt() and 0xFF
+            val channel = s?.let { server.channelOf(it) }
+            if (s == null || channel == null || (op != DaveOp.KEY_PACKAGE && op != DaveOp.COMMIT_WELCOME)) {
+                server.counters.wsIgnored.incrementAndGet()
+                log.debug("ignored a {}-byte binary message (op {}) from {}", bytes.size, op, ws.remote)
+                return
+            }
+            val payload = bytes.copyOfRange(1, bytes.size)
+            if (op == DaveOp.KEY_PACKAGE) channel.daveKeyPackage(s, payload) else channel.daveCommitWelcome(s, payload)
+        }
     }
 
     override fun onText(text: String) {
@@ -174,6 +189,7 @@ internal class GatewayConnection(
                 Op.RESUME -> resume(d)
                 Op.SELECT_PROTOCOL -> selectProtocol(d)
                 Op.SPEAKING -> speaking(d)
+                Op.DAVE_TRANSITION_READY, Op.DAVE_INVALID_COMMIT_WELCOME -> daveTransition(op, d)
                 Op.VOICE_BACKEND_VERSION -> session?.send(Op.VOICE_BACKEND_VERSION, buildJsonObject {
                     put("voice", BACKEND_VERSION)
                     put("rtc_worker", BACKEND_VERSION)
@@ -182,6 +198,15 @@ internal class GatewayConnection(
                     else ignored(op)
             }
         }
+    }
+
+    /** Op 23 (ready for transition) and op 31 (invalid commit or welcome): `{transition_id}`. */
+    private fun daveTransition(op: Int, d: JsonElement?) {
+        val s = session ?: return fail(Close.NOT_AUTHENTICATED, "Not authenticated")
+        val id = ((d as? JsonObject)?.get("transition_id") as? JsonPrimitive)?.takeIf { !it.isString }?.intOrNull
+        val channel = server.channelOf(s)
+        if (id == null || channel == null) return ignored(op)
+        if (op == Op.DAVE_TRANSITION_READY) channel.daveReady(s, id) else channel.daveInvalid(s, id)
     }
 
     private fun ignored(op: Int) {
@@ -287,7 +312,7 @@ internal class GatewayConnection(
         session = s
         s.connection = this
         s.record(ClientMessage(Op.RESUME, d, System.nanoTime()))
-        for (text in missed) sendText(text)
+        for (message in missed) if (message is ByteArray) sendBinary(message) else sendText(message as String)
         s.send(Op.RESUMED, JsonNull, buffered = false)
     }
 
@@ -307,7 +332,11 @@ internal class GatewayConnection(
         if (s.udpAddress == null) s.selectedAddress?.takeIf { !it.isUnresolved }?.let { endpoint.bind(s, it) }
         val key = server.randomKey()
         s.installKey(mode, key)
-        s.send(Op.SESSION_DESCRIPTION, server.sessionDescription(mode, key))
+        val channel = server.channel(s.guildId, s.channelId)
+        s.daveProtocolVersion = channel.daveVersionFor(s)
+        s.send(Op.SESSION_DESCRIPTION, server.sessionDescription(mode, key, s.daveProtocolVersion))
+        // After op 4, so the client has its DAVE session when op 25 arrives.
+        channel.daveSessionReady(s)
     }
 
     private fun speaking(d: JsonElement?) {
