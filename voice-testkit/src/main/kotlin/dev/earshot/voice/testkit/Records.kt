@@ -47,6 +47,11 @@ public class SentFrame(
     public val sentAtNanos: Long,
     /** Wall-clock send time, milliseconds since the epoch. */
     public val sentAtEpochMillis: Long,
+    /**
+     * Whether the payload on the wire was a DAVE frame (ciphertext ending `FA FA`); [opus] is always the plaintext.
+     * False for transport-only members, silence frames and frames sent before the member's first DAVE key.
+     */
+    public val daveEncrypted: Boolean = false,
 ) {
     override fun toString(): String = "SentFrame(seq=$sequence, ts=$timestamp, ${opus.size} bytes${if (isSilence) ", silence" else ""})"
 }

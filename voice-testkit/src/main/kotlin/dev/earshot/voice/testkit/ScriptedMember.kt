@@ -1,5 +1,7 @@
 package dev.earshot.voice.testkit
 
+import dev.earshot.voice.dave.DaveSession
+import dev.earshot.voice.testkit.internal.MemberDave
 import java.util.Collections
 import kotlin.time.Duration
 import kotlin.time.Duration.Companion.seconds
@@ -12,6 +14,9 @@ import kotlinx.coroutines.withTimeout
 /**
  * A channel member played by the server (no client behind it); made by [TestChannel.addMember].
  * [sent] records every frame it sent, so a test can compare what a client received with the source.
+ *
+ * In a DAVE channel the member is a DAVE client of its own ([daveSession], Earshot's [dev.earshot.voice.dave.JvmDaveSession]):
+ * it joins the channel's MLS group like any client and end-to-end encrypts its frames.
  */
 public class ScriptedMember internal constructor(
     private val channel: TestChannel,
@@ -29,6 +34,15 @@ public class ScriptedMember internal constructor(
     public val platform: Int?,
 ) {
     internal lateinit var job: Deferred<Unit>
+
+    /** The member's DAVE client; null for a transport-only member. Set once, before the script starts. */
+    internal var dave: MemberDave? = null
+
+    /**
+     * The member's own DAVE session (epoch, privacy code, stats), or null when it is transport-only: added with
+     * `dave = false`, on a server without DAVE, or with a user or channel id that is not a numeric snowflake.
+     */
+    public val daveSession: DaveSession? get() = dave?.session
     private val sentList = Collections.synchronizedList(ArrayList<SentFrame>())
 
     /** True from [TestChannel.addMember] until it leaves (a [ScriptStep.Leave] or [leave]). */

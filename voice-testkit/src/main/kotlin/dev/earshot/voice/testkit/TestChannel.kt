@@ -1,10 +1,13 @@
 package dev.earshot.voice.testkit
 
+import dev.earshot.voice.dave.JvmDaveSession
 import dev.earshot.voice.rtp.HeaderExtensions
 import dev.earshot.voice.rtp.RtpWriter
 import dev.earshot.voice.testkit.internal.DaveGroup
 import dev.earshot.voice.testkit.internal.DaveMls
 import dev.earshot.voice.testkit.internal.DaveOutput
+import dev.earshot.voice.testkit.internal.MemberDave
+import dev.earshot.voice.testkit.internal.MemberDaveOutput
 import dev.earshot.voice.testkit.internal.MemberPlayer
 import dev.earshot.voice.testkit.internal.PlannedFrame
 import kotlin.time.Duration
@@ -26,12 +29,13 @@ import org.slf4j.LoggerFactory
  * Get one with [VoiceTestServer.channel].
  *
  * DAVE: while [TestServerConfig.daveProtocolVersion] is 1 and every participant supports DAVE (real clients whose
- * Identify offered version 1 or more, and no scripted members), the channel runs DAVE as Discord's gateway does: an
+ * Identify offered version 1 or more, and scripted members, which run Earshot's own DAVE client unless added with
+ * `dave = false`), the channel runs DAVE as Discord's gateway does: an
  * external sender (op 25), key packages (op 26), external Add/Remove proposals (op 27), the first valid commit wins
  * (op 28), announced with op 29 and welcomed with op 30, executed with op 22 once every participant sent op 23 (or
  * after 2 s). A client that sends op 31 is removed and added again; a last remaining member is reset (op 24 epoch 1,
- * op 21 transition 0). A participant without DAVE (a real client offering version 0, or any scripted member, which
- * cannot do MLS yet) downgrades the call to transport-only (op 21 version 0, then op 22); when the last one leaves,
+ * op 21 transition 0). A participant without DAVE (a real client offering version 0, or a transport-only scripted
+ * member) downgrades the call to transport-only (op 21 version 0, then op 22); when the last one leaves,
  * the call upgrades again (op 24 epoch 1 and op 25 to every DAVE client). The SFU never looks inside the Opus
  * payloads: it forwards DAVE frames as they are.
  */
@@ -47,7 +51,8 @@ public class TestChannel internal constructor(
     private val memberMap = LinkedHashMap<String, ScriptedMember>()
 
     /** The channel's DAVE group; null when the server does not offer DAVE. Guarded by server.lock. */
-    internal val dave: DaveGroup<ClientSession>? =
+    // Keyed by ClientSession or ScriptedMember.
+    internal val dave: DaveGroup<Any>? =
         if (server.config.daveProtocolVersion > 0) DaveGroup(DaveMls.groupId(channelId), DaveGlue()) else null
 
     /** The DAVE protocol version the channel runs now: 0 (transport-only) or 1. */
@@ -57,7 +62,7 @@ public class TestChannel internal constructor(
     public val daveEpoch: Long? get() = synchronized(server.lock) { dave?.takeIf { it.active && it.memberCount > 0 }?.epoch }
 
     /** The user ids of the channel's DAVE group members, in leaf order (empty without a group). */
-    public val daveMembers: List<String> get() = synchronized(server.lock) { dave?.members()?.map { it.userId } ?: emptyList() }
+    public val daveMembers: List<String> get() = synchronized(server.lock) { dave?.members()?.map(::userIdOf) ?: emptyList() }
 
     /** DAVE transitions executed so far (op 22 sent). */
     public val daveTransitions: Long get() = synchronized(server.lock) { dave?.executed ?: 0 }
@@ -81,6 +86,11 @@ public class TestChannel internal constructor(
      * connect later get the same right after their Ready. After [startDelay] (default 100 ms, so op 5 reaches
      * clients before the audio) the [script] plays: its frames are encrypted for each client with that client's
      * key and mode, paced every 20 ms. [speaking] is the op 5 flags bitmask (default 1, microphone).
+     *
+     * With [dave] (the default) and a server offering DAVE, the member is a DAVE client ([ScriptedMember.daveSession]):
+     * it joins the channel's MLS group and end-to-end encrypts its frames, which it sends unencrypted until its first
+     * key is in force, as discord.js does. With `dave = false`, or when [userId] or the channel id is not a numeric
+     * snowflake, the member is transport-only and the channel downgrades while it is present.
      * @throws IllegalArgumentException if [userId] is already in the channel.
      */
     public fun addMember(
@@ -90,17 +100,33 @@ public class TestChannel internal constructor(
         clientFlags: Int? = null,
         platform: Int? = null,
         startDelay: Duration = 100.milliseconds,
+        dave: Boolean = true,
     ): ScriptedMember {
         val member: ScriptedMember
         synchronized(server.lock) {
             check(!server.isClosed) { "the server is closed" }
             require(userId !in memberMap && clientSet.none { it.userId == userId }) { "user $userId is already in the channel" }
             member = ScriptedMember(this, userId, server.newSsrc(), script, speaking, clientFlags, platform)
+            val group = this.dave
+            val self = snowflake(userId)
+            val channel = snowflake(channelId)
+            if (dave && group != null && self != null && channel != null) {
+                member.dave = MemberDave(JvmDaveSession.FACTORY, self, channel, server.scope, MemberGlue(member))
+            }
             memberMap[userId] = member
             updateDaveMode()
             for (c in clientSet) {
                 c.send(OP_CLIENTS_CONNECT, buildJsonObject { put("user_ids", JsonArray(listOf(JsonPrimitive(userId)))) })
                 announce(member, c)
+            }
+            membershipToMembers(userId, joined = true, except = member)
+            member.dave?.let { md ->
+                (clientSet.map { it.userId } + memberMap.keys).filter { it != userId }.forEach { id ->
+                    snowflake(id)?.let { md.user(it, joined = true) }
+                }
+                // Op 25 (when the call runs DAVE) before the "Session Description", as the server does for clients.
+                group!!.join(member, userId)
+                md.start(if (group.active) 1 else 0)
             }
             val player = MemberPlayer(
                 script, server.clock, server.randomInt() and 0xFFFF, server.randomInt().toLong() and 0xFFFF_FFFFL,
@@ -141,6 +167,7 @@ public class TestChannel internal constructor(
         for (c in clientSet) {
             c.send(OP_CLIENTS_CONNECT, buildJsonObject { put("user_ids", JsonArray(listOf(JsonPrimitive(session.userId)))) })
         }
+        membershipToMembers(session.userId, joined = true, except = null)
         clientSet += session
         updateDaveMode()
     }
@@ -149,14 +176,21 @@ public class TestChannel internal constructor(
     internal fun leave(session: ClientSession) {
         if (!clientSet.remove(session)) return
         for (c in clientSet) c.send(OP_CLIENT_DISCONNECT, buildJsonObject { put("user_id", session.userId) })
+        membershipToMembers(session.userId, joined = false, except = null)
         dave?.leave(session)
         updateDaveMode()
     }
 
     // ---- DAVE glue; callers hold server.lock ----
 
-    /** Whether every participant can run DAVE: no scripted member and no real client without it. */
-    private fun allDave(): Boolean = memberMap.isEmpty() && clientSet.all { it.maxDaveProtocolVersion >= 1 }
+    /** Whether every participant can run DAVE: no transport-only scripted member and no real client without DAVE. */
+    private fun allDave(): Boolean = memberMap.values.all { it.dave != null } && clientSet.all { it.maxDaveProtocolVersion >= 1 }
+
+    /** Op 11 or op 13 for [userId] to the DAVE clients of the scripted members other than [except]. */
+    private fun membershipToMembers(userId: String, joined: Boolean, except: ScriptedMember?) {
+        val id = snowflake(userId) ?: return
+        for (m in memberMap.values) if (m !== except) m.dave?.user(id, joined)
+    }
 
     private fun updateDaveMode() {
         dave?.setActive(allDave())
@@ -179,7 +213,7 @@ public class TestChannel internal constructor(
 
     internal fun daveInvalid(session: ClientSession, transitionId: Int) = daveOr(session) { it.invalid(session, transitionId) }
 
-    private inline fun daveOr(session: ClientSession, action: (DaveGroup<ClientSession>) -> Unit) {
+    private inline fun daveOr(session: ClientSession, action: (DaveGroup<Any>) -> Unit) {
         val group = dave
         if (group == null) {
             server.counters.wsIgnored.incrementAndGet()
@@ -189,13 +223,19 @@ public class TestChannel internal constructor(
         }
     }
 
-    private inner class DaveGlue : DaveOutput<ClientSession> {
-        override fun json(to: ClientSession, op: Int, d: JsonObject) {
-            if (!to.isEnded) to.send(op, d)
+    private inner class DaveGlue : DaveOutput<Any> {
+        override fun json(to: Any, op: Int, d: JsonObject) {
+            when (to) {
+                is ClientSession -> if (!to.isEnded) to.send(op, d)
+                is ScriptedMember -> if (to.isPresent) to.dave?.json(op, d)
+            }
         }
 
-        override fun binary(to: ClientSession, op: Int, payload: ByteArray) {
-            if (!to.isEnded) to.sendBinary(op, payload)
+        override fun binary(to: Any, op: Int, payload: ByteArray) {
+            when (to) {
+                is ClientSession -> if (!to.isEnded) to.sendBinary(op, payload)
+                is ScriptedMember -> if (to.isPresent) to.dave?.binary(op, payload)
+            }
         }
 
         override fun schedule(after: Duration, token: Long) {
@@ -205,9 +245,27 @@ public class TestChannel internal constructor(
             }
         }
 
-        override fun rejected(from: ClientSession, why: String) {
+        override fun rejected(from: Any, why: String) {
             server.counters.daveRejected.incrementAndGet()
-            LOG.debug("dropped a DAVE message from user {}: {}", from.userId, why)
+            LOG.debug("dropped a DAVE message from user {}: {}", userIdOf(from), why)
+        }
+    }
+
+    /**
+     * A scripted member's DAVE messages to the gateway: they reach the group as a client's ops 26/28/23/31 would.
+     * Called on the member's DAVE coroutine, never under the server lock.
+     */
+    private inner class MemberGlue(private val member: ScriptedMember) : MemberDaveOutput {
+        override fun keyPackage(payload: ByteArray) = toGroup { it.keyPackage(member, payload) }
+        override fun commitWelcome(payload: ByteArray) = toGroup { it.commitWelcome(member, payload) }
+        override fun ready(transitionId: Int) = toGroup { it.ready(member, transitionId) }
+        override fun invalid(transitionId: Int) = toGroup { it.invalid(member, transitionId) }
+
+        private inline fun toGroup(action: (DaveGroup<Any>) -> Unit) {
+            synchronized(server.lock) {
+                // A member that left sends nothing more, as a closed socket would not.
+                if (member.isPresent && memberMap[member.userId] === member) dave?.let(action)
+            }
         }
     }
 
@@ -226,6 +284,9 @@ public class TestChannel internal constructor(
             memberMap.remove(member.userId)
             member.isPresent = false
             for (c in clientSet) c.send(OP_CLIENT_DISCONNECT, buildJsonObject { put("user_id", member.userId) })
+            membershipToMembers(member.userId, joined = false, except = member)
+            dave?.leave(member)
+            member.dave?.close()
             updateDaveMode()
         }
     }
@@ -238,12 +299,15 @@ public class TestChannel internal constructor(
             extensionProfile = if (frame.extension != null) HeaderExtensions.PROFILE_ONE_BYTE else -1,
             extensionLengthWords = extWords,
         )
-        val plain = (frame.extension ?: EMPTY) + frame.opus
+        // DAVE is end to end: one ciphertext for every receiver, under each receiver's own transport encryption.
+        val payload = member.dave?.let { it.encrypt(frame.opus) ?: return } ?: frame.opus
+        val encrypted = member.dave != null && payload.size > frame.opus.size
+        val plain = (frame.extension ?: EMPTY) + payload
         for (c in receiversExcept(null)) c.outbound.send(header, 0, headerLength, plain, 0, plain.size)
         member.record(
             SentFrame(
                 frame.sequence, frame.timestamp, frame.marker, frame.extension != null, frame.opus, frame.isSilence,
-                frame.sentAtNanos, System.currentTimeMillis(),
+                frame.sentAtNanos, System.currentTimeMillis(), encrypted,
             ),
         )
     }
@@ -259,6 +323,15 @@ public class TestChannel internal constructor(
         const val OP_CLIENT_PLATFORM = 20
         private const val HEADER_MAX = 16
         private val EMPTY = ByteArray(0)
+
+        /** A user or channel id as DAVE uses it (unsigned 64-bit), or null when it is not a numeric snowflake. */
+        fun snowflake(id: String): Long? = id.toULongOrNull()?.toLong()
+
+        fun userIdOf(k: Any): String = when (k) {
+            is ClientSession -> k.userId
+            is ScriptedMember -> k.userId
+            else -> k.toString()
+        }
 
         fun speakingJson(speaking: Int, ssrc: Long, userId: String) = buildJsonObject {
             put("speaking", speaking)

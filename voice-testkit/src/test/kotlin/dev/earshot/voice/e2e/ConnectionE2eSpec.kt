@@ -5,6 +5,7 @@ import dev.earshot.voice.connection.DaveRequiredException
 import dev.earshot.voice.connection.VoiceConnectionState
 import dev.earshot.voice.connection.VoiceGatewayClosedException
 import dev.earshot.voice.files.OggOpusReader
+import dev.earshot.voice.model.FrameKind
 import dev.earshot.voice.sink.RecordingSinks
 import dev.earshot.voice.testing.readOggResource
 import dev.earshot.voice.testkit.FaultConfig
@@ -28,18 +29,23 @@ import kotlin.time.Duration.Companion.seconds
 
 /**
  * Earshot's voice connection against the testkit over loopback, in real time: the handshake, three speakers recorded,
- * loss with reorder and jitter, and every reconnect path the connection issue names. Speech is the stored libopus
- * file (6.6 s); frames are matched to what each member sent by RTP sequence number.
+ * loss with reorder and jitter, a member joining mid-recording, and every reconnect path the connection issue names.
+ * DAVE is on end to end (the testkit's default, and Earshot offers version 1): the scripted members are DAVE clients,
+ * the SFU relays their DAVE frames, and Earshot decrypts them; one lossless test and the 4017 test run transport-only.
+ * Speech is the stored libopus file (6.6 s); frames are matched to what each member sent by RTP sequence number.
  */
 class ConnectionE2eSpec : FunSpec({
     val speech = readOggResource("/audio/speech.opus")
     val speechNoFec = readOggResource("/audio/speech-nofec.opus")
 
-    test("three members speak; each user's recording is their audio, frame for frame, over TLS") {
-        E2eHarness(TestServerConfig(tls = true, seed = 1)).use { h ->
+    for (dave in listOf(true, false)) test(
+        "three members speak; each user's recording is their audio, frame for frame, over TLS (${if (dave) "DAVE" else "transport-only"})",
+    ) {
+        E2eHarness(TestServerConfig(tls = true, seed = 1, daveProtocolVersion = if (dave) 1 else 0)).use { h ->
             runBlocking {
                 val connection = h.connect(this) { receive = ReceiveConfig { playoutDelay = 100.milliseconds; tickQueueCapacity = E2eHarness.RECORDING_QUEUE_TICKS } }
                 connection.encryptionMode!!.wireName shouldBe "aead_aes256_gcm_rtpsize"
+                connection.dave!!.protocolVersion shouldBe (if (dave) 1 else 0)
                 val dir = Files.createTempDirectory("earshot-e2e")
                 connection.listen(RecordingSinks.perUserWav(dir))
                 val recA = recordFrames(connection, 1)
@@ -52,9 +58,25 @@ class ConnectionE2eSpec : FunSpec({
                 listOf(a, b, c).forEach { it.awaitFinished() }
                 ends.forEach { it.await() }
                 val stats = connection.receiver.stats()
+                val daveStats = connection.dave!!.stats()
+                if (dave) {
+                    val code = connection.awaitSameDaveGroup(listOf(a, b, c))
+                    h.channel.daveProtocolVersion shouldBe 1
+                    h.channel.daveMembers.toSet() shouldBe setOf("999", "1", "2", "3")
+                    println("e2e lossless DAVE: privacy code $code, epoch ${connection.dave!!.epoch}; Earshot $daveStats")
+                    // Every audio frame went out as a DAVE frame (the members' keys were in force before they spoke),
+                    // and Earshot decrypted them all: none failed.
+                    listOf(a, b, c).forEach { daveShare(it) shouldBe 1.0 }
+                    daveStats.decrypted shouldBeGreaterThanOrEqual 300L
+                    daveStats.decryptFailures shouldBe 0L
+                } else {
+                    h.channel.daveProtocolVersion shouldBe 0
+                    listOf(a, b, c).forEach { it.daveSession shouldBe null; daveShare(it) shouldBe 0.0 }
+                    daveStats.decrypted shouldBe 0L
+                }
                 connection.disconnect()
                 val results = listOf(a to recA, b to recB, c to recC).map { (member, rec) -> member.userId to compare(member.sent, rec.await()) }
-                results.forEach { (user, cmp) -> println("e2e lossless user $user: $cmp") }
+                results.forEach { (user, cmp) -> println("e2e lossless ${if (dave) "DAVE" else "transport-only"} user $user: $cmp") }
                 println("e2e lossless receiver: late=${stats.late} lost=${stats.lost} authFailures=${stats.authFailures} lateTicks=${stats.lateTicks} droppedTicks=${stats.droppedTicks}")
                 stats.authFailures shouldBe 0L
                 stats.malformed shouldBe 0L
@@ -84,9 +106,16 @@ class ConnectionE2eSpec : FunSpec({
                 val a = h.channel.addMember("1", MemberScript { play(speech) })
                 a.awaitFinished()
                 playedOut(connection, 1).await()
+                connection.awaitSameDaveGroup(listOf(a))
+                val daveStats = connection.dave!!.stats()
                 connection.disconnect()
                 val cmp = compare(a.sent, rec.await())
-                println("e2e 10 % loss + reorder + 0-30 ms jitter: $cmp")
+                println("e2e 10 % loss + reorder + 0-30 ms jitter: $cmp; Earshot $daveStats")
+                connection.dave!!.protocolVersion shouldBe 1
+                daveShare(a) shouldBe 1.0
+                // Lost and reordered DAVE frames cost nothing more than the loss itself: every one that arrived decrypted.
+                daveStats.decryptFailures shouldBe 0L
+                daveStats.decrypted shouldBeGreaterThanOrEqual cmp.receivedIntact.toLong()
                 cmp.intactShare shouldBeGreaterThan 0.80
                 (cmp.receivedIntact + cmp.concealed + cmp.fecRecovered) shouldBeGreaterThanOrEqual cmp.sentAudio - 2
                 cmp.fecRecovered shouldBeGreaterThanOrEqual 1
@@ -103,15 +132,23 @@ class ConnectionE2eSpec : FunSpec({
                 val rec = recordFrames(connection, 1)
                 val a = h.channel.addMember("1", MemberScript { play(speech, duration = 4.seconds) })
                 a.awaitSent(75) // 1.5 s in
+                val codeBefore = connection.awaitSameDaveGroup(listOf(a))
+                val reinitsBefore = connection.dave!!.stats().reinits
                 h.botSession().dropConnection()
                 connection.state.first { it is VoiceConnectionState.Reconnecting }.shouldBeInstanceOf<VoiceConnectionState.Reconnecting>().resuming shouldBe true
                 connection.state.first { it is VoiceConnectionState.Connected }
                 a.awaitFinished()
                 playedOut(connection, 1).await()
                 connection.isAlive shouldBe true
+                // A resume keeps the DAVE session: same group, same epoch, no new key package.
+                connection.awaitSameDaveGroup(listOf(a)) shouldBe codeBefore
+                connection.dave!!.stats().reinits shouldBe reinitsBefore
+                val daveStats = connection.dave!!.stats()
                 connection.disconnect()
                 val cmp = compare(a.sent, rec.await())
-                println("e2e WS drop + resume: $cmp")
+                println("e2e WS drop + resume: $cmp; Earshot $daveStats")
+                daveShare(a) shouldBe 1.0
+                daveStats.decryptFailures shouldBe 0L
                 // UDP never stopped, so nothing is lost across the resume (a machine stall can only conceal a slot).
                 (cmp.sentAudio - cmp.receivedIntact) shouldBeLessThanOrEqual 5 // at most 100 ms, and only after a stall
                 (cmp.receivedIntact + cmp.concealed) shouldBeGreaterThanOrEqual cmp.sentAudio
@@ -130,21 +167,83 @@ class ConnectionE2eSpec : FunSpec({
                 val rec = recordFrames(connection, 1)
                 val a = h.channel.addMember("1", MemberScript { play(speech, duration = 4.seconds) })
                 a.awaitSent(75)
+                val codeBefore = connection.awaitSameDaveGroup(listOf(a))
+                val reinitsBefore = connection.dave!!.stats().reinits
+                val transitionsBefore = h.channel.daveTransitions
                 h.botSession().closeConnection(4006, "session no longer valid")
                 connection.state.first { it is VoiceConnectionState.Reconnecting }
                 connection.state.first { it is VoiceConnectionState.Connected }
                 (connection.ssrc != firstSsrc) shouldBe true
+                // The server treats the reconnected bot as a new client: a new key package and a new epoch with the member.
+                val codeAfter = connection.awaitSameDaveGroup(listOf(a))
+                (codeAfter != codeBefore) shouldBe true
+                connection.dave!!.stats().reinits shouldBeGreaterThanOrEqual reinitsBefore + 1
+                h.channel.daveTransitions shouldBeGreaterThanOrEqual transitionsBefore + 1
+                h.channel.daveMembers.toSet() shouldBe setOf("999", "1")
                 a.awaitFinished()
                 playedOut(connection, 1).await()
+                val daveStats = connection.dave!!.stats()
                 connection.disconnect()
                 val frames = rec.await()
                 val cmp = compare(a.sent, frames)
-                println("e2e 4006 full reconnect: $cmp")
+                println("e2e 4006 full reconnect: $cmp; Earshot $daveStats")
+                daveShare(a) shouldBe 1.0
                 // Audio during the reconnect (new Identify, IP discovery, new key) is lost; the rest arrives intact.
                 cmp.intactShare shouldBeGreaterThan 0.8
                 cmp.mismatched shouldBe 0
                 // The aligned track has no hole: the reconnect gap is silence, so it spans the member's whole 4 s.
                 (Files.size(dir.resolve("user-1.wav")) - 44) shouldBeGreaterThanOrEqual (4 * 192_000 * 95 / 100).toLong()
+            }
+        }
+    }
+
+    test("a second member joins while the first speaks: both recorded, nothing lost beyond 100 ms after the join") {
+        E2eHarness().use { h ->
+            runBlocking {
+                val connection = h.connect(this)
+                val recA = recordFrames(connection, 1)
+                val recB = recordFrames(connection, 2)
+                val a = h.channel.addMember("1", MemberScript { play(speech) })
+                a.awaitSent(100) // 2 s in
+                val codeBefore = connection.awaitSameDaveGroup(listOf(a))
+                val joinNanos = System.nanoTime()
+                // No start delay: the joiner speaks at once, before its DAVE key can be in force.
+                val b = h.channel.addMember("2", MemberScript { play(speechNoFec, duration = 3.seconds) }, startDelay = 0.milliseconds)
+                val codeAfter = connection.awaitSameDaveGroup(listOf(a, b))
+                val joinedAfterMs = (System.nanoTime() - joinNanos) / 1_000_000
+                (codeAfter != codeBefore) shouldBe true
+                val endA = playedOut(connection, 1)
+                a.awaitFinished()
+                endA.await()
+                val endB = playedOut(connection, 2)
+                b.awaitFinished()
+                endB.await()
+                val daveStats = connection.dave!!.stats()
+                connection.disconnect()
+                val framesA = recA.await()
+                val framesB = recB.await()
+                val cmpA = compare(a.sent, framesA)
+                val cmpB = compare(b.sent, framesB)
+                val audioB = b.sent.filter { !it.isSilence }
+                val intactB = framesB.filter { it.kind == FrameKind.DECODED }.map { it.sequence }.toSet()
+                val (early, late) = audioB.partition { it.sentAtNanos - joinNanos <= 100_000_000L }
+                val plainB = audioB.count { !it.daveEncrypted }
+                println(
+                    "e2e member joins mid-recording: group in $joinedAfterMs ms; first member $cmpA; joiner $cmpB; " +
+                        "joiner frames sent unencrypted before its key: $plainB of ${audioB.size}; lost in the first 100 ms: " +
+                        "${early.count { it.sequence !in intactB }} of ${early.size}, after: ${late.count { it.sequence !in intactB }} of ${late.size}; " +
+                        "Earshot $daveStats",
+                )
+                // The first member's key changes at the transition, and Earshot has the new key before it is used.
+                (cmpA.sentAudio - cmpA.receivedIntact) shouldBeLessThanOrEqual 5 // at most 100 ms, and only after a stall
+                (cmpA.receivedIntact + cmpA.concealed) shouldBeGreaterThanOrEqual cmpA.sentAudio
+                cmpA.mismatched shouldBe 0
+                daveShare(a) shouldBe 1.0
+                // The joiner sends in the clear only until its first transition executes (as discord.js does), and only
+                // within 100 ms of the join; every later frame is a DAVE frame Earshot decrypts.
+                late.all { it.daveEncrypted } shouldBe true
+                late.count { it.sequence !in intactB } shouldBeLessThanOrEqual 5 // a stall only, as above
+                cmpB.mismatched shouldBe 0
             }
         }
     }
@@ -195,9 +294,13 @@ class ConnectionE2eSpec : FunSpec({
                 a.awaitFinished()
                 playedOut(connection, 1).await()
                 connection.isAlive shouldBe true
+                connection.awaitSameDaveGroup(listOf(a))
+                connection.dave!!.protocolVersion shouldBe 1
+                val daveStats = connection.dave!!.stats()
                 connection.disconnect()
                 val cmp = compare(a.sent, rec.await())
-                println("e2e key rotation + endpoint move: $cmp")
+                println("e2e key rotation + endpoint move: $cmp; Earshot $daveStats")
+                daveShare(a) shouldBe 1.0
                 cmp.intactShare shouldBeGreaterThan 0.85
                 cmp.mismatched shouldBe 0
             }

@@ -62,6 +62,25 @@ class E2eHarness(config: TestServerConfig = TestServerConfig(seed = 42)) : AutoC
     }
 }
 
+/**
+ * Waits until Earshot and every one of [members] are in the same DAVE epoch (equal, non-null privacy codes: the code
+ * is derived from the epoch authenticator, so equal codes mean one group and one epoch) and returns the code.
+ */
+suspend fun VoiceConnection.awaitSameDaveGroup(members: List<ScriptedMember>): String = withTimeout(10.seconds) {
+    var code = dave?.privacyCode
+    while (code == null || members.any { it.daveSession?.privacyCode != code }) {
+        delay(10)
+        code = dave?.privacyCode
+    }
+    code
+}
+
+/** The share of [member]'s audio frames (silence excluded) that went out as DAVE frames. */
+fun daveShare(member: ScriptedMember): Double {
+    val audio = member.sent.filter { !it.isSilence }
+    return audio.count { it.daveEncrypted }.toDouble() / audio.size
+}
+
 /** Collects one user's frames from now until the connection ends. */
 fun CoroutineScope.recordFrames(connection: VoiceConnection, userId: Long): Deferred<List<AudioFrame>> =
     async(start = CoroutineStart.UNDISPATCHED) { connection.receiver.frames(userId).toList() }

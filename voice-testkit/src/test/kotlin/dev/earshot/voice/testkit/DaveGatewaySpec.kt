@@ -101,12 +101,12 @@ class DaveGatewaySpec : FunSpec({
         }
     }
 
-    test("a scripted member downgrades the channel: scripted members are transport-only") {
+    test("a transport-only scripted member (dave = false) downgrades the channel; it upgrades again when it leaves") {
         VoiceTestServer.start().use { server ->
             val channel = server.channel("1", "2")
             RawVoiceClient.connect(server).use { dave ->
                 dave.handshake(server.grant("1", "2", "3"))
-                channel.addMember("9")
+                channel.addMember("9", dave = false).daveSession shouldBe null
                 dave.expect(21).d["protocol_version"]!!.jsonPrimitive.int shouldBe 0
                 channel.daveProtocolVersion shouldBe 0
                 channel.member("9")!!.leave()
