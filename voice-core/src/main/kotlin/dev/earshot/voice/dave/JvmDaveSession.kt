@@ -197,8 +197,13 @@ public class JvmDaveSession internal constructor(
     override fun maxEncryptedSize(length: Int): Int = encryptor.maxEncryptedSize(length)
 
     override fun encrypt(frame: ByteArray, offset: Int, length: Int, out: ByteArray): Int {
-        val n = synchronized(encryptor) { encryptor.encryptOpus(frame, offset, length, out) }
-        if (n >= 0) encrypted.incrementAndGet()
+        var didEncrypt = false
+        val n = synchronized(encryptor) {
+            val before = encryptor.encrypted
+            encryptor.encryptOpus(frame, offset, length, out).also { didEncrypt = encryptor.encrypted != before }
+        }
+        // Frames copied unchanged (no key yet, silence) are not "encrypted".
+        if (didEncrypt) encrypted.incrementAndGet()
         return n
     }
 

@@ -52,6 +52,11 @@ class JvmDaveSessionSpec : FunSpec({
         dave.decrypt(42, silence, 0, 3) shouldBe 3
         dave.stats().notReady shouldBe 1L
         dave.stats().passedThrough shouldBe 1L
+        // Before our first transition there is no key: our frames go out unchanged and are not counted as encrypted.
+        val out = ByteArray(dave.maxEncryptedSize(opus.size))
+        dave.encrypt(opus, 0, opus.size, out) shouldBe opus.size
+        out.copyOf(opus.size).toList() shouldBe opus.toList()
+        dave.stats().encrypted shouldBe 0L
     }
 
     test("a commit or welcome that cannot be processed: op 31 for its transition, then a new key package") {

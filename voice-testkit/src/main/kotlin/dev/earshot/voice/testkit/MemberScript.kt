@@ -4,6 +4,7 @@ import dev.earshot.voice.files.OggOpusReader
 import dev.earshot.voice.files.OggOpusStream
 import java.nio.file.Path
 import kotlin.time.Duration
+import kotlin.time.Duration.Companion.seconds
 
 /**
  * What a [ScriptedMember] does, step by step. Build one with the DSL:
@@ -56,6 +57,15 @@ public class MemberScript(
         /** Sends nothing for [duration]; the RTP timestamp moves on by the same time, as a real sender's does. */
         public fun pause(duration: Duration) {
             steps += ScriptStep.Pause(duration)
+        }
+
+        /**
+         * Waits until the member's DAVE key is in force (it joined the channel's group and executed the transition),
+         * so nothing after this step goes out unencrypted; the RTP timestamp moves on by the time waited, as after a
+         * [pause]. Returns at once for a transport-only member or call. Fails the script after [timeout] (default 10 s).
+         */
+        public fun awaitDave(timeout: Duration = 10.seconds) {
+            steps += ScriptStep.AwaitDave(timeout)
         }
 
         /** Leaves the channel: every client gets op 13 for this member. Steps after it never run. */
@@ -117,6 +127,16 @@ public sealed interface ScriptStep {
     ) : ScriptStep {
         init {
             require(!duration.isNegative()) { "duration must not be negative" }
+        }
+    }
+
+    /** Wait for the member's DAVE key; see [MemberScript.Builder.awaitDave]. */
+    public data class AwaitDave(
+        /** How long to wait at most before the script fails. */
+        val timeout: Duration,
+    ) : ScriptStep {
+        init {
+            require(timeout.isPositive()) { "timeout must be positive" }
         }
     }
 

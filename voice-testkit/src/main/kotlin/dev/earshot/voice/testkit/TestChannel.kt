@@ -16,6 +16,7 @@ import kotlinx.coroutines.CoroutineStart
 import kotlinx.coroutines.async
 import kotlinx.coroutines.delay
 import kotlinx.coroutines.launch
+import kotlinx.coroutines.withTimeoutOrNull
 import kotlinx.serialization.json.JsonObject
 import kotlinx.serialization.json.JsonArray
 import kotlinx.serialization.json.JsonPrimitive
@@ -132,6 +133,13 @@ public class TestChannel internal constructor(
                 script, server.clock, server.randomInt() and 0xFFFF, server.randomInt().toLong() and 0xFFFF_FFFFL,
                 emit = { frame -> sendScripted(member, frame) },
                 leave = { removeMember(member) },
+                awaitDave = { timeout ->
+                    val md = member.dave
+                    if (md != null) {
+                        withTimeoutOrNull(timeout) { while (!md.keyed && !md.transportOnly) delay(5.milliseconds) }
+                            ?: throw IllegalStateException("member $userId got no DAVE key within $timeout")
+                    }
+                },
             )
             // async, not launch: a failing script (an unreadable file) is reported by awaitFinished, not by the scope.
             member.job = server.scope.async(server.pacer, start = CoroutineStart.LAZY) { player.run(startDelay) }

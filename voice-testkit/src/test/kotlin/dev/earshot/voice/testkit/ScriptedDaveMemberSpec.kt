@@ -79,6 +79,15 @@ class ScriptedDaveMemberSpec : FunSpec({
                 joiner.leave()
                 awaitTrue { channel.daveMembers == listOf("10") }
                 channel.daveProtocolVersion shouldBe 1
+
+                // A member that waits for its key (awaitDave) sends nothing in the clear; its RTP timestamp moves on by
+                // the wait, like after a pause.
+                val patient = channel.addMember("12", MemberScript { awaitDave(); tone(440.0, 200.milliseconds) }, startDelay = Duration.ZERO)
+                patient.awaitFinished(10.seconds)
+                val patientAudio = patient.sent.filter { !it.isSilence }
+                patientAudio.size shouldBe 10
+                patientAudio.all { it.daveEncrypted } shouldBe true
+                patient.daveSession!!.privacyCode shouldBe first.daveSession!!.privacyCode
             }
         }
     }
@@ -88,9 +97,11 @@ class ScriptedDaveMemberSpec : FunSpec({
             val channel = server.channel("1", "2")
             channel.addMember("10").daveSession shouldNotBe null
             channel.daveProtocolVersion shouldBe 1
-            val named = channel.addMember("speaker")
+            val named = channel.addMember("speaker", MemberScript { awaitDave(); tone(440.0, 100.milliseconds) }, startDelay = Duration.ZERO)
             named.daveSession shouldBe null
             channel.daveProtocolVersion shouldBe 0
+            named.awaitFinished(2.seconds) // nothing to wait for
+            named.sent.count { !it.isSilence } shouldBe 5
             named.leave()
             channel.daveProtocolVersion shouldBe 1
         }

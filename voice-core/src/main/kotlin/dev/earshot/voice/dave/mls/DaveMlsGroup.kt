@@ -43,6 +43,9 @@ import org.slf4j.LoggerFactory
  *
  * Not thread-safe: one caller (the DAVE session loop) owns it. [random] supplies commit secrets; BouncyCastle draws
  * key pairs from its own SecureRandom.
+ *
+ * All BouncyCastle MLS work runs under [BC_MLS_LOCK] (see there): groups of different connections share
+ * BouncyCastle's cipher suite object, which is not thread-safe.
  */
 internal class DaveMlsGroup(
     val selfUserId: Long,
@@ -64,7 +67,7 @@ internal class DaveMlsGroup(
     /** A proposal accepted from op 27, kept as the MLSMessage bytes BouncyCastle handled. */
     private class Cached(val message: ByteArray, val isAdd: Boolean)
 
-    private val suite: MlsCipherSuite = MlsCipherSuite.getSuite(MlsCipherSuite.MLS_128_DHKEMP256_AES128GCM_SHA256_P256)
+    private val suite: MlsCipherSuite = BC_MLS_LOCK
     private val groupId: ByteArray = bigEndian(channelId)
 
     private var identity: Identity? = null
@@ -433,12 +436,24 @@ internal class DaveMlsGroup(
             AuthenticatedContent(MLSInputStream(publicMessage.copyOfRange(2, publicMessage.size)))
 
         /**
-         * Runs BouncyCastle code, turning everything it throws into [DaveMlsException]. bcmls 1.84 allocates a
-         * declared opaque length before checking it against the input, so garbage can ask for up to 1 GiB; an
-         * OutOfMemoryError from that allocation is reported as bad input too.
+         * BouncyCastle's ciphersuite 2, which is also the JVM-wide lock for using it. bcmls 1.84's
+         * `MlsCipherSuite.getSuite` hands every caller the same static instance, whose digest, HKDF generator, signer
+         * and AEAD are stateful objects without synchronization, and its codecs (KeyPackage, Welcome, GroupInfo,
+         * LeafNode...) look that instance up themselves, so no private copy can avoid it. Two DAVE groups working at
+         * once (two voice connections, or a bot and the members of a test server) corrupt each other's hashes and
+         * signatures: welcomes fail with "Confirmation failed to verify", proposals with "Invalid proposal". Every
+         * BouncyCastle MLS call therefore runs in [guard], synchronized on this object; nothing is called back while
+         * it is held.
+         */
+        val BC_MLS_LOCK: MlsCipherSuite = MlsCipherSuite.getSuite(MlsCipherSuite.MLS_128_DHKEMP256_AES128GCM_SHA256_P256)
+
+        /**
+         * Runs BouncyCastle code under [BC_MLS_LOCK], turning everything it throws into [DaveMlsException]. bcmls
+         * 1.84 allocates a declared opaque length before checking it against the input, so garbage can ask for up to
+         * 1 GiB; an OutOfMemoryError from that allocation is reported as bad input too.
          */
         inline fun <T> guard(what: String, block: () -> T): T = try {
-            block()
+            synchronized(BC_MLS_LOCK) { block() }
         } catch (e: DaveMlsException) {
             throw e
         } catch (e: Exception) {

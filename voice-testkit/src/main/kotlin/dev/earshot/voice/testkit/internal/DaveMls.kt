@@ -49,13 +49,13 @@ internal class ParsedCommit(
  * `ExternalSender` struct op 25 carries. One per channel.
  */
 internal class DaveExternalSender {
-    private val keyPair = SUITE.generateSignatureKeyPair()
-    private val privateKey: ByteArray = SUITE.serializeSignaturePrivateKey(keyPair.private)
+    private val keyPair = synchronized(SUITE) { SUITE.generateSignatureKeyPair() }
+    private val privateKey: ByteArray = synchronized(SUITE) { SUITE.serializeSignaturePrivateKey(keyPair.private) }
 
     /** The op 25 payload: `ExternalSender { signature_key<V>; Credential (basic) }`. */
-    val packageBytes: ByteArray = MLSOutputStream.encode(
-        ExternalSender(SUITE.serializeSignaturePublicKey(keyPair.public), Credential.forBasic(IDENTITY)),
-    )
+    val packageBytes: ByteArray = synchronized(SUITE) {
+        MLSOutputStream.encode(ExternalSender(SUITE.serializeSignaturePublicKey(keyPair.public), Credential.forBasic(IDENTITY)))
+    }
 
     /** An external Add of [keyPackage] for [epoch] of group [groupId], signed as sender index 0. */
     fun add(groupId: ByteArray, epoch: Long, keyPackage: KeyPackage): SignedProposal =
@@ -65,12 +65,18 @@ internal class DaveExternalSender {
     fun remove(groupId: ByteArray, epoch: Long, leaf: Int): SignedProposal =
         sign(groupId, epoch, Proposal.remove(LeafIndex(leaf)))
 
-    private fun sign(groupId: ByteArray, epoch: Long, proposal: Proposal): SignedProposal {
+    private fun sign(groupId: ByteArray, epoch: Long, proposal: Proposal): SignedProposal = synchronized(SUITE) {
         val message = MLSOutputStream.encode(MLSMessage.externalProposal(SUITE, groupId, epoch, proposal, 0, privateKey))
-        return SignedProposal(message, DaveMls.proposalRef(message))
+        SignedProposal(message, DaveMls.proposalRef(message))
     }
 
     companion object {
+        /**
+         * BouncyCastle's ciphersuite 2: one static instance per JVM with unsynchronized digest, HKDF, signer and AEAD
+         * state, shared with every DAVE session in the process (Earshot's `DaveMlsGroup` included, and the scripted
+         * members' sessions run on other threads). All BouncyCastle MLS work here synchronizes on it, as
+         * `DaveMlsGroup` does, and never waits for another lock while holding it.
+         */
         val SUITE: MlsCipherSuite = MlsCipherSuite.getSuite(MlsCipherSuite.MLS_128_DHKEMP256_AES128GCM_SHA256_P256)
         private val IDENTITY = "earshot-voice-testkit".toByteArray(Charsets.US_ASCII)
     }
@@ -84,11 +90,14 @@ internal object DaveMls {
      * RefHash("MLS 1.0 Proposal Reference", AuthenticatedContent). For a PublicMessage from an external sender (no
      * membership tag) the AuthenticatedContent is the MLSMessage without its 2-byte version: wire_format, content, auth.
      */
-    fun proposalRef(message: ByteArray): ByteArray =
+    fun proposalRef(message: ByteArray): ByteArray = synchronized(DaveExternalSender.SUITE) {
         DaveExternalSender.SUITE.refHash(message.copyOfRange(2, message.size), "MLS 1.0 Proposal Reference")
+    }
 
     /** Reads op 26's payload; null unless it is a signed ciphersuite-2 key package with an 8-byte basic identity. */
-    fun parseKeyPackage(bytes: ByteArray): ParsedKeyPackage? = try {
+    fun parseKeyPackage(bytes: ByteArray): ParsedKeyPackage? = synchronized(DaveExternalSender.SUITE) { readKeyPackage(bytes) }
+
+    private fun readKeyPackage(bytes: ByteArray): ParsedKeyPackage? = try {
         val kp = MLSInputStream.decode(bytes, KeyPackage::class.java) as KeyPackage
         val credential = kp.leafNode.credential
         if (kp.suite.suiteID != DaveExternalSender.SUITE.suiteID || credential.credentialType != CredentialType.basic ||
@@ -103,7 +112,9 @@ internal object DaveMls {
     }
 
     /** Splits and reads op 28's payload; null when it is not a PublicMessage commit (optionally + a Welcome). */
-    fun parseCommit(bytes: ByteArray): ParsedCommit? = try {
+    fun parseCommit(bytes: ByteArray): ParsedCommit? = synchronized(DaveExternalSender.SUITE) { readCommit(bytes) }
+
+    private fun readCommit(bytes: ByteArray): ParsedCommit? = try {
         val input = MLSInputStream(bytes)
         val message = input.read(MLSMessage::class.java) as MLSMessage
         val commit = MLSOutputStream.encode(message)

@@ -45,6 +45,14 @@ internal class MemberDave(
 
     private val inbox = Channel<Event>(Channel.UNLIMITED)
 
+    /** True once the member's own media key is in force (it executed a transition while in a group). */
+    @Volatile var keyed: Boolean = false
+        private set
+
+    /** True once the start was handled in a transport-only call (protocol version 0): there is no key to wait for. */
+    @Volatile var transportOnly: Boolean = false
+        private set
+
     val session: DaveSession = factory.create(selfUserId, channelId, object : DaveCallbacks {
         override fun sendKeyPackage(keyPackage: ByteArray) = output.keyPackage(keyPackage)
         override fun sendCommitWelcome(commitWelcome: ByteArray) = output.commitWelcome(commitWelcome)
@@ -57,7 +65,13 @@ internal class MemberDave(
             try {
                 for (e in inbox) {
                     if (e === Close) break
+                    val wasInGroup = session.epoch != null
+                    val transitions = session.stats().transitions
                     handle(e)
+                    // Our key is installed when a transition executes in a group: op 22 after op 29/30, or at once for
+                    // transition 0 (op 29/30 carrying id 0).
+                    if (!keyed && session.epoch != null && session.stats().transitions > transitions && (wasInGroup || e is Binary)) keyed = true
+                    if (e is Start) transportOnly = e.version == 0
                 }
             } finally {
                 inbox.close()

@@ -37,6 +37,8 @@ internal class MemberPlayer(
     startTimestamp: Long,
     private val emit: (PlannedFrame) -> Unit,
     private val leave: () -> Unit,
+    /** Suspends until the member's DAVE key is in force, or throws after the timeout given. */
+    private val awaitDave: suspend (Duration) -> Unit = {},
 ) {
     private var sequence = startSequence and 0xFFFF
     private val baseTimestamp = startTimestamp and 0xFFFF_FFFFL
@@ -55,6 +57,13 @@ internal class MemberPlayer(
                     spurt(generateSequence { encoder.next() }.take(frames), audioLevel(step.amplitude))
                 }
                 is ScriptStep.Pause -> scheduledSamples += step.duration.inWholeMicroseconds * SAMPLE_RATE / 1_000_000
+                is ScriptStep.AwaitDave -> {
+                    awaitDeadline()
+                    awaitDave(step.timeout)
+                    // The wait was silence: the schedule (and the RTP timestamp) moves on by its length.
+                    val late = clock.nanoTime() - deadline()
+                    if (late > 0) scheduledSamples += late * SAMPLE_RATE / 1_000_000_000L
+                }
                 ScriptStep.Leave -> {
                     awaitDeadline()
                     leave()
@@ -107,9 +116,10 @@ internal class MemberPlayer(
         scheduledSamples += samplesOf(opus)
     }
 
+    private fun deadline(): Long = startNanos + scheduledSamples * 1_000_000_000L / SAMPLE_RATE
+
     private suspend fun awaitDeadline() {
-        val deadline = startNanos + scheduledSamples * 1_000_000_000L / SAMPLE_RATE
-        val wait = deadline - clock.nanoTime()
+        val wait = deadline() - clock.nanoTime()
         if (wait > 0) delay(wait.nanoseconds)
     }
 
