@@ -1,0 +1,82 @@
+// The discord.js side of Earshot's side-by-side benchmark (benchmarks/.../PeerBenchmark.kt starts it as a child
+// process). It loads a packet file the harness wrote, checks its work once, prints "ready", then measures one round
+// per "run" line on stdin and answers "rate <units per second>"; it exits at end of input.
+//
+//   node bench-peer.mjs decode <packets.bin> <sampleRate> <channels> <decoders> <count>
+//       opusscript: <decoders> decoders in turn, each through the packets in order, <count> decodes per round
+//       (exactly what the JVM side's bare decode does).
+//   node bench-peer.mjs parse <datagrams.bin> <mode> <keyHex> <expected.bin>
+//       @discordjs/voice's VoiceReceiver.parsePacket on every datagram per round; the first pass checks each result
+//       against the expected Opus payload.
+//
+// Files are a sequence of records: a 32-bit big-endian length, then that many bytes.
+import fs from 'node:fs';
+import readline from 'node:readline';
+import { VoiceReceiver } from '@discordjs/voice';
+import OpusScript from 'opusscript';
+
+function readRecords(file) {
+  const all = fs.readFileSync(file);
+  const out = [];
+  for (let at = 0; at < all.length;) {
+    const n = all.readUInt32BE(at);
+    out.push(all.subarray(at + 4, at + 4 + n));
+    at += 4 + n;
+  }
+  return out;
+}
+
+const [kind, ...rest] = process.argv.slice(2);
+let round;
+let sink = 0;
+
+if (kind === 'decode') {
+  const [file, rate, channels, decoders, count] = rest;
+  const packets = readRecords(file);
+  const n = Number(decoders);
+  const total = Number(count);
+  const all = Array.from({ length: n }, () => new OpusScript(Number(rate), Number(channels), OpusScript.Application.AUDIO));
+  const frame = (Number(rate) / 50) * Number(channels) * 2;
+  const first = all[0].decode(packets[0]);
+  if (first.length !== frame) throw new Error(`opusscript decoded ${first.length} bytes, expected ${frame}`);
+  all[0].delete();
+  all[0] = new OpusScript(Number(rate), Number(channels), OpusScript.Application.AUDIO);
+  round = () => {
+    for (let i = 0; i < total; i++) {
+      sink += all[i % n].decode(packets[Math.floor(i / n) % packets.length]).length;
+    }
+    return total;
+  };
+} else if (kind === 'parse') {
+  const [file, mode, keyHex, expectedFile] = rest;
+  const datagrams = readRecords(file);
+  const expected = readRecords(expectedFile);
+  const key = Buffer.from(keyHex, 'hex');
+  // What VoiceConnection sets up for the receiver: a nonce buffer per mode (12 bytes for AES-GCM, 24 for XChaCha20).
+  const nonce = Buffer.alloc(mode === 'aead_aes256_gcm_rtpsize' ? 12 : 24);
+  // parsePacket reads only voiceConnection.state (to find a DAVE session when Ready); not ready means no DAVE.
+  const receiver = new VoiceReceiver({ state: { status: 'signalling' } });
+  for (let i = 0; i < datagrams.length; i++) {
+    const opus = receiver.parsePacket(datagrams[i], mode, nonce, key, '1');
+    if (Buffer.compare(opus, expected[i]) !== 0) throw new Error(`datagram ${i}: parsePacket gave a different payload`);
+  }
+  round = () => {
+    for (let i = 0; i < datagrams.length; i++) {
+      sink += receiver.parsePacket(datagrams[i], mode, nonce, key, '1').length;
+    }
+    return datagrams.length;
+  };
+} else {
+  console.error(`unknown benchmark ${kind}`);
+  process.exit(2);
+}
+
+console.log('ready');
+const lines = readline.createInterface({ input: process.stdin });
+for await (const line of lines) {
+  if (line.trim() !== 'run') continue;
+  const t0 = process.hrtime.bigint();
+  const units = round();
+  const t1 = process.hrtime.bigint();
+  console.log(`rate ${units / (Number(t1 - t0) / 1e9)} ${sink & 1}`);
+}
