@@ -56,6 +56,16 @@ if (kind === 'decode') {
   const nonce = Buffer.alloc(mode === 'aead_aes256_gcm_rtpsize' ? 12 : 24);
   // parsePacket reads only voiceConnection.state (to find a DAVE session when Ready); not ready means no DAVE.
   const receiver = new VoiceReceiver({ state: { status: 'signalling' } });
+  // @discordjs/voice picks its XChaCha20 library with an un-exported async import at load time: wait for it.
+  for (let tries = 0; ; tries++) {
+    try {
+      receiver.parsePacket(datagrams[0], mode, nonce, key, '1');
+      break;
+    } catch (e) {
+      if (tries >= 100) throw e;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
   for (let i = 0; i < datagrams.length; i++) {
     const opus = receiver.parsePacket(datagrams[i], mode, nonce, key, '1');
     if (Buffer.compare(opus, expected[i]) !== 0) throw new Error(`datagram ${i}: parsePacket gave a different payload`);
