@@ -2,9 +2,8 @@
 // process). It loads a packet file the harness wrote, checks its work once, prints "ready", then measures one round
 // per "run" line on stdin and answers "rate <units per second>"; it exits at end of input.
 //
-//   node bench-peer.mjs decode <packets.bin> <sampleRate> <channels> <decoders> <count>
-//       opusscript: <decoders> decoders in turn, each through the packets in order, <count> decodes per round
-//       (exactly what the JVM side's bare decode does).
+//   node bench-peer.mjs decode <packets.bin> <sampleRate> <channels> <count>
+//       opusscript: one decoder through the packets in order, <count> decodes per round (see below why one).
 //   node bench-peer.mjs parse <datagrams.bin> <mode> <keyHex> <expected.bin>
 //       @discordjs/voice's VoiceReceiver.parsePacket on every datagram per round; the first pass checks each result
 //       against the expected Opus payload.
@@ -31,19 +30,24 @@ let round;
 let sink = 0;
 
 if (kind === 'decode') {
-  const [file, rate, channels, decoders, count] = rest;
+  const [file, rate, channels, count] = rest;
   const packets = readRecords(file);
-  const n = Number(decoders);
   const total = Number(count);
-  const all = Array.from({ length: n }, () => new OpusScript(Number(rate), Number(channels), OpusScript.Application.AUDIO));
+  // One decoder through the packets in order, round after round: opusscript 0.1.1 takes its PCM output view from
+  // HEAPU16 at a byte address (index.js, outPCM), so each decoder writes its PCM at twice its allocation's address,
+  // over the state of decoders created after it; with three or more live decoders the third one aborts. One decoder
+  // does the same work per packet as the JVM side's ten decoders in turn.
+  const decoder = new OpusScript(Number(rate), Number(channels), OpusScript.Application.AUDIO);
   const frame = (Number(rate) / 50) * Number(channels) * 2;
-  const first = all[0].decode(packets[0]);
-  if (first.length !== frame) throw new Error(`opusscript decoded ${first.length} bytes, expected ${frame}`);
-  all[0].delete();
-  all[0] = new OpusScript(Number(rate), Number(channels), OpusScript.Application.AUDIO);
+  for (const p of packets) {
+    const pcm = decoder.decode(p);
+    if (pcm.length !== frame) throw new Error(`opusscript decoded ${pcm.length} bytes, expected ${frame}`);
+  }
+  let next = 0;
   round = () => {
     for (let i = 0; i < total; i++) {
-      sink += all[i % n].decode(packets[Math.floor(i / n) % packets.length]).length;
+      sink += decoder.decode(packets[next]).length;
+      if (++next === packets.length) next = 0;
     }
     return total;
   };

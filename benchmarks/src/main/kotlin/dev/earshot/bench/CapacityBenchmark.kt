@@ -61,7 +61,7 @@ internal class CapacityStep(
 /** The result of one decoder's search. */
 internal object CapacityRow {
     const val HEADER = "| decoder | speakers sustained (zero late ticks) | first failing step | added latency p50 / p99 at capacity (ms) | " +
-        "CPU µs/packet at capacity | bytes allocated per packet at capacity |\n|---|---|---|---|---|---|"
+        "CPU µs/packet at capacity | speakers per core by CPU time | bytes allocated per packet at capacity |\n|---|---|---|---|---|---|---|"
 }
 
 internal class Percentiles(values: LongArray) {
@@ -134,7 +134,7 @@ internal fun runCapacity(index: Int, quick: Boolean) {
     val limit = bad?.speakers?.toString() ?: "none up to $MAX_SPEAKERS"
     val at = good
     println("C| $label | $capacity | $limit | ${at?.latency?.p50ms() ?: "-"} / ${at?.latency?.p99ms() ?: "-"} | " +
-        "${at?.let { "%.1f".format(it.cpuMicrosPerPacket) } ?: "-"} | ${at?.let { "%.0f".format(it.bytesPerPacket) } ?: "-"} |")
+        "${at?.let { "%.1f".format(it.cpuMicrosPerPacket) } ?: "-"} | ${at?.let { "%.0f".format(20_000 / it.cpuMicrosPerPacket) } ?: "-"} | ${at?.let { "%.0f".format(it.bytesPerPacket) } ?: "-"} |")
 }
 
 /**
