@@ -5,6 +5,7 @@ import dev.earshot.voice.NanoClock
 import dev.earshot.voice.ReceiveConfig
 import dev.earshot.voice.VoiceReceiver
 import dev.earshot.voice.codec.ConcentusDecoderFactory
+import dev.earshot.voice.codec.OpusDecoderFactory
 import dev.earshot.voice.codec.PcmFormat
 import dev.earshot.voice.crypto.EncryptionMode
 import dev.earshot.voice.model.AudioFrame
@@ -164,15 +165,16 @@ private fun bareDecode(packets: List<ByteArray>, format: PcmFormat, decoders: In
 }
 
 /**
- * [speakers] members talking at once, each replaying the speech packets, encrypted like Discord's forwarded audio;
+ * [speakers] members talking at once (decoded by [factory] when [decode] is set), each replaying the speech packets, encrypted like Discord's forwarded audio;
  * all datagrams are built before measuring. One receiver processes them with the clock in virtual time.
  */
-private class Scenario(
+internal class Scenario(
     speech: List<ByteArray>,
     val speakers: Int,
     packets: Int,
     val mode: EncryptionMode,
     val decode: PcmFormat?,
+    val factory: OpusDecoderFactory = ConcentusDecoderFactory,
 ) {
     val key = FakeSpeaker.key(7)
     val datagrams: Array<ByteArray>
@@ -188,6 +190,7 @@ private class Scenario(
         val source = ReplaySource(datagrams, speakers)
         val config = ReceiveConfig {
             decode = this@Scenario.decode
+            decoderFactory = factory
             clock = NanoClock { testScheduler.currentTime * 1_000_000L }
             readDispatcher = dispatcher
             pipelineDispatcher = dispatcher
