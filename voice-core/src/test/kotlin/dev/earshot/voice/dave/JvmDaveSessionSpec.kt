@@ -44,6 +44,17 @@ class JvmDaveSessionSpec : FunSpec({
         plain.decrypt(42, opus.copyOf(), 0, opus.size) shouldBe opus.size
     }
 
+    test("in a DAVE call our frames are dropped until our key exists, never sent in the clear; silence frames go out") {
+        val (dave, _) = session()
+        dave.onSelectProtocolAck(1)
+        val out = ByteArray(dave.maxEncryptedSize(opus.size))
+        dave.encrypt(opus, 0, opus.size, out) shouldBe -1
+        val silence = byteArrayOf(0xF8.toByte(), 0xFF.toByte(), 0xFE.toByte())
+        dave.encrypt(silence, 0, 3, out) shouldBe 3
+        dave.stats().unencryptedDropped shouldBe 1L
+        dave.stats().encrypted shouldBe 1L
+    }
+
     test("in a DAVE call a sender without a key is held (not ready); silence frames always pass") {
         val (dave, _) = session()
         dave.onSelectProtocolAck(1)

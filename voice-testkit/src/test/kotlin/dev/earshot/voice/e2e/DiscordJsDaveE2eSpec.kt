@@ -8,6 +8,7 @@ import dev.earshot.voice.testkit.TestServerConfig
 import io.kotest.core.spec.style.FunSpec
 import io.kotest.matchers.collections.shouldContainExactly
 import io.kotest.matchers.ints.shouldBeLessThanOrEqual
+import io.kotest.matchers.longs.shouldBeLessThanOrEqual
 import io.kotest.matchers.shouldBe
 import kotlinx.coroutines.delay
 import kotlinx.coroutines.runBlocking
@@ -102,7 +103,11 @@ class DiscordJsDaveE2eSpec : FunSpec({
                             // played), and at most a stall of this machine conceals a few (as in the transport-only tests).
                             (cmpA.sentAudio - cmpA.receivedIntact) shouldBeLessThanOrEqual 5
                             (cmpB.sentAudio - cmpB.receivedIntact) shouldBeLessThanOrEqual 5
-                            daveStats.decryptFailures shouldBe 0L
+                            // davey may switch keys a frame or two before we have processed the announced commit: at
+                            // most that many frames per transition fail (the aim: nothing beyond 100 ms).
+                            daveStats.decryptFailures shouldBeLessThanOrEqual 2L * daveStats.transitions
+                            nearJoin shouldBeLessThanOrEqual 5
+                            nearLeave shouldBeLessThanOrEqual 5
 
                             // discord.js decrypted Earshot's DAVE frames back to speech.opus, byte for byte.
                             val heard = heardByA.filter { it.size != 3 }.map { it.toList() }
