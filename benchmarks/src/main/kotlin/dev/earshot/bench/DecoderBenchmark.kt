@@ -54,7 +54,7 @@ private const val DECODER_WARMUP = 2
 private const val DECODER_ROUNDS = 6
 private const val DECODERS = 10
 
-private fun nativeFactory(): NativeOpusDecoderFactory = when (val load = NativeOpusDecoderFactory.load()) {
+internal fun nativeFactory(): NativeOpusDecoderFactory = when (val load = NativeOpusDecoderFactory.load()) {
     is NativeOpusLoad.Loaded -> load.factory
     is NativeOpusLoad.Unavailable -> error("native libopus unavailable: ${load.reason}")
 }
@@ -132,7 +132,7 @@ private fun threadAllocated(): Long = threadBean.getThreadAllocatedBytes(Thread.
 private var decoderSink = 0L
 
 /** As the pipeline decodes: [DECODERS] decoders in turn, each through the speech packets in order; closed after. */
-private fun bareDecodeWith(factory: OpusDecoderFactory, packets: List<ByteArray>, format: PcmFormat, count: Int) {
+internal fun bareDecodeWith(factory: OpusDecoderFactory, packets: List<ByteArray>, format: PcmFormat, count: Int) {
     val all = List(DECODERS) { factory.create(format) }
     val out = ShortArray(format.maxBufferSize)
     for (i in 0 until count) {

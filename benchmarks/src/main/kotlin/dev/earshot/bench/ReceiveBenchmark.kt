@@ -5,8 +5,11 @@ import dev.earshot.voice.NanoClock
 import dev.earshot.voice.ReceiveConfig
 import dev.earshot.voice.VoiceReceiver
 import dev.earshot.voice.codec.ConcentusDecoderFactory
+import dev.earshot.voice.codec.OpusDecoderFactory
 import dev.earshot.voice.codec.PcmFormat
 import dev.earshot.voice.crypto.EncryptionMode
+import dev.earshot.voice.dave.DaveReceiveBench
+import dev.earshot.voice.e2ee.FrameDecryptor
 import dev.earshot.voice.model.AudioFrame
 import dev.earshot.voice.model.FrameKind
 import dev.earshot.voice.pipeline.DatagramSource
@@ -164,22 +167,36 @@ private fun bareDecode(packets: List<ByteArray>, format: PcmFormat, decoders: In
 }
 
 /**
- * [speakers] members talking at once, each replaying the speech packets, encrypted like Discord's forwarded audio;
+ * [speakers] members talking at once (decoded by [factory] when [decode] is set), each replaying the speech packets, encrypted like Discord's forwarded audio;
  * all datagrams are built before measuring. One receiver processes them with the clock in virtual time.
+ *
+ * With [dave] set, every speaker is a DAVE member (user `2000 + speaker`, its own key ratchet): its Opus frames are
+ * DAVE-encrypted before transport encryption, the SSRCs are mapped to the users before the receiver starts, and the
+ * receiver gets a fresh one-decryptor-per-user [FrameDecryptor] each run.
  */
-private class Scenario(
+internal class Scenario(
     speech: List<ByteArray>,
     val speakers: Int,
     packets: Int,
     val mode: EncryptionMode,
     val decode: PcmFormat?,
+    val factory: OpusDecoderFactory = ConcentusDecoderFactory,
+    val dave: Boolean = false,
 ) {
     val key = FakeSpeaker.key(7)
     val datagrams: Array<ByteArray>
+    private val users = List(speakers) { 2000L + it }
+    private val daveBench = if (dave) DaveReceiveBench(users) else null
+    /** Frames the DAVE encryptor left in the clear (Opus silence frames); the rest must be DAVE-decrypted. */
+    private var clearFrames = 0L
 
     init {
         val fakes = List(speakers) { FakeSpeaker(1000L + it, key, mode, sequence = it * 1000, timestamp = it * 100_000L) }
-        datagrams = Array(packets) { i -> fakes[i % speakers].datagram(speech[(i / speakers) % speech.size]) }
+        datagrams = Array(packets) { i ->
+            val plain = speech[(i / speakers) % speech.size]
+            val frame = daveBench?.encrypt(i % speakers, plain)?.also { if (it.size == plain.size) clearFrames++ } ?: plain
+            fakes[i % speakers].datagram(frame)
+        }
     }
 
     @OptIn(ExperimentalCoroutinesApi::class)
@@ -188,12 +205,15 @@ private class Scenario(
         val source = ReplaySource(datagrams, speakers)
         val config = ReceiveConfig {
             decode = this@Scenario.decode
+            decoderFactory = factory
             clock = NanoClock { testScheduler.currentTime * 1_000_000L }
             readDispatcher = dispatcher
             pipelineDispatcher = dispatcher
             maxSsrcs = speakers
         }
-        val receiver = VoiceReceiver(source, config)
+        val e2ee = daveBench?.frameDecryptor()
+        val receiver = VoiceReceiver(source, config, frameDecryptor = e2ee ?: FrameDecryptor.PASSTHROUGH)
+        if (e2ee != null) users.forEachIndexed { i, u -> receiver.ssrcs.map(1000L + i, u) }
         receiver.setTransportKey(mode, key)
         var frames = 0L
         launch(start = CoroutineStart.UNDISPATCHED) { receiver.ticks.collect { frames += it.speaking.size } }
@@ -202,6 +222,7 @@ private class Scenario(
         check(s.decrypted == datagrams.size.toLong()) { "not every packet decrypted: $s" }
         check(s.droppedDatagrams + s.droppedPackets + s.droppedFrames == 0L) { "queues overflowed: $s" }
         check(s.decoded == datagrams.size.toLong()) { "not every packet was played: $s" }
+        if (e2ee != null) check(e2ee.decrypted == datagrams.size - clearFrames && e2ee.failed == 0L) { "DAVE: ${e2ee.decrypted} decrypted, ${e2ee.failed} failed, of ${datagrams.size}" }
         sink += frames
     }
 }

@@ -75,8 +75,8 @@ public interface DaveSession : AutoCloseable {
 
     /**
      * Encrypts our own Opus frame `frame[offset, offset + length)` into [out] and returns the length written, or -1 if
-     * the frame cannot be sent (it is then dropped, never sent in the clear). Before DAVE is in force, and for silence
-     * frames, the frame is copied unchanged.
+     * the frame cannot be sent (it is then dropped, never sent in the clear): in a DAVE call before our key exists.
+     * In transport-only calls, and for silence frames, the frame is copied unchanged.
      */
     public fun encrypt(frame: ByteArray, offset: Int, length: Int, out: ByteArray): Int
 
@@ -119,6 +119,7 @@ public fun interface DaveSessionFactory {
  * @property decryptFailures frames rejected (malformed, failed authentication, replayed, unknown generation).
  * @property notReady frames that arrived before their sender's key (the receiver holds and retries them).
  * @property encrypted frames encrypted.
+ * @property unencryptedDropped our frames dropped because DAVE was in force but our key was not there yet.
  * @property invalidMessages gateway messages (proposals, commits, welcomes, sender packages) that could not be processed.
  * @property commitsSent commits we sent (op 28).
  * @property transitions transitions executed.
@@ -130,6 +131,7 @@ public class DaveStats(
     public val decryptFailures: Long,
     public val notReady: Long,
     public val encrypted: Long,
+    public val unencryptedDropped: Long,
     public val invalidMessages: Long,
     public val commitsSent: Long,
     public val transitions: Long,
@@ -137,5 +139,5 @@ public class DaveStats(
 ) {
     override fun toString(): String =
         "DaveStats(decrypted=$decrypted, passedThrough=$passedThrough, decryptFailures=$decryptFailures, notReady=$notReady, " +
-            "encrypted=$encrypted, invalidMessages=$invalidMessages, commitsSent=$commitsSent, transitions=$transitions, reinits=$reinits)"
+            "encrypted=$encrypted, unencryptedDropped=$unencryptedDropped, invalidMessages=$invalidMessages, commitsSent=$commitsSent, transitions=$transitions, reinits=$reinits)"
 }

@@ -65,6 +65,7 @@ public class JvmDaveSession internal constructor(
     private val decryptFailures = AtomicLong()
     private val notReady = AtomicLong()
     private val encrypted = AtomicLong()
+    private val unencryptedDropped = AtomicLong()
     private val invalidMessages = AtomicLong()
     private val commitsSent = AtomicLong()
     private val transitions = AtomicLong()
@@ -197,18 +198,22 @@ public class JvmDaveSession internal constructor(
     override fun maxEncryptedSize(length: Int): Int = encryptor.maxEncryptedSize(length)
 
     override fun encrypt(frame: ByteArray, offset: Int, length: Int, out: ByteArray): Int {
-        var didEncrypt = false
         val n = synchronized(encryptor) {
-            val before = encryptor.encrypted
-            encryptor.encryptOpus(frame, offset, length, out).also { didEncrypt = encryptor.encrypted != before }
+            // In a DAVE call without our key yet (joining, or alone in the pending group) a frame is dropped, as
+            // libdave does: sent in the clear it would reach the SFU unencrypted and count as a decryption failure
+            // at every member, whose tolerance it would use up.
+            if (protocolVersion > 0 && !encryptor.isEncrypting && !OpusPacketInfo.isSilenceFrame(frame, offset, length)) {
+                DROPPED
+            } else {
+                encryptor.encryptOpus(frame, offset, length, out)
+            }
         }
-        // Frames copied unchanged (no key yet, silence) are not "encrypted".
-        if (didEncrypt) encrypted.incrementAndGet()
+        if (n >= 0) encrypted.incrementAndGet() else unencryptedDropped.incrementAndGet()
         return n
     }
 
     override fun stats(): DaveStats = DaveStats(
-        decrypted.get(), passedThrough.get(), decryptFailures.get(), notReady.get(), encrypted.get(),
+        decrypted.get(), passedThrough.get(), decryptFailures.get(), notReady.get(), encrypted.get(), unencryptedDropped.get(),
         invalidMessages.get(), commitsSent.get(), transitions.get(), reinits.get(),
     )
 
@@ -327,6 +332,7 @@ public class JvmDaveSession internal constructor(
         /** The default factory: a [JvmDaveSession] per connection. */
         public val FACTORY: DaveSessionFactory = DaveSessionFactory { self, channel, callbacks -> JvmDaveSession(self, channel, callbacks) }
 
+        private const val DROPPED = -1
         private val DOWNGRADE_PASSTHROUGH: Duration = 24.seconds
         private val UPGRADE_PASSTHROUGH: Duration = 10.seconds
         private val log = LoggerFactory.getLogger(JvmDaveSession::class.java)

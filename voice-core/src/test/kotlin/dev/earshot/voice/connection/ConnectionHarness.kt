@@ -112,11 +112,12 @@ internal class ConnectionHarness(private val scope: TestScope, configure: VoiceC
         modes: String = """["aead_aes256_gcm_rtpsize","aead_xchacha20_poly1305_rtpsize"]""",
         key: Int = 1,
         seqStart: Int = 0,
+        daveVersion: Int = 0,
     ): JsonObject {
         serverSends("""{"op":2,"seq":${seqStart + 1},"d":{"ssrc":$ssrc,"ip":"127.0.0.1","port":50000,"modes":$modes,"heartbeat_interval":1}}""")
         val select = expect(VoiceOp.SELECT_PROTOCOL)
         val mode = select["data"]!!.jsonObject["mode"]!!.jsonPrimitive.content
-        serverSends("""{"op":4,"seq":${seqStart + 2},"d":{"mode":"$mode","secret_key":${List(32) { key }},"dave_protocol_version":0}}""")
+        serverSends("""{"op":4,"seq":${seqStart + 2},"d":{"mode":"$mode","secret_key":${List(32) { key }},"dave_protocol_version":$daveVersion}}""")
         expect(VoiceOp.SPEAKING)
         return select
     }

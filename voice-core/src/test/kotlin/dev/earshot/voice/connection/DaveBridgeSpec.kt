@@ -36,7 +36,7 @@ private class RecordingSession : DaveSession {
     override val requiresUser: Boolean = true
     override fun maxEncryptedSize(length: Int): Int = length
     override fun encrypt(frame: ByteArray, offset: Int, length: Int, out: ByteArray): Int = length
-    override fun stats(): DaveStats = DaveStats(0, 0, 0, 0, 0, 0, 0, 0, 0)
+    override fun stats(): DaveStats = DaveStats(0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
     override fun close() { calls += "close" }
 }
 

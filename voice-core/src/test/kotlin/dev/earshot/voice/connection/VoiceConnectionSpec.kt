@@ -304,4 +304,50 @@ class VoiceConnectionSpec : FunSpec({
             }
         }
     }
+
+    test("DAVE: a key package after Session Description; garbage DAVE messages never hurt the connection; a downgrade") {
+        runTest {
+            val h = ConnectionHarness(this)
+            with(h) {
+                val pending = connectAsync()
+                val socket = sockets.receive()
+                socket.helloIdentify()
+                socket.readyToSession(daveVersion = 1)
+                val connection = pending.await()
+                runCurrent()
+                // Op 26 as a binary frame: opcode byte, then a bare KeyPackage (mls10 = 0x0001, suite 2 = 0x0002).
+                val keyPackage = socket.sentBinary.receive()
+                keyPackage[0].toInt() shouldBe 26
+                keyPackage.copyOfRange(1, 5).toList() shouldBe listOf<Byte>(0, 1, 0, 2)
+                connection.dave!!.protocolVersion shouldBe 1
+
+                val rnd = kotlin.random.Random(5)
+                var seq = 10
+                for (op in listOf(25, 27, 29, 30, 31, 99)) repeat(20) {
+                    socket.serverSendsBinary(byteArrayOf((seq shr 8).toByte(), seq.toByte(), op.toByte()) + rnd.nextBytes(rnd.nextInt(0, 200)))
+                    seq++
+                }
+                socket.serverSends("""{"op":21,"seq":${seq++},"d":{"transition_id":"x"}}""")
+                socket.serverSends("""{"op":24,"seq":${seq++},"d":{}}""")
+                socket.serverSends("""{"op":22,"seq":${seq++},"d":null}""")
+                runCurrent()
+                connection.isAlive shouldBe true
+                connection.state.value.shouldBeInstanceOf<VoiceConnectionState.Connected>()
+                // Every garbage op 25 and 30 is refused and counted; without a group (no valid op 25 yet) ops 27 and 29
+                // are ignored, as libdave does, and op 99 is unknown.
+                (connection.dave!!.stats().invalidMessages >= 40L) shouldBe true
+                // A downgrade: ready at op 21, passthrough after op 22. Before it, at most one op 31 (recovery does not loop).
+                socket.serverSends("""{"op":21,"seq":${seq++},"d":{"transition_id":3,"protocol_version":0}}""")
+                val json = ArrayList<kotlinx.serialization.json.JsonObject>()
+                while (json.lastOrNull()?.get("op")?.jsonPrimitive?.int != VoiceOp.DAVE_TRANSITION_READY) json += socket.sent.receive()
+                json.count { it["op"]!!.jsonPrimitive.int == VoiceOp.DAVE_MLS_INVALID_COMMIT_WELCOME } shouldBe 1
+                json.last()["op"]!!.jsonPrimitive.int shouldBe VoiceOp.DAVE_TRANSITION_READY
+                json.last()["d"]!!.jsonObject["transition_id"]!!.jsonPrimitive.int shouldBe 3
+                socket.serverSends("""{"op":22,"seq":${seq++},"d":{"transition_id":3}}""")
+                runCurrent()
+                connection.dave!!.protocolVersion shouldBe 0
+                connection.disconnect()
+            }
+        }
+    }
 })

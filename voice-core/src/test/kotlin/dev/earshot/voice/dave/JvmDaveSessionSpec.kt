@@ -44,6 +44,17 @@ class JvmDaveSessionSpec : FunSpec({
         plain.decrypt(42, opus.copyOf(), 0, opus.size) shouldBe opus.size
     }
 
+    test("in a DAVE call our frames are dropped until our key exists, never sent in the clear; silence frames go out") {
+        val (dave, _) = session()
+        dave.onSelectProtocolAck(1)
+        val out = ByteArray(dave.maxEncryptedSize(opus.size))
+        dave.encrypt(opus, 0, opus.size, out) shouldBe -1
+        val silence = byteArrayOf(0xF8.toByte(), 0xFF.toByte(), 0xFE.toByte())
+        dave.encrypt(silence, 0, 3, out) shouldBe 3
+        dave.stats().unencryptedDropped shouldBe 1L
+        dave.stats().encrypted shouldBe 1L
+    }
+
     test("in a DAVE call a sender without a key is held (not ready); silence frames always pass") {
         val (dave, _) = session()
         dave.onSelectProtocolAck(1)
@@ -52,11 +63,6 @@ class JvmDaveSessionSpec : FunSpec({
         dave.decrypt(42, silence, 0, 3) shouldBe 3
         dave.stats().notReady shouldBe 1L
         dave.stats().passedThrough shouldBe 1L
-        // Before our first transition there is no key: our frames go out unchanged and are not counted as encrypted.
-        val out = ByteArray(dave.maxEncryptedSize(opus.size))
-        dave.encrypt(opus, 0, opus.size, out) shouldBe opus.size
-        out.copyOf(opus.size).toList() shouldBe opus.toList()
-        dave.stats().encrypted shouldBe 0L
     }
 
     test("a commit or welcome that cannot be processed: op 31 for its transition, then a new key package") {

@@ -112,7 +112,7 @@ public class TestChannel internal constructor(
             val self = snowflake(userId)
             val channel = snowflake(channelId)
             if (dave && group != null && self != null && channel != null) {
-                member.dave = MemberDave(JvmDaveSession.FACTORY, self, channel, server.scope, MemberGlue(member))
+                member.dave = MemberDave(JvmDaveSession.FACTORY, self, channel, server.scope + server.daveDispatcher, MemberGlue(member))
             }
             memberMap[userId] = member
             updateDaveMode()
@@ -308,7 +308,7 @@ public class TestChannel internal constructor(
             extensionLengthWords = extWords,
         )
         // DAVE is end to end: one ciphertext for every receiver, under each receiver's own transport encryption.
-        val payload = member.dave?.let { it.encrypt(frame.opus) ?: return } ?: frame.opus
+        val payload = member.dave?.encrypt(frame.opus) ?: frame.opus
         val encrypted = member.dave != null && payload.size > frame.opus.size
         val plain = (frame.extension ?: EMPTY) + payload
         for (c in receiversExcept(null)) c.outbound.send(header, 0, headerLength, plain, 0, plain.size)

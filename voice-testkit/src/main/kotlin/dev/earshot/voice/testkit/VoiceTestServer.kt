@@ -68,6 +68,13 @@ public class VoiceTestServer private constructor(
         }
     }
     internal val pacer = pacerExecutor.asCoroutineDispatcher()
+
+    /**
+     * One thread for the scripted members' DAVE clients (their MLS work is heavy), so it neither delays the pacer nor
+     * competes for `Dispatchers.Default` with the client under test.
+     */
+    private val daveExecutor = Executors.newSingleThreadExecutor { r -> Thread(r, "earshot-testkit-dave").apply { isDaemon = true } }
+    internal val daveDispatcher = daveExecutor.asCoroutineDispatcher()
     internal val clock: NanoClock = NanoClock.SYSTEM
     private val random: Random = config.seed?.let { Random(it) } ?: SecureRandom().asKotlinRandom()
 
@@ -208,6 +215,7 @@ public class VoiceTestServer private constructor(
         scope.cancel()
         all.forEach { it.close() }
         pacerExecutor.shutdownNow()
+        daveExecutor.shutdownNow()
     }
 
     // ---- internal API for the protocol code ----

@@ -16,13 +16,14 @@ import kotlin.time.Duration.Companion.seconds
 
 /**
  * Earshot and a real @discordjs/voice 0.19.2 client (interop/) in one channel of the testkit: Earshot records what
- * discord.js plays and discord.js records what Earshot plays, in each transport mode.
+ * discord.js plays and discord.js records what Earshot plays, in each transport mode, without DAVE (a transport-only
+ * server, like a stage channel); DiscordJsDaveE2eSpec covers the same with DAVE on.
  */
 class DiscordJsE2eSpec : FunSpec({
     for (mode in EncryptionMode.entries) {
         test("Earshot records a discord.js member and discord.js hears Earshot, byte for byte, in ${mode.wireName}")
             .config(enabledOrReasonIf = { DiscordJsMember.enabledOrReason }, timeout = 90.seconds) {
-                E2eHarness(TestServerConfig(tls = true, modes = listOf(mode), seed = 5)).use { h ->
+                E2eHarness(TestServerConfig(tls = true, modes = listOf(mode), seed = 5, daveProtocolVersion = 0)).use { h ->
                     runBlocking {
                         val connection = h.connect(this)
                         connection.encryptionMode shouldBe mode

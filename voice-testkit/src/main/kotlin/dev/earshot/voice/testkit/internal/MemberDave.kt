@@ -96,15 +96,16 @@ internal class MemberDave(
     fun close() = post(Close)
 
     /**
-     * The DAVE frame for [opus]: encrypted once the session executed its first transition, unchanged before (and for
-     * silence frames). A client whose key is not there yet sends its audio unencrypted, as discord.js does
-     * (`DAVESession.encrypt` returns the packet while the session is not ready); receivers drop such frames unless
-     * they allow passthrough. Null if the session refuses the frame.
+     * The payload to send for [opus]: a DAVE frame once the session executed its first transition; [opus] itself
+     * before (and silence frames, and in transport-only calls). Earshot's own client drops frames it has no key for,
+     * as libdave does; a scripted member plays a discord.js client instead, which sends them in the clear
+     * (`DAVESession.encrypt` returns the packet while the session is not ready), so receivers see what such a joiner
+     * really sends: plain frames they cannot use until its key is in force.
      */
-    fun encrypt(opus: ByteArray): ByteArray? {
+    fun encrypt(opus: ByteArray): ByteArray {
         val out = ByteArray(session.maxEncryptedSize(opus.size))
         val n = session.encrypt(opus, 0, opus.size, out)
-        return if (n < 0) null else out.copyOf(n)
+        return if (n < 0) opus else out.copyOf(n)
     }
 
     private fun post(e: Event) {

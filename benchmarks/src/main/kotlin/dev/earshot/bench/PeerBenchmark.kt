@@ -1,0 +1,197 @@
+package dev.earshot.bench
+
+import dev.earshot.voice.codec.ConcentusDecoderFactory
+import dev.earshot.voice.codec.OpusDecoderFactory
+import dev.earshot.voice.codec.PcmFormat
+import dev.earshot.voice.crypto.EncryptionMode
+import dev.earshot.voice.testing.FakeSpeaker
+import dev.earshot.voice.testing.readOggResource
+import java.lang.management.ManagementFactory
+
+/**
+ * Earshot against the discord.js stack, side by side in one run: bare decoders (native libopus, Concentus,
+ * opusscript in node), the passthrough path against @discordjs/voice's `VoiceReceiver.parsePacket` (AES-GCM and
+ * XChaCha20), the full path with each decoder and its overhead over the bare decoder, bytes allocated per packet,
+ * then the real-time capacity and latency of the whole pipeline per decoder ([runCapacity]).
+ *
+ * Each group runs in its own JVM (as JMH forks); within a group every case is measured in every round, the order
+ * rotating from round to round, and ratios are taken per round (median [min-max]). The node cases run in a child
+ * process that idles while the JVM cases run. JVM cases run on one thread (the pipeline in virtual time), so their
+ * rates are per core; node is single-threaded too.
+ *
+ * Usage: `mvn -B -q -Pbench -pl benchmarks -am verify -DskipTests -Dbench.main=dev.earshot.bench.PeerBenchmarkKt`
+ * (`-Dbench.args=quick` for a short run). `group=N` or `capacity=N` runs one fork in this JVM.
+ */
+fun main(args: Array<String>) {
+    val quick = "quick" in args
+    args.firstOrNull { it.startsWith("group=") }?.let { return runGroup(it.removePrefix("group=").toInt(), quick) }
+    args.firstOrNull { it.startsWith("capacity=") }?.let { return runCapacity(it.removePrefix("capacity=").toInt(), quick) }
+
+    val extra = if (quick) listOf("quick") else emptyList()
+    val groups = (0 until GROUPS).map { forkJvm("dev.earshot.bench.PeerBenchmarkKt", listOf("group=$it") + extra) }
+    val capacities = CAPACITY_CASES.indices.map { forkJvm("dev.earshot.bench.PeerBenchmarkKt", listOf("capacity=$it") + extra) }
+    val all = groups + capacities
+    println()
+    println("Machine: ${Runtime.getRuntime().availableProcessors()} cores, ${System.getProperty("java.vm.name")} ${System.getProperty("java.version")}, " +
+        "node ${nodeVersion()}; load average before/after: ${all.first().load} / ${all.last().load}; " +
+        "$GROUP_ROUNDS rounds after $GROUP_WARMUP warm-up per group, order rotating; median [min-max].")
+    for (g in groups) g.lines.filter { it.startsWith("H ") }.forEach { println(it.removePrefix("H ")) }
+    println()
+    println("| scenario | rate (median) | spread | bytes allocated per unit |")
+    println("|---|---|---|---|")
+    groups.flatMap { g -> g.lines.filter { it.startsWith("R|") } }.forEach { println(it.removePrefix("R")) }
+    println()
+    println("Ratios (per round, median [min-max]):")
+    groups.flatMap { g -> g.lines.filter { it.startsWith("X ") } }.forEach { println(it.removePrefix("X ")) }
+    println()
+    println("Real-time capacity (one VoiceReceiver, system clock, default dispatchers):")
+    println()
+    println(CapacityRow.HEADER)
+    capacities.flatMap { c -> c.lines.filter { it.startsWith("C|") } }.forEach { println(it.removePrefix("C")) }
+    println()
+    println("Steps:")
+    println()
+    println(CapacityStep.HEADER)
+    capacities.flatMap { c -> c.lines.filter { it.startsWith("S|") } }.forEach { println(it.removePrefix("S")) }
+}
+
+private const val GROUPS = 3
+private const val GROUP_WARMUP = 2
+private const val GROUP_ROUNDS = 6
+private const val DECODERS = 10
+
+/** One child JVM's printed lines and the load average when it ended. */
+internal class Forked(val lines: List<String>, val load: String)
+
+/** Runs [mainClass] with [args] in a child JVM with this class path (fresh JIT and GC state), echoing its stderr. */
+internal fun forkJvm(mainClass: String, args: List<String>): Forked {
+    val java = ProcessHandle.current().info().command().orElse("java")
+    val cmd = listOf(java, "-Xms1g", "-Xmx1g", "-XX:+UseParallelGC", "-cp", System.getProperty("java.class.path"), mainClass) + args
+    val process = ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start()
+    val lines = process.inputStream.bufferedReader().readLines()
+    check(process.waitFor() == 0) { "$mainClass $args failed" }
+    return Forked(lines, loadAverage())
+}
+
+internal fun loadAverage(): String = "%.1f".format(ManagementFactory.getOperatingSystemMXBean().systemLoadAverage)
+
+private fun nodeVersion(): String =
+    runCatching { ProcessBuilder("node", "--version").start().inputStream.bufferedReader().readText().trim() }.getOrDefault("absent")
+
+/** A measured case: [once] runs one round and returns units per second and bytes allocated per unit (null: not measured). */
+private class PeerCase(val name: String, val unit: String, val once: () -> Pair<Double, Double?>)
+
+private fun jvmCase(name: String, unit: String, units: Int, body: () -> Unit) = PeerCase(name, unit) {
+    val a0 = allocated()
+    val t0 = System.nanoTime()
+    body()
+    val t1 = System.nanoTime()
+    val a1 = allocated()
+    units / ((t1 - t0) / 1e9) to (a1 - a0).toDouble() / units
+}
+
+private fun nodeCase(name: String, unit: String, peer: NodePeer) = PeerCase(name, unit) { peer.round() to null }
+
+private val threadBean = ManagementFactory.getThreadMXBean() as com.sun.management.ThreadMXBean
+
+private fun allocated(): Long = threadBean.getThreadAllocatedBytes(Thread.currentThread().id)
+
+private fun PcmFormat.label(): String = if (this == PcmFormat.STEREO_48K) "48 kHz stereo" else "16 kHz mono"
+
+private var peerSink = 0L
+
+private fun runGroup(index: Int, quick: Boolean) {
+    val speech = readOggResource("/audio/speech.opus").packets
+    val scale = if (quick) 0.2 else 1.0
+    val decodes = (20_000 * scale).toInt()
+    val passPackets = (200_000 * scale).toInt()
+    val node = NodePeer.unavailable
+    if (node != null) System.err.println("discord.js rows left out: $node")
+    val peers = ArrayList<NodePeer>()
+    val cases = ArrayList<PeerCase>()
+    // Ratios as (numerator case, denominator case, label).
+    val ratios = ArrayList<Triple<Int, Int, String>>()
+
+    fun decodeGroup(format: PcmFormat) {
+        val native = nativeFactory()
+        val f = format.label()
+        fun bare(name: String, factory: OpusDecoderFactory) =
+            jvmCase("bare $name decode, $f, $DECODERS decoders", "frames/s", decodes) { bareDecodeWith(factory, speech, format, decodes) }
+        fun full(name: String, factory: OpusDecoderFactory): PeerCase {
+            val s = Scenario(speech, DECODERS, decodes, EncryptionMode.AEAD_AES256_GCM_RTPSIZE, format, factory)
+            return jvmCase("full path (AES-GCM, $name decode), $f, $DECODERS speakers", "packets/s", decodes) { s.run() }
+        }
+        cases += bare("Concentus", ConcentusDecoderFactory)
+        cases += bare("native libopus", native)
+        cases += full("Concentus", ConcentusDecoderFactory)
+        cases += full("native libopus", native)
+        ratios += Triple(1, 0, "bare native libopus / bare Concentus, $f")
+        ratios += Triple(2, 0, "full path / bare decode, Concentus, $f (pipeline overhead = 1/ratio - 1)")
+        ratios += Triple(3, 1, "full path / bare decode, native libopus, $f (target >= 0.9x)")
+        if (node == null) {
+            val file = NodePeer.writeRecords(speech)
+            val peer = NodePeer.start("opusscript $f", "decode", file.path, "${format.sampleRate}", "${format.channels}", "$decodes")
+            peers += peer
+            cases += nodeCase("bare opusscript 0.1.1 decode (node), $f, 1 decoder (see notes)", "frames/s", peer)
+            ratios += Triple(1, 4, "bare native libopus / bare opusscript, $f")
+            ratios += Triple(0, 4, "bare Concentus / bare opusscript, $f")
+            ratios += Triple(3, 4, "full path native libopus / bare opusscript, $f (target >= 1.3x)")
+            ratios += Triple(2, 4, "full path Concentus / bare opusscript, $f")
+        }
+    }
+
+    fun passGroup() {
+        val speakers = 50
+        for (mode in listOf(EncryptionMode.AEAD_AES256_GCM_RTPSIZE, EncryptionMode.AEAD_XCHACHA20_POLY1305_RTPSIZE)) {
+            val cipher = if (mode == EncryptionMode.AEAD_AES256_GCM_RTPSIZE) "AES-GCM" else "XChaCha20"
+            val s = Scenario(speech, speakers, passPackets, mode, null)
+            val mine = cases.size
+            cases += jvmCase("Earshot passthrough (parse + $cipher + reorder, pipeline), $speakers speakers", "packets/s", passPackets) { s.run() }
+            if (node == null) {
+                val datagrams = NodePeer.writeRecords(s.datagrams.toList())
+                val expected = NodePeer.writeRecords(List(s.datagrams.size) { speech[(it / speakers) % speech.size] })
+                val key = FakeSpeaker.key(7).joinToString("") { "%02x".format(it) }
+                val peer = NodePeer.start("parsePacket $cipher", "parse", datagrams.path, mode.wireName, key, expected.path)
+                peers += peer
+                cases += nodeCase("@discordjs/voice 0.19.2 VoiceReceiver.parsePacket (node), $cipher", "packets/s", peer)
+                ratios += Triple(mine, mine + 1, "Earshot passthrough / parsePacket, $cipher (target >= 5x)")
+            }
+        }
+        ratios += Triple(2, 0, "Earshot passthrough XChaCha20 / AES-GCM")
+        if (node == null) ratios += Triple(3, 1, "parsePacket XChaCha20 / AES-GCM")
+    }
+
+    when (index) {
+        0 -> decodeGroup(PcmFormat.STEREO_48K)
+        1 -> decodeGroup(PcmFormat.MONO_16K)
+        2 -> passGroup()
+    }
+    if (index == 2 && node == null) println("H XChaCha20 in node is @noble/ciphers 1.3.0 (the first library @discordjs/voice finds here); AES-GCM is node:crypto.")
+
+    try {
+        repeat(GROUP_WARMUP) { cases.forEach { it.once() } }
+        val rates = List(cases.size) { ArrayList<Double>() }
+        val allocs = List(cases.size) { ArrayList<Double>() }
+        repeat(GROUP_ROUNDS) { round ->
+            for (k in cases.indices) {
+                val i = (k + round) % cases.size
+                val (rate, alloc) = cases[i].once()
+                rates[i] += rate
+                if (alloc != null) allocs[i] += alloc
+            }
+        }
+        for (i in cases.indices) {
+            val r = rates[i].sorted()
+            val a = allocs[i].sorted()
+            val alloc = if (a.isEmpty()) "n/a" else "%.0f".format(a[a.size / 2])
+            println("R| ${cases[i].name} | %,.0f ${cases[i].unit} | %,.0f-%,.0f | $alloc |".format(r[r.size / 2], r.first(), r.last()))
+        }
+        for ((num, den, label) in ratios) {
+            val per = rates[num].indices.map { rates[num][it] / rates[den][it] }.sorted()
+            println("X - $label: %.3fx [%.3f-%.3f]".format(per[per.size / 2], per.first(), per.last()))
+        }
+    } finally {
+        peers.forEach { it.close() }
+    }
+    System.err.println("group $index done (load ${loadAverage()}), sink $peerSink")
+}
