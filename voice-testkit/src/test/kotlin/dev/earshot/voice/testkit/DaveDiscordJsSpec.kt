@@ -83,7 +83,9 @@ class DaveDiscordJsSpec : FunSpec({
                                 "${sizes[3]} (lost $aroundLeave); listener decrypt failures reported: " +
                                 listener.events.count { it.str("message")?.contains("Failed to decrypt") == true },
                         )
-                        lostAt.filter { it < joinStart - 10 } shouldContainExactly emptyList()
+                        // discord.js drops packets of an SSRC it has not seen in op 5 yet, so the listener may miss
+                        // the speaker's first frames; after those, nothing may be lost outside the transitions.
+                        lostAt.filter { it in 3 until joinStart - 10 } shouldContainExactly emptyList()
                         (lostAt.size <= 25) shouldBe true
 
                         // Both saw the same transitions with the same privacy codes, a new one for every epoch.
