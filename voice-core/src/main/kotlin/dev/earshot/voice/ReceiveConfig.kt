@@ -18,7 +18,10 @@ public class ReceiveConfig private constructor(b: Builder) {
     public val playoutDelay: Duration = b.playoutDelay
     /** How long to conceal when a speaker's packets stop without silence frames, before ending the spurt. Default 60 ms. */
     public val maxConcealment: Duration = b.maxConcealment
-    /** Jitter-buffer ring size per SSRC, in packets. Default 64 (1.28 s of 20 ms packets). */
+    /**
+     * Jitter-buffer ring size per SSRC, in packets. Default 256 (5.12 s of 20 ms packets), so that packets piling up
+     * during a stall of the machine are played late rather than flushed by a resync.
+     */
     public val jitterCapacity: Int = b.jitterCapacity
     /** Most SSRCs tracked at once; a new one beyond it replaces the longest-idle one, or is dropped. Default 64. */
     public val maxSsrcs: Int = b.maxSsrcs
@@ -59,7 +62,7 @@ public class ReceiveConfig private constructor(b: Builder) {
         public var decode: PcmFormat? = PcmFormat.STEREO_48K
         public var playoutDelay: Duration = 60.milliseconds
         public var maxConcealment: Duration = 60.milliseconds
-        public var jitterCapacity: Int = 64
+        public var jitterCapacity: Int = 256
         public var maxSsrcs: Int = 64
         public var unknownSsrcHold: Duration = 500.milliseconds
         public var holdPerSsrc: Int = 32
