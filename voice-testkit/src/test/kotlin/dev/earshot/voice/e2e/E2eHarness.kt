@@ -19,7 +19,10 @@ import kotlinx.coroutines.CoroutineStart
 import kotlinx.coroutines.Deferred
 import kotlinx.coroutines.async
 import kotlinx.coroutines.delay
+import kotlinx.coroutines.flow.filter
 import kotlinx.coroutines.flow.first
+import kotlinx.coroutines.flow.produceIn
+import kotlinx.coroutines.withTimeoutOrNull
 import kotlinx.coroutines.flow.toList
 import kotlinx.coroutines.withTimeout
 import dev.earshot.voice.model.VoiceEvent
@@ -91,13 +94,30 @@ suspend fun ScriptedMember.awaitSent(frames: Int) = withTimeout(30.seconds) {
 }
 
 /**
- * Watches from now for [userId]'s talk spurt to end in [connection]'s receiver (their last audio played out and the
- * speaking hang over); await the result. Start it while the user can still only stop once more.
+ * Watches from now for [userId]'s talking to end in [connection]'s receiver (their last audio played out, the speaking
+ * hang over, and a second without a new start); await the result. Start it before the user's last talk spurt.
  */
 fun CoroutineScope.playedOut(connection: VoiceConnection, userId: Long): Deferred<VoiceEvent> =
     async(start = CoroutineStart.UNDISPATCHED) {
-        withTimeout(30.seconds) { connection.receiver.speaking.first { it is VoiceEvent.SpeakingStopped && it.userId == userId } }
+        val events = connection.receiver.speaking.filter {
+            (it is VoiceEvent.SpeakingStarted && it.userId == userId) || (it is VoiceEvent.SpeakingStopped && it.userId == userId)
+        }.produceIn(this)
+        try {
+            withTimeout(30.seconds) {
+                while (true) {
+                    val e = events.receive()
+                    // A stall of this machine can end a talk spurt early; the user is done only once a stop is
+                    // followed by a quiet second.
+                    if (e is VoiceEvent.SpeakingStopped && withTimeoutOrNull(QUIET_AFTER_STOP) { events.receive() } == null) return@withTimeout e
+                }
+                @Suppress("UNREACHABLE_CODE") error("unreachable")
+            }
+        } finally {
+            events.cancel()
+        }
     }
+
+private val QUIET_AFTER_STOP = 1.seconds
 
 /** How a user's received frames compare with what the scripted member sent. */
 class Comparison(
