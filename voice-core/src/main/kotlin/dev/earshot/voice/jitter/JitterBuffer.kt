@@ -273,33 +273,15 @@ public class JitterBuffer<T : Any>(
                     floorSeq = nextSeq
                     continue
                 }
-                if (lastWasSilence) {
-                    // Lost among the silence frames that end a spurt: it was silence too, so play it as silence
-                    // rather than concealing (which would extrapolate the speech before it).
-                    stepSeq = nextSeq
-                    stepTimestamp = playTimestamp
-                    duration = lastDuration
-                    playTimestamp += lastDuration
-                    nextSeq++
-                    floorSeq = nextSeq
-                    lost++
-                    underrunSlots = 0
-                    return Step.GAP
-                }
+                // Lost among the silence frames that end a spurt: it was silence too, so play it as silence rather
+                // than concealing (which would extrapolate the speech before it).
+                if (lastWasSilence) return skipLostSlot(Step.GAP)
                 val following = slotOf(nextSeq + 1)
                 @Suppress("UNCHECKED_CAST")
                 fecItem = if (items[following] != null && seqs[following] == nextSeq + 1) items[following] as T else null
-                stepSeq = nextSeq
-                stepTimestamp = playTimestamp
-                duration = lastDuration
-                playTimestamp += lastDuration
-                nextSeq++
-                floorSeq = nextSeq
-                lost++
                 underrunTicks = 0
-                underrunSlots = 0
                 lastWasSilence = false
-                return Step.MISSING
+                return skipLostSlot(Step.MISSING)
             }
             // Dry. After silence frames the sender has simply stopped; otherwise conceal for a while.
             if (lastWasSilence) return endSpurt()
@@ -313,6 +295,19 @@ public class JitterBuffer<T : Any>(
             playTimestamp += wanted
             return Step.UNDERRUN
         }
+    }
+
+    /** Moves playout past the lost packet at [nextSeq] (one slot of [lastDuration]) and reports it as [step]. */
+    private fun skipLostSlot(step: Step): Step {
+        stepSeq = nextSeq
+        stepTimestamp = playTimestamp
+        duration = lastDuration
+        playTimestamp += lastDuration
+        nextSeq++
+        floorSeq = nextSeq
+        lost++
+        underrunSlots = 0
+        return step
     }
 
     private fun endSpurt(): Step {

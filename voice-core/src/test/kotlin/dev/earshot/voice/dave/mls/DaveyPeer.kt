@@ -1,7 +1,7 @@
 package dev.earshot.voice.dave.mls
 
+import dev.earshot.voice.dave.DaveyNode
 import io.kotest.core.test.Enabled
-import java.io.File
 import java.util.HexFormat
 import java.util.concurrent.TimeUnit
 import kotlinx.serialization.json.Json
@@ -109,43 +109,15 @@ class DaveyPeer private constructor(private val process: Process) : AutoCloseabl
     }
 
     companion object {
-        private const val REQUIRE_ENV = "EARSHOT_REQUIRE_INTEROP"
         private val HEX = HexFormat.of()
 
-        /** The repository's `interop/` folder (tests run in `voice-core/`). */
-        val interopDir: File = File(System.getProperty("user.dir")).let { cwd ->
-            listOf(File(cwd, "../interop"), File(cwd, "interop")).firstOrNull { File(it, "davey-rpc.mjs").isFile }
-                ?: File(cwd, "../interop")
-        }.canonicalFile
-
-        /** Null when node and the installed davey package are there, else why not. */
-        val unavailableReason: String? by lazy {
-            val nodeOk = runCatching { ProcessBuilder("node", "--version").start().waitFor(10, TimeUnit.SECONDS) }.getOrDefault(false)
-            when {
-                !nodeOk -> "node is not installed"
-                !File(interopDir, "node_modules/@snazzah/davey").isDirectory ->
-                    "$interopDir/node_modules/@snazzah/davey is missing (run npm ci in interop/)"
-                else -> null
-            }
-        }
-
-        /**
-         * Whether davey interop tests run: skipped with a printed reason when node or the npm packages are missing,
-         * unless EARSHOT_REQUIRE_INTEROP=1, in which case they run (and fail saying why).
-         */
-        val enabledOrReason: Enabled by lazy {
-            val reason = unavailableReason
-            when {
-                reason == null -> Enabled.enabled
-                System.getenv(REQUIRE_ENV) == "1" -> Enabled.enabled.also { println("interop tests are required ($REQUIRE_ENV=1) but: $reason") }
-                else -> Enabled.disabled("skipping davey interop tests: $reason").also { println(it.reason) }
-            }
-        }
+        /** Whether davey interop tests run (node and the pinned packages found; see [DaveyNode]). */
+        val enabledOrReason: Enabled get() = DaveyNode.enabledOrReason
 
         /** Starts the RPC process. */
         fun start(): DaveyPeer {
-            unavailableReason?.let { throw AssertionError("cannot run davey: $it") }
-            val pb = ProcessBuilder("node", "davey-rpc.mjs").directory(interopDir)
+            DaveyNode.unavailableReason?.let { throw AssertionError("cannot run davey: $it") }
+            val pb = ProcessBuilder("node", "davey-rpc.mjs").directory(DaveyNode.interopDir)
             pb.environment()["NODE_NO_WARNINGS"] = "1"
             return DaveyPeer(pb.start())
         }
