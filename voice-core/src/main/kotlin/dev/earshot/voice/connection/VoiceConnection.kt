@@ -103,7 +103,7 @@ public class VoiceConnection private constructor(
     public val ping: Duration? get() = driver.session?.ping
 
     /** The users in the channel as the voice server announced them (op 11 joins, op 13 leaves), without us. */
-    public val members: Set<Long> get() = driver.members.toSet()
+    public val members: Set<Long> get() = HashSet(driver.members) // not toSet(): it reads size first and races a concurrent removal
 
     /** Every event: speaking, speaking mode, members, video, flags, platform, RTCP, stats. Hot, from the moment of collection. */
     public val events: Flow<VoiceEvent> get() = receiver.events

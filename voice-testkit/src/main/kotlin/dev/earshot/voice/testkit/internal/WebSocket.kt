@@ -197,7 +197,9 @@ internal class WsListener(
 
     /** Closes every open connection without a close frame. */
     fun abortAll() {
-        connections.toList().forEach { it.abort() }
+        // Iterate the concurrent set itself: Kotlin's toList() reads size first and can
+        // throw NoSuchElementException when a connection leaves between size and next().
+        for (connection in connections) connection.abort()
     }
 }
 
