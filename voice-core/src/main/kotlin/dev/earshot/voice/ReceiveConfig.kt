@@ -45,6 +45,12 @@ public class ReceiveConfig private constructor(b: Builder) {
      * [dev.earshot.voice.codec.OpusDecoders.nativeOrConcentus] or [dev.earshot.voice.codec.NativeOpusDecoderFactory.load].
      */
     public val decoderFactory: OpusDecoderFactory = b.decoderFactory
+    /**
+     * Threads that decode one tick's speakers: the receive clock's own plus helpers from a process-wide pool of one
+     * daemon thread per extra core (`earshot-decode-N`), so a call with many speakers uses every core. 1 decodes on the
+     * clock's thread only. Default: the number of available processors.
+     */
+    public val decodeThreads: Int = b.decodeThreads
     /** Clock used for hold timeouts and tick deadlines. Default [NanoClock.SYSTEM]; tests inject virtual time. */
     public val clock: NanoClock = b.clock
     /** Dispatcher of the socket reader. Default `Dispatchers.IO`. */
@@ -71,6 +77,7 @@ public class ReceiveConfig private constructor(b: Builder) {
         public var stageQueueCapacity: Int = 256
         public var tickQueueCapacity: Int = 250
         public var decoderFactory: OpusDecoderFactory = ConcentusDecoderFactory
+        public var decodeThreads: Int = Runtime.getRuntime().availableProcessors()
         public var clock: NanoClock = NanoClock.SYSTEM
         public var readDispatcher: CoroutineDispatcher? = null
         public var pipelineDispatcher: CoroutineDispatcher? = null
@@ -81,6 +88,7 @@ public class ReceiveConfig private constructor(b: Builder) {
             require(jitterCapacity >= 4) { "jitterCapacity must be at least 4" }
             require(maxSsrcs >= 1 && holdPerSsrc >= 1 && maxHeldSsrcs >= 0) { "limits must be positive" }
             require(stageQueueCapacity >= 1 && tickQueueCapacity >= 1) { "queue capacities must be positive" }
+            require(decodeThreads >= 1) { "decodeThreads must be at least 1" }
             return ReceiveConfig(this)
         }
     }

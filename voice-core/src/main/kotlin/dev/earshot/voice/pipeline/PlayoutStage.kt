@@ -18,7 +18,8 @@ import kotlinx.coroutines.yield
 /**
  * Pure core of the playout stage: the table of [Speaker]s (one per SSRC, capped at [ReceiveConfig.maxSsrcs]) and the
  * assembly of one [VoiceTick] per 20 ms. Not thread-safe: the ingest loop and the clock loop that use it run on the
- * same single-threaded dispatcher, so they never interleave except at suspension points.
+ * same single-threaded dispatcher, so they never interleave except at suspension points. [tick] hands speakers to
+ * other threads only for the duration of the call, which blocks until they are done.
  */
 internal class Playout(
     private val config: ReceiveConfig,
@@ -45,17 +46,29 @@ internal class Playout(
         speaker.insert(p, nextTick)
     }
 
-    /** Produces the next tick. */
+    // Decoding runs across cores only when there is decoding to do and more than one speaker to share out.
+    private val round = ParallelRound(if (config.decode == null) 0 else minOf(config.decodeThreads - 1, DecodePool.size))
+    private val order = ArrayList<Speaker>()
+    private var produced = arrayOfNulls<AudioFrame>(16)
+
+    /** Produces the next tick; the speakers' frames are decoded in parallel (see [ReceiveConfig.decodeThreads]). */
     fun tick(): VoiceTick {
         val tick = nextTick++
+        order.clear()
+        speakers.forEach { _, speaker -> order += speaker }
+        val n = order.size
+        if (produced.size < n) produced = arrayOfNulls(maxOf(n, produced.size * 2))
+        val out = produced
+        round.run(n) { i -> out[i] = order[i].produce(tick) }
         var frames: ArrayList<AudioFrame>? = null
         var silent: HashSet<Long>? = null
-        speakers.forEach { _, speaker ->
-            val frame = speaker.produce(tick)
+        for (i in 0 until n) {
+            val frame = out[i]
+            out[i] = null
             if (frame != null) {
-                (frames ?: ArrayList<AudioFrame>(speakers.size).also { frames = it }) += frame
+                (frames ?: ArrayList<AudioFrame>(n).also { frames = it }) += frame
             } else {
-                (silent ?: HashSet<Long>().also { silent = it }) += speaker.boxedSsrc
+                (silent ?: HashSet<Long>().also { silent = it }) += order[i].boxedSsrc
             }
         }
         counters.inc(Counter.TICKS)

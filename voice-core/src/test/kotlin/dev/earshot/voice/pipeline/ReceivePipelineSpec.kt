@@ -2,7 +2,11 @@ package dev.earshot.voice.pipeline
 
 import dev.earshot.voice.testing.readOggResource
 import dev.earshot.voice.codec.OpusPacketInfo
+import dev.earshot.voice.codec.ConcentusDecoderFactory
+import dev.earshot.voice.codec.OpusDecoderFactory
+import dev.earshot.voice.codec.OpusFrameDecoder
 import dev.earshot.voice.codec.PcmFormat
+import io.kotest.matchers.ints.shouldBeGreaterThan
 import dev.earshot.voice.crypto.EncryptionMode
 import dev.earshot.voice.crypto.TransportCipher
 import dev.earshot.voice.e2ee.FrameDecryptor
@@ -106,6 +110,49 @@ class ReceivePipelineSpec : FunSpec({
             val expected = Speech.decodeAll(first) + Speech.decodeAll(second)
             frames.forEachIndexed { i, f -> f.pcm!!.contentEquals(expected[i]) shouldBe true }
         }
+    }
+
+    test("many speakers are decoded on several threads with exactly the output of one thread, losses included") {
+        val threads = java.util.concurrent.ConcurrentHashMap.newKeySet<String>()
+        val recording = OpusDecoderFactory { format ->
+            val d = ConcentusDecoderFactory.create(format)
+            object : OpusFrameDecoder by d {
+                override fun decode(packet: ByteArray, offset: Int, length: Int, out: ShortArray): Int {
+                    threads += Thread.currentThread().name
+                    return d.decode(packet, offset, length, out)
+                }
+            }
+        }
+        fun run(decodeThreads: Int): List<Pair<Triple<Long, Long, FrameKind>, List<Short>>> {
+          var result: List<Pair<Triple<Long, Long, FrameKind>, List<Short>>> = emptyList()
+          runTest {
+            val h = ReceiverHarness(this) {
+                this.decodeThreads = decodeThreads
+                decoderFactory = recording
+            }
+            val rnd = Random(7)
+            val speakers = List(12) { FakeSpeaker(100L + it, h.key, sequence = rnd.nextInt(65536)) }
+            launch {
+                for (k in 0 until 80) {
+                    speakers.forEachIndexed { s, sp ->
+                        val d = sp.datagram(Speech.packets[(k + 17 * s) % Speech.packets.size])
+                        if (rnd.nextDouble() >= 0.05) h.source.offer(d) // the same 5 % lost in both runs
+                    }
+                    delay(20)
+                }
+                h.source.close()
+            }
+            result = h.ticks.await().flatMap { t -> t.speaking.map { Triple(t.tick, it.ssrc, it.kind) to it.pcm!!.toList() } }
+          }
+          return result
+        }
+        val serial = run(1)
+        threads.clear()
+        val parallel = run(4)
+        parallel.size shouldBe serial.size
+        parallel shouldBe serial
+        serial.map { it.first.third }.toSet().size shouldBeGreaterThan 1 // concealed or FEC frames, not only decoded
+        if (DecodePool.size > 0) threads.any { it.startsWith("earshot-decode-") } shouldBe true
     }
 
     test("16 kHz mono is decoded directly: 320 samples per tick, identical to a 16 kHz decoder") {
