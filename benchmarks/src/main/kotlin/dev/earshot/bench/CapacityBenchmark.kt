@@ -205,7 +205,7 @@ private fun realTimeStep(
         speakers = speakers,
         attempt = attempt,
         lateTicks = stats.lateTicks,
-        drops = stats.droppedDatagrams + stats.droppedPackets + stats.droppedFrames + stats.droppedTicks,
+        drops = stats.droppedDatagrams + stats.droppedTicks,
         latePackets = stats.late,
         concealed = stats.concealed,
         latency = Percentiles(latencies.toLongArray()),

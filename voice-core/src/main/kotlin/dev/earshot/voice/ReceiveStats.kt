@@ -38,8 +38,6 @@ import java.util.concurrent.atomic.AtomicLongArray
  * @property ticks receive-clock ticks produced.
  * @property lateTicks ticks that were produced late (the clock had fallen behind by a tick or more).
  * @property droppedDatagrams read-queue overflow drops (oldest first).
- * @property droppedPackets decrypt-to-resolve queue overflow drops.
- * @property droppedFrames resolve-to-playout queue overflow drops.
  * @property droppedTicks ticks and events dropped by slow collectors and sinks, summed over all of them.
  */
 public class ReceiveStats internal constructor(values: LongArray) {
@@ -71,8 +69,6 @@ public class ReceiveStats internal constructor(values: LongArray) {
     public val ticks: Long = values[Counter.TICKS.ordinal]
     public val lateTicks: Long = values[Counter.LATE_TICKS.ordinal]
     public val droppedDatagrams: Long = values[Counter.DROPPED_DATAGRAMS.ordinal]
-    public val droppedPackets: Long = values[Counter.DROPPED_PACKETS.ordinal]
-    public val droppedFrames: Long = values[Counter.DROPPED_FRAMES.ordinal]
     public val droppedTicks: Long = values[Counter.DROPPED_TICKS.ordinal]
 
     override fun toString(): String = Counter.entries.zip(fields()).joinToString(", ", "ReceiveStats(", ")") { (c, v) ->
@@ -83,7 +79,7 @@ public class ReceiveStats internal constructor(values: LongArray) {
         datagrams, rtpAudio, rtcp, discovery, keepalive, otherPayload, malformed, noKey, authFailures, malformedAudio,
         decrypted, rtcpAuthFailures, heldUnknownSsrc, droppedUnknownSsrc, e2eeFailures, ssrcLimitDrops, late,
         duplicates, lost, concealed, fecRecovered, decoded, decodeErrors, silenceFrames, resyncs, ticks, lateTicks,
-        droppedDatagrams, droppedPackets, droppedFrames, droppedTicks,
+        droppedDatagrams, droppedTicks,
     )
 }
 
@@ -92,7 +88,7 @@ internal enum class Counter {
     DATAGRAMS, RTP_AUDIO, RTCP, DISCOVERY, KEEPALIVE, OTHER_PAYLOAD, MALFORMED, NO_KEY, AUTH_FAILURES, MALFORMED_AUDIO,
     DECRYPTED, RTCP_AUTH_FAILURES, HELD_UNKNOWN_SSRC, DROPPED_UNKNOWN_SSRC, E2EE_FAILURES, SSRC_LIMIT_DROPS, LATE,
     DUPLICATES, LOST, CONCEALED, FEC_RECOVERED, DECODED, DECODE_ERRORS, SILENCE_FRAMES, RESYNCS, TICKS, LATE_TICKS,
-    DROPPED_DATAGRAMS, DROPPED_PACKETS, DROPPED_FRAMES, DROPPED_TICKS,
+    DROPPED_DATAGRAMS, DROPPED_TICKS,
 }
 
 /** Live counters shared by the stages; increments are atomic because stages run on different threads. */

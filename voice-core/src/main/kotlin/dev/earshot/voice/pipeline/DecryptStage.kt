@@ -11,6 +11,7 @@ import dev.earshot.voice.rtp.RtcpParseResult
 import dev.earshot.voice.rtp.RtcpParser
 import dev.earshot.voice.rtp.RtpPayload
 import dev.earshot.voice.rtp.RtpView
+import kotlinx.coroutines.yield
 import org.slf4j.LoggerFactory
 import java.util.concurrent.atomic.AtomicReference
 
@@ -125,30 +126,36 @@ internal class PacketOpener(private val counters: Counters) {
     }
 }
 
-/** The decrypt stage loop: datagrams in, decrypted audio packets out; RTCP reports go to [onRtcp]. */
+/**
+ * The decrypt stage loop: datagrams in; each decrypted audio packet goes straight on to [deliver] (the resolver, then
+ * the speaker's jitter buffer) on this same coroutine, without another queue hop, since every later stage shares this
+ * single-threaded dispatcher anyway; RTCP reports go to [onRtcp]. Returns when [input] is closed and drained.
+ */
 internal suspend fun runDecryptStage(
     input: StageChannel,
-    output: StageChannel,
+    deliver: (ReceivedPacket) -> Unit,
     opener: PacketOpener,
     pool: PacketPool,
     onRtcp: (List<RtcpPacket>) -> Unit,
     counters: Counters,
 ) {
-    try {
-        for (p in input) {
-            when (opener.open(p)) {
-                PacketOpener.Outcome.AUDIO -> output.offer(p)
-                PacketOpener.Outcome.RTCP -> {
-                    when (val r = RtcpParser.parse(p.data, 0, opener.rtcpLength)) {
-                        is RtcpParseResult.Ok -> onRtcp(r.packets)
-                        is RtcpParseResult.Malformed -> counters.inc(Counter.RTCP_AUTH_FAILURES)
-                    }
-                    pool.release(p)
+    var handled = 0
+    for (p in input) {
+        // A flood never empties the queue, so the loop would never suspend: let the clock tick in between.
+        if (++handled and YIELD_EVERY_MASK == 0) yield()
+        when (opener.open(p)) {
+            PacketOpener.Outcome.AUDIO -> deliver(p)
+            PacketOpener.Outcome.RTCP -> {
+                when (val r = RtcpParser.parse(p.data, 0, opener.rtcpLength)) {
+                    is RtcpParseResult.Ok -> onRtcp(r.packets)
+                    is RtcpParseResult.Malformed -> counters.inc(Counter.RTCP_AUTH_FAILURES)
                 }
-                PacketOpener.Outcome.DROPPED -> pool.release(p)
+                pool.release(p)
             }
+            PacketOpener.Outcome.DROPPED -> pool.release(p)
         }
-    } finally {
-        output.close()
     }
 }
+
+/** The receive loop yields to the clock after every 64 datagrams. */
+private const val YIELD_EVERY_MASK = 63

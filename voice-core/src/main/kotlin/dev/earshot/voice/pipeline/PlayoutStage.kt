@@ -141,11 +141,6 @@ internal class Playout(
     }
 }
 
-/** The ingest loop: decrypted, resolved packets into their speakers' jitter buffers. */
-internal suspend fun runIngestLoop(input: StageChannel, playout: Playout) {
-    for (p in input) playout.insert(p)
-}
-
 /**
  * The receive clock: one [VoiceTick] every 20 ms, deadline-based so it does not drift. When it falls behind (a GC
  * pause, an overloaded machine) it catches up without sleeping, so the tick count always matches elapsed time, and

@@ -18,11 +18,13 @@ import kotlinx.coroutines.launch
  * and overflow policies, and which dispatcher each runs on.
  *
  * ```
- * DatagramSource ─read─► [datagrams: cap N, drop oldest] ─decrypt─► [packets: cap N, drop oldest]
- *     ─resolve (+E2EE, hold queue)─► [frames: cap N, drop oldest] ─ingest─► Playout ◄─clock (20 ms)─► ticks
+ * DatagramSource ─read─► [datagrams: cap N, drop oldest] ─decrypt ─► resolve (+E2EE, hold queue) ─► Playout
+ *                                                                                 clock (20 ms) ─┘─► ticks
  * ```
- * N = [ReceiveConfig.stageQueueCapacity]. The reader runs on the read dispatcher (IO); every other stage shares one
- * single-threaded view of the pipeline dispatcher, so the playout state needs no locks.
+ * N = [ReceiveConfig.stageQueueCapacity]. The reader runs on the read dispatcher (IO) and never waits for the rest.
+ * Decrypt, resolve and the jitter-buffer insert run as one loop, and the clock beside it, on one single-threaded view
+ * of the pipeline dispatcher, so the playout state needs no locks and a packet crosses one queue, not three. The clock
+ * shares each tick's decoding out to other cores for the duration of the tick ([ParallelRound]).
  */
 internal class ReceivePipeline(
     private val config: ReceiveConfig,
@@ -37,37 +39,43 @@ internal class ReceivePipeline(
     private val serial = (config.pipelineDispatcher ?: Dispatchers.Default).limitedParallelism(1)
     private val readDispatcher = config.readDispatcher ?: Dispatchers.IO
     val playout = Playout(config, counters, pool)
+    private val resolver = Resolver(
+        directory, frameDecryptor,
+        HoldQueue(config.maxHeldSsrcs, config.holdPerSsrc, config.unknownSsrcHold.inWholeNanoseconds),
+        counters,
+        release = pool::release,
+        out = playout::insert,
+    )
 
     @Volatile
     private var ingestDone = false
 
-    private val datagrams = stageChannel(Counter.DROPPED_DATAGRAMS)
-    private val packets = stageChannel(Counter.DROPPED_PACKETS)
-    private val frames = stageChannel(Counter.DROPPED_FRAMES)
+    private val datagrams = StageChannel(config.stageQueueCapacity) {
+        counters.inc(Counter.DROPPED_DATAGRAMS)
+        pool.release(it)
+    }
 
     /** Runs every stage until the source ends and the last audio has played out, or until cancelled. */
     suspend fun run() {
-        val wake = directory.onMapped { packets.offer(WAKE) }
+        var wake: AutoCloseable? = null
         try {
             coroutineScope {
+                // A new SSRC mapping releases held packets promptly, even if their speaker has stopped sending.
+                wake = directory.onMapped {
+                    launch(serial + CoroutineName("earshot-resolve-wake")) {
+                        if (!ingestDone) resolver.retryAll(config.clock.nanoTime())
+                    }
+                }
                 launch(readDispatcher + CoroutineName("earshot-read")) {
                     runReadStage(source, pool, datagrams, counters, config.clock)
                 }
-                launch(serial + CoroutineName("earshot-decrypt")) {
-                    runDecryptStage(datagrams, packets, opener, pool, { rtcp -> rtcp.forEach { emit(VoiceEvent.Rtcp(it)) } }, counters)
-                }
-                launch(serial + CoroutineName("earshot-resolve")) {
-                    val hold = HoldQueue(config.maxHeldSsrcs, config.holdPerSsrc, config.unknownSsrcHold.inWholeNanoseconds)
-                    val resolver = Resolver(
-                        directory, frameDecryptor, hold, counters,
-                        release = pool::release,
-                        out = frames::offer,
-                    )
-                    runResolveStage(packets, frames, resolver, config.clock)
-                }
-                launch(serial + CoroutineName("earshot-ingest")) {
+                launch(serial + CoroutineName("earshot-receive")) {
                     try {
-                        runIngestLoop(frames, playout)
+                        runDecryptStage(
+                            datagrams, { p -> resolver.offer(p, config.clock.nanoTime()) }, opener, pool,
+                            { rtcp -> rtcp.forEach { emit(VoiceEvent.Rtcp(it)) } }, counters,
+                        )
+                        resolver.finish(config.clock.nanoTime())
                     } finally {
                         ingestDone = true
                     }
@@ -78,7 +86,7 @@ internal class ReceivePipeline(
             }
         } finally {
             // Every stage has stopped by now, so touching playout state off the serial dispatcher is safe.
-            wake.close()
+            wake?.close()
             playout.close()
         }
     }
@@ -86,12 +94,5 @@ internal class ReceivePipeline(
     /** Forgets [ssrc] on the pipeline's own thread (a user left). */
     fun forget(scope: CoroutineScope, ssrc: Long) {
         scope.launch(serial) { playout.remove(ssrc) }
-    }
-
-    private fun stageChannel(dropCounter: Counter) = StageChannel(config.stageQueueCapacity) {
-        if (it !== WAKE) {
-            counters.inc(dropCounter)
-            pool.release(it)
-        }
     }
 }

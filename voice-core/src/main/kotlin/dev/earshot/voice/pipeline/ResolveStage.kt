@@ -2,7 +2,6 @@ package dev.earshot.voice.pipeline
 
 import dev.earshot.voice.Counter
 import dev.earshot.voice.Counters
-import dev.earshot.voice.NanoClock
 import dev.earshot.voice.e2ee.FrameDecryptor
 import dev.earshot.voice.identity.SsrcDirectory
 
@@ -88,26 +87,3 @@ internal class Resolver(
         for (ssrc in hold.expired(now)) retry(ssrc, now, final = true)
     }
 }
-
-/**
- * The resolve stage loop. A new SSRC mapping arrives as the [WAKE] marker on the same channel as packets, so held
- * packets are released promptly even if their speaker has stopped, without a select per packet.
- */
-internal suspend fun runResolveStage(
-    input: StageChannel,
-    output: StageChannel,
-    resolver: Resolver,
-    clock: NanoClock,
-) {
-    try {
-        for (p in input) {
-            if (p === WAKE) resolver.retryAll(clock.nanoTime()) else resolver.offer(p, clock.nanoTime())
-        }
-        resolver.finish(clock.nanoTime())
-    } finally {
-        output.close()
-    }
-}
-
-/** A marker sent down the resolve stage's input when the SSRC directory changes; never pooled or parsed. */
-internal val WAKE = ReceivedPacket()
