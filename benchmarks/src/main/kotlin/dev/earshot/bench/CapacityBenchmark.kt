@@ -17,12 +17,20 @@ import kotlinx.coroutines.launch
 import kotlinx.coroutines.runBlocking
 import java.lang.management.ManagementFactory
 
-/** The decoders whose real-time capacity is searched, one child JVM each (`capacity=N`). */
-internal val CAPACITY_CASES: List<Pair<String, PcmFormat>> = listOf(
-    "Concentus" to PcmFormat.STEREO_48K,
-    "Concentus" to PcmFormat.MONO_16K,
-    "native libopus" to PcmFormat.STEREO_48K,
-    "native libopus" to PcmFormat.MONO_16K,
+/** One capacity search: a decoder, an output format, and how many threads decode a tick (null: the default, every core). */
+internal data class CapacityCase(val decoder: String, val format: PcmFormat, val decodeThreads: Int? = null)
+
+/**
+ * The real-time capacity searches, one child JVM each (`capacity=N`). The one-thread rows are the same pipeline with
+ * `decodeThreads = 1`, i.e. decoding on the clock's thread only as before parallel decoding, for a side-by-side figure.
+ */
+internal val CAPACITY_CASES: List<CapacityCase> = listOf(
+    CapacityCase("Concentus", PcmFormat.STEREO_48K),
+    CapacityCase("Concentus", PcmFormat.STEREO_48K, decodeThreads = 1),
+    CapacityCase("Concentus", PcmFormat.MONO_16K),
+    CapacityCase("native libopus", PcmFormat.STEREO_48K),
+    CapacityCase("native libopus", PcmFormat.STEREO_48K, decodeThreads = 1),
+    CapacityCase("native libopus", PcmFormat.MONO_16K),
 )
 
 private const val MAX_SPEAKERS = 3200
@@ -89,9 +97,11 @@ private fun processTotals(): Pair<Long, Long> {
  * stall caused by another process on a shared machine). Prints step rows (`S|`) and one result row (`C|`).
  */
 internal fun runCapacity(index: Int, quick: Boolean) {
-    val (name, format) = CAPACITY_CASES[index]
-    val factory: OpusDecoderFactory = if (name == "Concentus") ConcentusDecoderFactory else nativeFactory()
-    val label = "$name, ${if (format == PcmFormat.STEREO_48K) "48 kHz stereo" else "16 kHz mono"}"
+    val case = CAPACITY_CASES[index]
+    val format = case.format
+    val factory: OpusDecoderFactory = if (case.decoder == "Concentus") ConcentusDecoderFactory else nativeFactory()
+    val label = "${case.decoder}, ${if (format == PcmFormat.STEREO_48K) "48 kHz stereo" else "16 kHz mono"}" +
+        (case.decodeThreads?.let { ", $it decode thread" } ?: "")
     val speech = readOggResource("/audio/speech.opus").packets
     val ticks = if (quick) 100 else 300
     val steps = ArrayList<CapacityStep>()
@@ -99,7 +109,7 @@ internal fun runCapacity(index: Int, quick: Boolean) {
     fun step(speakers: Int, stepTicks: Int = ticks): CapacityStep {
         var last: CapacityStep? = null
         for (attempt in 1..2) {
-            val s = realTimeStep(label, speakers, stepTicks, speech, format, factory, attempt)
+            val s = realTimeStep(label, speakers, stepTicks, speech, case, factory, attempt)
             System.err.println(s.markdown())
             last = s
             if (s.passed) break
@@ -108,7 +118,7 @@ internal fun runCapacity(index: Int, quick: Boolean) {
     }
 
     // JIT warm-up, not reported.
-    realTimeStep(label, 20, 100, speech, format, factory, 0)
+    realTimeStep(label, 20, 100, speech, case, factory, 0)
     var good: CapacityStep? = null
     var bad: CapacityStep? = null
     var n = FIRST_STEP
@@ -152,7 +162,7 @@ private fun realTimeStep(
     speakers: Int,
     ticks: Int,
     speech: List<ByteArray>,
-    format: PcmFormat,
+    case: CapacityCase,
     factory: OpusDecoderFactory,
     attempt: Int,
 ): CapacityStep {
@@ -166,8 +176,9 @@ private fun realTimeStep(
     val delivered = LongArray(total) { -1 }
     val tickTimes = LongArray(ticks + 64) { -1 }
     val config = ReceiveConfig {
-        decode = format
+        decode = case.format
         decoderFactory = factory
+        case.decodeThreads?.let { decodeThreads = it }
         maxSsrcs = speakers
         // Queues sized for a whole tick of every speaker, so the figure is CPU capacity rather than queue sizing.
         stageQueueCapacity = maxOf(256, 4 * speakers)
