@@ -153,9 +153,17 @@ public class VoiceConnection private constructor(
      * ([VoiceConnectionState.WaitingForServer]) for the VOICE_SERVER_UPDATE Discord sends next; [updateServer] then
      * identifies with the new values. On a channel move the DAVE session starts over for the new channel's MLS group
      * ([dave] returns the new session; its stats start from zero). Recordings carry on: receiver, sinks and flows stay.
-     * Unchanged values do nothing.
+     * Unchanged values do nothing. A null [channelId] means the bot was removed from the channel: the connection
+     * ends with [VoiceChannelLeftException] (sinks finish as after [disconnect]).
      */
-    public suspend fun updateVoiceState(channelId: Long, sessionId: String) {
+    public suspend fun updateVoiceState(channelId: Long?, sessionId: String) {
+        if (done.isCompleted) return
+        if (channelId == null) {
+            val cause = VoiceChannelLeftException(driver.info.channelId)
+            driverJob?.cancel()
+            finish(cause)
+            return
+        }
         val channelChanged = driver.info.channelId != channelId
         if (!driver.updateVoiceState(channelId, sessionId)) return
         if (channelChanged) daveBridge?.switchChannel(channelId)

@@ -403,4 +403,24 @@ class VoiceConnectionSpec : FunSpec({
             }
         }
     }
+
+    test("a voice state without a channel (kicked) ends the connection with VoiceChannelLeftException; flows complete") {
+        runTest {
+            val h = ConnectionHarness(this)
+            with(h) {
+                val (socket, connection) = connected()
+                val events = async(start = CoroutineStart.UNDISPATCHED) { connection.events.toList() }
+                connection.updateVoiceState(null, "session-1")
+                val cause = connection.awaitClosed().shouldBeInstanceOf<VoiceChannelLeftException>()
+                cause.channelId shouldBe 20L
+                cause.message!! shouldContain "removed from voice channel 20"
+                connection.state.value.shouldBeInstanceOf<VoiceConnectionState.Closed>().cause shouldBe cause
+                socket.clientClose!!.code shouldBe 1000
+                events.await() // completes: the receiver stopped
+                connection.isAlive shouldBe false
+                connection.updateVoiceState(21, "session-1") // after the end: ignored
+                urls.size shouldBe 1
+            }
+        }
+    }
 })
