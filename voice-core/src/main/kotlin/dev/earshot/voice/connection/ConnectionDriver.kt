@@ -95,6 +95,22 @@ internal class ConnectionDriver(
         session?.close(CloseCodes.LOCAL_MOVING, "moving to a new voice server")
     }
 
+    /**
+     * The bot's own voice state changed (a channel move, or a new main-gateway session): the next Identify carries
+     * [sessionId], and the connection leaves the current voice server session at once and waits for the
+     * VOICE_SERVER_UPDATE that Discord sends next. Returns false (and does nothing) when neither value changed.
+     */
+    suspend fun updateVoiceState(channelId: Long, sessionId: String): Boolean {
+        val old = info
+        if (old.channelId == channelId && old.sessionId == sessionId) return false
+        info = VoiceSessionInfo(old.guildId, channelId, old.userId, sessionId, old.token, old.endpoint)
+        awaitingServer = true
+        serverChanged = true
+        serverWake.trySend(Unit)
+        session?.close(CloseCodes.LOCAL_MOVING, "moving to another channel")
+        return true
+    }
+
     /** Runs until the connection ends on its own; returns why (never null), or is cancelled by disconnect. */
     suspend fun run(): Throwable {
         var resume = false

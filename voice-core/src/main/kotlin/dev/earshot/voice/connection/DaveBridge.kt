@@ -27,24 +27,44 @@ import java.util.concurrent.atomic.AtomicLong
  * 31) on the current gateway socket. The session's callbacks may come from any thread (the receive path re-initialises
  * after too many failed frames), so they go through one queue drained by a coroutine in [scope], in call order.
  */
-internal class DaveBridge(factory: DaveSessionFactory, selfUserId: Long, channelId: Long, scope: CoroutineScope) : DaveGateway {
+internal class DaveBridge(
+    private val factory: DaveSessionFactory,
+    private val selfUserId: Long,
+    channelId: Long,
+    scope: CoroutineScope,
+) : DaveGateway {
     private val outbox = Channel<Outgoing>(Channel.UNLIMITED)
+    // Bumped by switchChannel: callbacks of a replaced session must not reach the new channel's gateway.
+    private val generation = java.util.concurrent.atomic.AtomicInteger()
     @Volatile
     private var sender: DaveGatewaySender? = null
 
     /** Gateway messages with a missing field or a short binary payload. */
     val malformed = AtomicLong()
 
-    val callbacks: DaveCallbacks = object : DaveCallbacks {
-        override fun sendKeyPackage(keyPackage: ByteArray) = post(Outgoing.Binary(VoiceOp.DAVE_MLS_KEY_PACKAGE, keyPackage))
-        override fun sendCommitWelcome(commitWelcome: ByteArray) = post(Outgoing.Binary(VoiceOp.DAVE_MLS_COMMIT_WELCOME, commitWelcome))
+    private fun callbacksFor(gen: Int): DaveCallbacks = object : DaveCallbacks {
+        override fun sendKeyPackage(keyPackage: ByteArray) = post(gen, Outgoing.Binary(VoiceOp.DAVE_MLS_KEY_PACKAGE, keyPackage))
+        override fun sendCommitWelcome(commitWelcome: ByteArray) = post(gen, Outgoing.Binary(VoiceOp.DAVE_MLS_COMMIT_WELCOME, commitWelcome))
         override fun sendReadyForTransition(transitionId: Int) =
-            post(Outgoing.Json(VoiceOp.DAVE_TRANSITION_READY, buildJsonObject { put("transition_id", transitionId) }))
+            post(gen, Outgoing.Json(VoiceOp.DAVE_TRANSITION_READY, buildJsonObject { put("transition_id", transitionId) }))
         override fun sendInvalidCommitWelcome(transitionId: Int) =
-            post(Outgoing.Json(VoiceOp.DAVE_MLS_INVALID_COMMIT_WELCOME, buildJsonObject { put("transition_id", transitionId) }))
+            post(gen, Outgoing.Json(VoiceOp.DAVE_MLS_INVALID_COMMIT_WELCOME, buildJsonObject { put("transition_id", transitionId) }))
     }
 
-    val session: DaveSession = factory.create(selfUserId, channelId, callbacks)
+    /** The current session; replaced by [switchChannel] (a channel move: the MLS group id is the channel id). */
+    @Volatile
+    var session: DaveSession = factory.create(selfUserId, channelId, callbacksFor(0))
+        private set
+
+    /**
+     * Starts over with a new session for [channelId]'s group and closes the old one. The frame decryptor and encryptor
+     * handed to the receiver and player read [session] on every call, so they follow without being replaced.
+     */
+    fun switchChannel(channelId: Long) {
+        val old = session
+        session = factory.create(selfUserId, channelId, callbacksFor(generation.incrementAndGet()))
+        old.close()
+    }
 
     init {
         scope.launch(CoroutineName("earshot-dave-outbox")) {
@@ -125,8 +145,8 @@ internal class DaveBridge(factory: DaveSessionFactory, selfUserId: Long, channel
         session.close()
     }
 
-    private fun post(m: Outgoing) {
-        outbox.trySend(m)
+    private fun post(gen: Int, m: Outgoing) {
+        if (gen == generation.get()) outbox.trySend(m)
     }
 
     private fun bad(op: Int) {

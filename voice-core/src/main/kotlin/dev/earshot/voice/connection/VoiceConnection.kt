@@ -147,6 +147,28 @@ public class VoiceConnection private constructor(
         driver.updateServer(token, endpoint)
     }
 
+    /**
+     * Applies the bot's own VOICE_STATE_UPDATE from the main gateway: a new [channelId] (a channel move) or a new
+     * [sessionId] (a new main-gateway session). The connection leaves its voice server session at once and waits
+     * ([VoiceConnectionState.WaitingForServer]) for the VOICE_SERVER_UPDATE Discord sends next; [updateServer] then
+     * identifies with the new values. On a channel move the DAVE session starts over for the new channel's MLS group
+     * ([dave] returns the new session; its stats start from zero). Recordings carry on: receiver, sinks and flows stay.
+     * Unchanged values do nothing. A null [channelId] means the bot was removed from the channel: the connection
+     * ends with [VoiceChannelLeftException] (sinks finish as after [disconnect]).
+     */
+    public suspend fun updateVoiceState(channelId: Long?, sessionId: String) {
+        if (done.isCompleted) return
+        if (channelId == null) {
+            val cause = VoiceChannelLeftException(driver.info.channelId)
+            driverJob?.cancel()
+            finish(cause)
+            return
+        }
+        val channelChanged = driver.info.channelId != channelId
+        if (!driver.updateVoiceState(channelId, sessionId)) return
+        if (channelChanged) daveBridge?.switchChannel(channelId)
+    }
+
     /** Leaves: closes the socket (1000), stops the player and receiver (sinks clean up, flows complete) and waits. */
     public suspend fun disconnect() {
         if (done.isCompleted) return

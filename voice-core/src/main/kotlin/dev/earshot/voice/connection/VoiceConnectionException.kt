@@ -47,3 +47,12 @@ public class VoiceReconnectFailedException(
 
 /** The voice server did not complete the handshake (Hello, Ready or Resumed, Session Description) in time. */
 public class VoiceHandshakeTimeoutException(message: String) : VoiceConnectionException(message)
+
+/**
+ * The bot is no longer in the voice channel: the main gateway reported its own voice state without a channel (a
+ * moderator disconnected it, it was kicked, or the channel was deleted). Not retried; join again to continue.
+ */
+public class VoiceChannelLeftException(
+    /** The channel the connection was in, or null when it had none. */
+    public val channelId: Long?,
+) : VoiceConnectionException("the bot was removed from voice channel $channelId (its voice state has no channel any more); join again to continue")

@@ -112,4 +112,27 @@ class DaveBridgeSpec : FunSpec({
             s.calls.last() shouldBe "close"
         }
     }
+
+    test("a channel switch makes a session for the new channel's group, closes the old one and mutes its callbacks") {
+        runTest {
+            val made = mutableListOf<Pair<Long, RecordingSession>>()
+            val b = DaveBridge({ _, channel, cb -> RecordingSession().also { it.callbacks = cb; made += channel to it } }, 7L, 42L, backgroundScope)
+            val sender = RecordingSender()
+            b.onSessionDescription(1, sender)
+            b.switchChannel(43L)
+            made.map { it.first } shouldContainExactly listOf(42L, 43L)
+            val (old, new) = made[0].second to made[1].second
+            old.calls.last() shouldBe "close"
+            (b.session === new) shouldBe true
+            old.callbacks.sendKeyPackage(byteArrayOf(1)) // late, from the replaced session: never sent
+            new.callbacks.sendKeyPackage(byteArrayOf(2))
+            runCurrent()
+            sender.sent shouldContainExactly listOf("binary 26 [2]")
+            b.onBinary(25, byteArrayOf(5), sender)
+            new.calls shouldContainExactly listOf("sender [5]")
+            b.frameEncryptor.maxEncryptedSize(10) shouldBe 10
+            b.close()
+            new.calls.last() shouldBe "close"
+        }
+    }
 })

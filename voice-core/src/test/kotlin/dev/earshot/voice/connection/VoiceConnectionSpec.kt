@@ -11,6 +11,7 @@ import io.kotest.matchers.string.shouldContain
 import io.kotest.matchers.types.shouldBeInstanceOf
 import kotlinx.coroutines.CoroutineStart
 import kotlinx.coroutines.async
+import kotlinx.coroutines.flow.first
 import kotlinx.coroutines.flow.take
 import kotlinx.coroutines.flow.toList
 import kotlinx.coroutines.test.advanceTimeBy
@@ -347,6 +348,78 @@ class VoiceConnectionSpec : FunSpec({
                 runCurrent()
                 connection.dave!!.protocolVersion shouldBe 0
                 connection.disconnect()
+            }
+        }
+    }
+
+    test("a channel move leaves at once, waits for the server update, identifies with the new session id and starts DAVE over in the new channel's group; flows carry on") {
+        runTest {
+            val groups = java.util.concurrent.CopyOnWriteArrayList<Long>()
+            val h = ConnectionHarness(this) {
+                daveSessionFactory = dev.earshot.voice.dave.DaveSessionFactory { self, channel, callbacks ->
+                    groups += channel
+                    dev.earshot.voice.dave.JvmDaveSession.FACTORY.create(self, channel, callbacks)
+                }
+            }
+            with(h) {
+                val pending = connectAsync()
+                val first = sockets.receive()
+                first.helloIdentify()
+                first.readyToSession(ssrc = 1, daveVersion = 1)
+                val connection = pending.await()
+                runCurrent()
+                first.sentBinary.receive()[0].toInt() shouldBe 26
+                val daveBefore = connection.dave
+                val speaking = async(start = CoroutineStart.UNDISPATCHED) {
+                    connection.events.first { it is VoiceEvent.SpeakingStateChanged }
+                }
+                connection.updateVoiceState(20, "session-1") // unchanged: nothing happens
+                runCurrent()
+                first.isClosed shouldBe false
+                connection.updateVoiceState(21, "session-2")
+                runCurrent()
+                first.isClosed shouldBe true
+                connection.state.value shouldBe VoiceConnectionState.WaitingForServer
+                groups shouldContainExactly listOf(20L, 21L)
+                (connection.dave !== daveBefore) shouldBe true
+                advanceTimeBy(30_000)
+                urls.size shouldBe 1 // no identify before Discord's VOICE_SERVER_UPDATE
+                connection.updateServer("token-2", "voice.test:443")
+                val second = sockets.receive()
+                val identify = second.helloIdentify()
+                identify["session_id"]!!.jsonPrimitive.content shouldBe "session-2"
+                identify["token"]!!.jsonPrimitive.content shouldBe "token-2"
+                second.readyToSession(ssrc = 2, daveVersion = 1)
+                runCurrent()
+                second.sentBinary.receive()[0].toInt() shouldBe 26 // the new group's key package
+                connection.state.value.shouldBeInstanceOf<VoiceConnectionState.Connected>()
+                connection.session.channelId shouldBe 21L
+                connection.session.sessionId shouldBe "session-2"
+                second.serverSends("""{"op":5,"seq":3,"d":{"user_id":"77","ssrc":5005,"speaking":1}}""")
+                runCurrent()
+                speaking.await().shouldBeInstanceOf<VoiceEvent.SpeakingStateChanged>().userId shouldBe 77L
+                connection.isAlive shouldBe true
+                connection.disconnect()
+            }
+        }
+    }
+
+    test("a voice state without a channel (kicked) ends the connection with VoiceChannelLeftException; flows complete") {
+        runTest {
+            val h = ConnectionHarness(this)
+            with(h) {
+                val (socket, connection) = connected()
+                val events = async(start = CoroutineStart.UNDISPATCHED) { connection.events.toList() }
+                connection.updateVoiceState(null, "session-1")
+                val cause = connection.awaitClosed().shouldBeInstanceOf<VoiceChannelLeftException>()
+                cause.channelId shouldBe 20L
+                cause.message!! shouldContain "removed from voice channel 20"
+                connection.state.value.shouldBeInstanceOf<VoiceConnectionState.Closed>().cause shouldBe cause
+                socket.clientClose!!.code shouldBe 1000
+                events.await() // completes: the receiver stopped
+                connection.isAlive shouldBe false
+                connection.updateVoiceState(21, "session-1") // after the end: ignored
+                urls.size shouldBe 1
             }
         }
     }
