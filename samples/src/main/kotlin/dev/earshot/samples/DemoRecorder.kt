@@ -1,5 +1,6 @@
 package dev.earshot.samples
 
+import dev.earshot.samples.kord.KordSource
 import dev.earshot.voice.connection.VoiceConnection
 import java.nio.file.Files
 import java.nio.file.Path
@@ -45,11 +46,6 @@ object DemoRecorder {
     const val EXIT_FAILED = 1
     const val EXIT_USAGE = 2
 
-    /** Printed when a token asks for a real Discord channel, which needs the Kord integration. */
-    const val KORD_MODE_UNAVAILABLE: String =
-        "recording a Discord channel needs the Kord integration (module voice-kord), which is not part of this build yet.\n" +
-            "Run without --token and without the EARSHOT_TOKEN environment variable for the embedded demo."
-
     @JvmStatic
     fun main(args: Array<String>) {
         // Before anything touches AWT: the timeline is drawn off screen, and a fresh server has no display.
@@ -71,13 +67,7 @@ object DemoRecorder {
             }
             is ParsedArgs.Run -> parsed.options
         }
-        // The Kord source plugs in here: `KordSource(options.discord)` implementing ConnectionSource.
-        val source: ConnectionSource = if (options.discord != null) {
-            System.err.println("${DemoOptions.PROGRAM}: $KORD_MODE_UNAVAILABLE")
-            return EXIT_USAGE
-        } else {
-            EmbeddedSource()
-        }
+        val source = sourceFor(options)
 
         // Ctrl-C (SIGINT) or a TERM start the JVM's shutdown: the hook asks the run to stop, then waits (bounded)
         // while it stops recording, finishes the files and leaves the channel.
@@ -103,6 +93,9 @@ object DemoRecorder {
             }
         }
     }
+
+    /** The embedded voice server, or with a token, guild and channel the real Discord channel through Kord. */
+    fun sourceFor(options: DemoOptions): ConnectionSource = options.discord?.let(::KordSource) ?: EmbeddedSource()
 
     /**
      * Records: connects through [source], listens with a [Recording] into [DemoOptions.outDir], shows the speaking

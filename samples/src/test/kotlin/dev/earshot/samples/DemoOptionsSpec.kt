@@ -79,20 +79,11 @@ class DemoOptionsSpec : FunSpec({
         invalid(env = mapOf("EARSHOT_GUILD" to "1")) shouldContain "needs a bot token"
     }
 
-    test("a token asks for the Kord mode, which this build cannot run: exit 2 with a clear message") {
-        val out = ByteArrayOutputStream()
-        val err = ByteArrayOutputStream()
-        val oldErr = System.err
-        System.setErr(PrintStream(err, true))
-        val code = try {
-            DemoRecorder.execute(listOf("--token", "t0ken", "--guild", "1", "--channel", "2"), emptyMap(), DemoConsole(PrintStream(out), false))
-        } finally {
-            System.setErr(oldErr)
-        }
-        code shouldBe DemoRecorder.EXIT_USAGE
-        err.toString() shouldContain "voice-kord"
-        err.toString() shouldNotContain "t0ken"
-        out.size() shouldBe 0
+    test("a token, guild and channel select the Kord source (not run here: tests never reach Discord); none, the embedded one") {
+        val withToken = (DemoOptions.parse(listOf("--token", "t0ken", "--guild", "1", "--channel", "2"), emptyMap()) as ParsedArgs.Run).options
+        DemoRecorder.sourceFor(withToken).shouldBeInstanceOf<dev.earshot.samples.kord.KordSource>()
+        withToken.toString() shouldNotContain "t0ken"
+        DemoRecorder.sourceFor(DemoOptions()).shouldBeInstanceOf<EmbeddedSource>()
     }
 
     test("bad arguments exit 2; --help exits 0 with the usage") {
