@@ -207,7 +207,9 @@ public final class JavaVoiceConnection implements AutoCloseable {
     public ActiveSink listen(VoiceSink sink) {
         Objects.requireNonNull(sink, "sink");
         CompletableFuture<@Nullable Throwable> finished = new CompletableFuture<>();
-        Listening listening = runtime.listen(sink.core(), finished::complete);
+        // voice-core cancels sinks still draining when the connection's scope ends: an end, not a failure.
+        Listening listening = runtime.listen(sink.core(),
+                error -> finished.complete(error instanceof java.util.concurrent.CancellationException ? null : error));
         return new ActiveSink(runtime, listening, finished, config.closeTimeout());
     }
 
