@@ -13,6 +13,7 @@ import io.ktor.websocket.readText
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.channels.Channel
 import kotlinx.coroutines.channels.ReceiveChannel
+import kotlinx.coroutines.cancel
 import kotlinx.coroutines.launch
 import javax.net.ssl.X509TrustManager
 
@@ -61,7 +62,12 @@ internal class KtorGatewayConnector(trustManager: X509TrustManager?, private val
 
     override suspend fun connect(url: String): GatewaySocket = KtorGatewaySocket(client.webSocketSession(url), scope)
 
-    override fun close() = client.close()
+    override fun close() {
+        client.close()
+        // close() lets requests in flight finish: a WebSocket upgrade still waiting for its answer (a connect that
+        // was cancelled mid-handshake) would keep its TCP connection until the server answered. Cancel them too.
+        client.cancel()
+    }
 }
 
 private class KtorGatewaySocket(private val session: DefaultWebSocketSession, scope: CoroutineScope) : GatewaySocket {

@@ -1,0 +1,65 @@
+package dev.earshot.voice.javaapi;
+
+import dev.earshot.voice.connection.VoiceConnectionState;
+import dev.earshot.voice.model.AudioFrame;
+import dev.earshot.voice.model.FrameKind;
+import dev.earshot.voice.model.OpusPacket;
+import dev.earshot.voice.model.VoiceEvent;
+import org.jspecify.annotations.Nullable;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/** Conversions from voice-core's types to the facade's. */
+final class Convert {
+    private Convert() {
+    }
+
+    static VoiceFrame.Kind kind(FrameKind k) {
+        return switch (k) {
+            case DECODED -> VoiceFrame.Kind.DECODED;
+            case CONCEALED -> VoiceFrame.Kind.CONCEALED;
+            case FEC_RECOVERED -> VoiceFrame.Kind.FEC_RECOVERED;
+            case MISSING -> VoiceFrame.Kind.MISSING;
+            case SILENCE -> VoiceFrame.Kind.SILENCE;
+        };
+    }
+
+    static VoicePacket packet(OpusPacket p) {
+        return new VoicePacket(p.getSsrc(), p.getUserId(), p.getSequence(), p.getRtpTimestamp(), p.getTick(), p.getOpus());
+    }
+
+    /** The Opus packets of a frame, in order (none for a concealed slot). */
+    static List<VoicePacket> packets(AudioFrame f) {
+        byte[] first = f.getOpus();
+        if (first == null) return List.of();
+        List<VoicePacket> out = new ArrayList<>(1 + f.getExtraOpus().size());
+        out.add(new VoicePacket(f.getSsrc(), f.getUserId(), f.getSequence(), f.getRtpTimestamp(), f.getTick(), first));
+        for (byte[] extra : f.getExtraOpus()) {
+            out.add(new VoicePacket(f.getSsrc(), f.getUserId(), f.getSequence(), f.getRtpTimestamp(), f.getTick(), extra));
+        }
+        return out;
+    }
+
+    /** The facade's event, or null for one Java does not get (RTCP). */
+    static @Nullable ChannelEvent event(VoiceEvent e) {
+        if (e instanceof VoiceEvent.SpeakingStarted s) return new ChannelEvent.SpeakingStarted(s.getUserId(), s.getSsrc(), s.getTick());
+        if (e instanceof VoiceEvent.SpeakingStopped s) return new ChannelEvent.SpeakingStopped(s.getUserId(), s.getSsrc(), s.getTick());
+        if (e instanceof VoiceEvent.MemberConnected m) return new ChannelEvent.MemberJoined(m.getUserId());
+        if (e instanceof VoiceEvent.MemberDisconnected m) return new ChannelEvent.MemberLeft(m.getUserId());
+        if (e instanceof VoiceEvent.SpeakingStateChanged s) return new ChannelEvent.SpeakingMode(s.getUserId(), s.getSsrc(), s.getFlags());
+        if (e instanceof VoiceEvent.MemberVideo v) return new ChannelEvent.MemberVideo(v.getUserId(), v.getAudioSsrc(), v.getVideoSsrc());
+        if (e instanceof VoiceEvent.MemberFlags f) return new ChannelEvent.MemberFlags(f.getUserId(), f.getFlags());
+        if (e instanceof VoiceEvent.MemberPlatform p) return new ChannelEvent.MemberPlatform(p.getUserId(), p.getPlatform());
+        if (e instanceof VoiceEvent.Stats s) return new ChannelEvent.Stats(new ReceiveCounters(s.getStats()));
+        return null;
+    }
+
+    static ConnectionState state(VoiceConnectionState s) {
+        if (s instanceof VoiceConnectionState.Connected) return ConnectionState.CONNECTED;
+        if (s instanceof VoiceConnectionState.Reconnecting) return ConnectionState.RECONNECTING;
+        if (s instanceof VoiceConnectionState.Closed) return ConnectionState.CLOSED;
+        if (s == VoiceConnectionState.WaitingForServer.INSTANCE) return ConnectionState.WAITING_FOR_SERVER;
+        return ConnectionState.CONNECTING;
+    }
+}

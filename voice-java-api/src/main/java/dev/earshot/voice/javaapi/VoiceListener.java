@@ -1,0 +1,56 @@
+package dev.earshot.voice.javaapi;
+
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Receives what happens on a connection; override only what you need (every method does nothing by default).
+ * Register it with {@link JavaVoiceConnection#addListener(VoiceListener, java.util.concurrent.Executor)}.
+ *
+ * <p>Every call runs on the executor given there, never on Earshot's threads, one at a time and in the order things
+ * happened. Within a 20 ms tick the order is: {@link #onUserAudio} for each speaker, {@link #onOpusPacket} for each
+ * packet, then {@link #onCombinedAudio}. An exception thrown by a method is logged and the calls go on.
+ */
+public interface VoiceListener {
+    /** One speaker's 20 ms frame; {@code userId} is null while the speaker's SSRC has no known user. */
+    default void onUserAudio(@Nullable Long userId, VoiceFrame frame) {
+    }
+
+    /** One received Opus packet, as sent. */
+    default void onOpusPacket(VoicePacket packet) {
+    }
+
+    /**
+     * The combined track: one frame every 20 ms, everyone mixed, silence ({@link VoiceFrame.Kind#SILENCE}) when nobody
+     * speaks. Mixing costs CPU, so it happens only when this method is overridden, and only when the connection decodes
+     * ({@link VoiceConfig#decode()} is not {@link AudioFormat#OPUS_ONLY}).
+     */
+    default void onCombinedAudio(VoiceFrame mixed) {
+    }
+
+    /** A speaker started talking. */
+    default void onSpeakingStart(@Nullable Long userId, long ssrc) {
+    }
+
+    /** A speaker stopped talking (after the speaking hang without audio). */
+    default void onSpeakingStop(@Nullable Long userId, long ssrc) {
+    }
+
+    /** A member joined the channel. */
+    default void onMemberJoin(long userId) {
+    }
+
+    /** A member left the channel. */
+    default void onMemberLeave(long userId) {
+    }
+
+    /** Every event, including the ones above, after the specific method. */
+    default void onEvent(ChannelEvent event) {
+    }
+
+    /**
+     * The connection has ended: the last call. {@code cause} is null after a disconnect, else why it ended (a
+     * {@code VoiceConnectionException}) or what stopped the receiver. Not called for a subscription closed first.
+     */
+    default void onClosed(@Nullable Throwable cause) {
+    }
+}

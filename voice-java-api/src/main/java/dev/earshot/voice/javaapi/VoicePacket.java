@@ -1,0 +1,26 @@
+package dev.earshot.voice.javaapi;
+
+import org.jspecify.annotations.Nullable;
+
+/**
+ * One received Opus packet after decryption, as the speaker sent it, in playout order. The byte array is shared and
+ * must not be modified.
+ *
+ * @param ssrc         the sender's RTP SSRC
+ * @param userId       the sender's Discord user id, or null while unknown
+ * @param sequence     RTP sequence number (16-bit)
+ * @param rtpTimestamp RTP timestamp (32-bit, 48 kHz clock)
+ * @param tick         the receive-clock tick in which the packet started playing
+ * @param opus         the Opus packet
+ */
+public record VoicePacket(long ssrc, @Nullable Long userId, int sequence, long rtpTimestamp, long tick, byte[] opus) {
+    /** Whether this is the 3-byte Opus silence frame {@code F8 FF FE}. */
+    public boolean isSilence() {
+        return opus.length == 3 && opus[0] == (byte) 0xF8 && opus[1] == (byte) 0xFF && opus[2] == (byte) 0xFE;
+    }
+
+    @Override
+    public String toString() {
+        return "VoicePacket(ssrc=" + ssrc + ", user=" + userId + ", seq=" + sequence + ", bytes=" + opus.length + ")";
+    }
+}
