@@ -168,6 +168,11 @@ public class VoiceReceiver(
         sinks.stopAll()
     }
 
+    /** Waits until every listening sink has ended; after the receiver stopped, each first works through its queue. */
+    internal suspend fun awaitSinks() {
+        sinks.awaitAll()
+    }
+
     /** Stops delivering to sinks until [resumeListening]; what happens meanwhile is not queued for them. */
     public fun pauseListening() {
         sinks.paused = true

@@ -169,7 +169,10 @@ public class VoiceConnection private constructor(
         if (channelChanged) daveBridge?.switchChannel(channelId)
     }
 
-    /** Leaves: closes the socket (1000), stops the player and receiver (sinks clean up, flows complete) and waits. */
+    /**
+     * Leaves: closes the socket (1000), stops the player and receiver, lets every sink work through what it has queued
+     * and clean up (at most 10 s), completes the flows, and waits for all of that.
+     */
     public suspend fun disconnect() {
         if (done.isCompleted) return
         driverJob?.cancel()
@@ -213,6 +216,9 @@ public class VoiceConnection private constructor(
         daveBridge?.close()
         // The source has ended, so the receiver plays out what it holds and stops by itself; cap the wait.
         if (withTimeoutOrNull(2.seconds) { receiver.awaitClose() } == null) receiver.close()
+        // Sinks still working through their queues (a recording behind by a few seconds) finish before the scope
+        // ends: cancelling them here would lose the queued audio. Bounded, so a stuck sink cannot hold the close.
+        withTimeoutOrNull(SINK_DRAIN_TIMEOUT) { receiver.awaitSinks() }
         ownConnector?.close()
         driver.state.value = VoiceConnectionState.Closed(cause)
         if (cause != null) driver.firstConnect.completeExceptionally(cause)
@@ -223,6 +229,7 @@ public class VoiceConnection private constructor(
     /** Connecting. */
     public companion object {
         private val log = LoggerFactory.getLogger(VoiceConnection::class.java)
+        private val SINK_DRAIN_TIMEOUT = 10.seconds
 
         /**
          * Connects to the voice server in [info] and returns once audio can flow (the first Session Description), or

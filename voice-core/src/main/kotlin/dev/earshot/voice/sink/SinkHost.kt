@@ -111,7 +111,13 @@ internal class SinkHost(
 
     /** Stops every sink and waits for their cleanup. */
     suspend fun stopAll() {
-        for (l in active.toList()) l.stop()
+        // Iterating the copy-on-write list itself walks a snapshot; toList() could race a sink ending.
+        for (l in active) l.stop()
+    }
+
+    /** Waits until every sink has ended by itself (once the receiver has stopped: after draining its queue). */
+    suspend fun awaitAll() {
+        for (l in active) l.job.join()
     }
 
     private companion object {

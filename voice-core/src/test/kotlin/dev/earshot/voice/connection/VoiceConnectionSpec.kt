@@ -423,4 +423,34 @@ class VoiceConnectionSpec : FunSpec({
             }
         }
     }
+
+    test("disconnect lets a slow sink work through its queue before it cleans up: nothing queued is lost") {
+        runTest {
+            val h = ConnectionHarness(this)
+            with(h) {
+                val (socket, connection) = connected()
+                val seen = ArrayList<String>()
+                var cleanedUpAfter = -1
+                var afterCause: Throwable? = IllegalStateException("after not called")
+                connection.listen(object : dev.earshot.voice.sink.AudioSink {
+                    override val overflow = dev.earshot.voice.sink.SinkOverflow.Buffer(100)
+                    override suspend fun write(user: dev.earshot.voice.sink.VoiceUser?, data: dev.earshot.voice.sink.VoiceData) {}
+                    override suspend fun onTick(tick: dev.earshot.voice.model.VoiceTick) {}
+                    override suspend fun onEvent(event: VoiceEvent) {
+                        if (event is VoiceEvent.MemberConnected) {
+                            kotlinx.coroutines.delay(500) // a slow disk: 20 events take 10 s of virtual time
+                            seen += event.toString()
+                        }
+                    }
+                    override suspend fun cleanup() { cleanedUpAfter = seen.size }
+                }) { afterCause = it }
+                repeat(20) { socket.serverSends("""{"op":11,"d":{"user_ids":["${100 + it}"]}}""") }
+                runCurrent()
+                connection.disconnect()
+                seen.size shouldBe 20
+                cleanedUpAfter shouldBe 20
+                afterCause shouldBe null
+            }
+        }
+    }
 })
