@@ -55,7 +55,7 @@ fun main(args: Array<String>) {
     runPair(pairArg, quick)
 }
 
-private const val PAIRS = 4
+private const val PAIRS = 5
 
 private fun runPair(index: Int, quick: Boolean) {
     val speech = readOggResource("/audio/speech.opus").packets
@@ -104,6 +104,17 @@ private fun runPair(index: Int, quick: Boolean) {
             scenario("pipeline, Opus passthrough (parse + XChaCha20 + reorder), 50 speakers", 50, passPackets, EncryptionMode.AEAD_XCHACHA20_POLY1305_RTPSIZE, null),
             "passthrough XChaCha20 / AES-GCM",
         )
+        4 -> {
+            // Parallel decoding against the clock's thread alone, on a call large enough to use it (>= 16 speakers).
+            val n = 48
+            pair(
+                Scenario(speech, n, decodes, EncryptionMode.AEAD_AES256_GCM_RTPSIZE, PcmFormat.STEREO_48K, decodeThreads = 1)
+                    .let { s -> Case("pipeline, full path, 48 kHz stereo, $n speakers, 1 decode thread", "packets/s", decodes) { s.run() } },
+                Scenario(speech, n, decodes, EncryptionMode.AEAD_AES256_GCM_RTPSIZE, PcmFormat.STEREO_48K)
+                    .let { s -> Case("pipeline, full path, 48 kHz stereo, $n speakers, decode on every core", "packets/s", decodes) { s.run() } },
+                "every core / one decode thread, 48 speakers",
+            )
+        }
         3 -> {
             // What the user receives per packet in passthrough, built alone: the AudioFrame and its private Opus
             // copy, kept in a ring so escape analysis cannot remove them.
@@ -182,6 +193,7 @@ internal class Scenario(
     val decode: PcmFormat?,
     val factory: OpusDecoderFactory = ConcentusDecoderFactory,
     val dave: Boolean = false,
+    val decodeThreads: Int? = null,
 ) {
     val key = FakeSpeaker.key(7)
     val datagrams: Array<ByteArray>
@@ -210,6 +222,7 @@ internal class Scenario(
             readDispatcher = dispatcher
             pipelineDispatcher = dispatcher
             maxSsrcs = speakers
+            this@Scenario.decodeThreads?.let { decodeThreads = it }
         }
         val e2ee = daveBench?.frameDecryptor()
         val receiver = VoiceReceiver(source, config, frameDecryptor = e2ee ?: FrameDecryptor.PASSTHROUGH)

@@ -46,9 +46,9 @@ public class ReceiveConfig private constructor(b: Builder) {
      */
     public val decoderFactory: OpusDecoderFactory = b.decoderFactory
     /**
-     * Threads that decode one tick's speakers: the receive clock's own plus helpers from a process-wide pool of one
-     * daemon thread per extra core (`earshot-decode-N`), so a call with many speakers uses every core. 1 decodes on the
-     * clock's thread only. Default: the number of available processors.
+     * Threads that decode one tick's speakers once a call has 16 or more: the receive clock's own plus helpers from a
+     * process-wide pool of one daemon thread per extra core (`earshot-decode-N`), so a large call uses every core.
+     * 1 decodes on the clock's thread only. Default: the number of available processors.
      */
     public val decodeThreads: Int = b.decodeThreads
     /** Clock used for hold timeouts and tick deadlines. Default [NanoClock.SYSTEM]; tests inject virtual time. */

@@ -9,13 +9,15 @@ import java.util.concurrent.locks.LockSupport
 
 /**
  * Runs `work(0 until n)` on the calling thread and up to [helpers] pool threads at once, and returns when every index
- * is done. Indexes are claimed one at a time from a shared counter, so a thread that drew cheap items (silent
- * speakers) takes more. This is how a tick decodes its speakers on every core: each speaker is independent (own jitter
+ * is done. This is how a tick decodes its speakers on more than one core: each speaker is independent (own jitter
  * buffer, own decoder), and the caller blocks until the round ends, so no speaker is touched by two threads at once and
  * everything written in the round is visible to the caller afterwards (the hand-off goes through atomics).
  *
- * A helper that the pool starts after the caller has already finished every item finds the round closed and returns
- * without touching anything; the caller waits only for helpers that are mid-item.
+ * Index i belongs to lane `i % (helpers + 1)`; the caller works lane 0 and each helper the lane it draws, so a speaker
+ * is usually decoded by the same thread tick after tick and its decoder state stays in that core's cache. A thread
+ * whose lane is done takes what is left of the others, so a helper the scheduler starts late delays nothing: the
+ * caller does its items too. A helper that starts after the caller has finished finds the round closed and touches
+ * nothing; the caller waits only for helpers that are mid-item.
  */
 internal class ParallelRound(private val helpers: Int, private val executor: Executor = DecodePool) {
     init {
@@ -29,28 +31,35 @@ internal class ParallelRound(private val helpers: Int, private val executor: Exe
             for (i in 0 until n) work(i)
             return
         }
-        val round = Round(n, work)
+        val round = Round(n, useHelpers + 1, work)
         repeat(useHelpers) { executor.execute(round::help) }
-        round.drain()
+        round.drain(0)
         round.close()
         round.failure.get()?.let { throw it }
     }
 
-    private class Round(private val n: Int, private val work: (Int) -> Unit) {
-        private val next = AtomicInteger()
+    private class Round(private val n: Int, private val lanes: Int, private val work: (Int) -> Unit) {
+        // Next position in each lane: lane l holds indexes l, l + lanes, l + 2 * lanes...
+        private val cursors = Array(lanes) { AtomicInteger() }
+        private val nextLane = AtomicInteger(1)
         // Number of helpers inside the round; CLOSED set once the caller has stopped waiting for newcomers.
         private val state = AtomicInteger()
         val failure = AtomicReference<Throwable?>()
         @Volatile private var caller: Thread? = null
 
-        fun drain() {
-            while (true) {
-                val i = next.getAndIncrement()
-                if (i >= n) return
-                try {
-                    work(i)
-                } catch (t: Throwable) {
-                    failure.compareAndSet(null, t)
+        /** Works lane [own], then whatever the other lanes still hold. */
+        fun drain(own: Int) {
+            for (k in 0 until lanes) {
+                val lane = (own + k) % lanes
+                val cursor = cursors[lane]
+                while (true) {
+                    val i = lane + cursor.getAndIncrement() * lanes
+                    if (i >= n) break
+                    try {
+                        work(i)
+                    } catch (t: Throwable) {
+                        failure.compareAndSet(null, t)
+                    }
                 }
             }
         }
@@ -62,7 +71,7 @@ internal class ParallelRound(private val helpers: Int, private val executor: Exe
                 if (state.compareAndSet(s, s + 1)) break
             }
             try {
-                drain()
+                drain(nextLane.getAndIncrement() % lanes)
             } finally {
                 if (state.decrementAndGet() == CLOSED) caller?.let(LockSupport::unpark)
             }
@@ -73,12 +82,17 @@ internal class ParallelRound(private val helpers: Int, private val executor: Exe
             caller = Thread.currentThread()
             val s = state.getAndUpdate { it or CLOSED }
             if (s == 0) return
-            while (state.get() != CLOSED) LockSupport.parkNanos(this, PARK_NANOS)
+            // A helper inside is finishing one item: spin briefly (a park costs tens of microseconds on a VM) first.
+            var spins = 0
+            while (state.get() != CLOSED) {
+                if (++spins < SPINS) Thread.onSpinWait() else LockSupport.parkNanos(this, PARK_NANOS)
+            }
         }
     }
 
     private companion object {
         const val CLOSED = 1 shl 30
+        const val SPINS = 2_000
         // A helper finishing can miss the unpark (it read `caller` before it was set), so the wait also polls.
         const val PARK_NANOS = 50_000L
     }

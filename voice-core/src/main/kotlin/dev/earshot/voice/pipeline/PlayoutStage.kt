@@ -59,7 +59,11 @@ internal class Playout(
         val n = order.size
         if (produced.size < n) produced = arrayOfNulls(maxOf(n, produced.size * 2))
         val out = produced
-        round.run(n) { i -> out[i] = order[i].produce(tick) }
+        if (n < PARALLEL_FROM_SPEAKERS) {
+            for (i in 0 until n) out[i] = order[i].produce(tick)
+        } else {
+            round.run(n) { i -> out[i] = order[i].produce(tick) }
+        }
         var frames: ArrayList<AudioFrame>? = null
         var silent: HashSet<Long>? = null
         for (i in 0 until n) {
@@ -179,6 +183,12 @@ internal suspend fun runClockLoop(
 }
 
 internal const val TICK_NANOS: Long = FRAME_MS * 1_000_000L
+
+/**
+ * Below this many speakers a tick decodes on the clock's thread alone: waking a helper and waiting for it costs more
+ * than it saves (measured in `ReceiveBenchmark`, BENCHMARKS.md).
+ */
+internal const val PARALLEL_FROM_SPEAKERS = 16
 
 /** Stats are published once a second. */
 private const val STATS_EVERY_TICKS = 50L

@@ -131,9 +131,9 @@ class ReceivePipelineSpec : FunSpec({
                 decoderFactory = recording
             }
             val rnd = Random(7)
-            val speakers = List(12) { FakeSpeaker(100L + it, h.key, sequence = rnd.nextInt(65536)) }
+            val speakers = List(PARALLEL_FROM_SPEAKERS + 4) { FakeSpeaker(100L + it, h.key, sequence = rnd.nextInt(65536)) }
             launch {
-                for (k in 0 until 80) {
+                for (k in 0 until 60) {
                     speakers.forEachIndexed { s, sp ->
                         val d = sp.datagram(Speech.packets[(k + 17 * s) % Speech.packets.size])
                         if (rnd.nextDouble() >= 0.05) h.source.offer(d) // the same 5 % lost in both runs
