@@ -69,6 +69,9 @@ private class Rig(config: TestServerConfig = TestServerConfig(seed = 3)) : AutoC
 private fun CoroutineScope.record(connection: VoiceConnection, user: Long): Deferred<List<AudioFrame>> =
     async(start = CoroutineStart.UNDISPATCHED) { connection.receiver.frames(user).toList() }
 
+/** Waits until the receiver has played a silence frame: the member's closing ones, so all its audio came before. */
+private suspend fun VoiceConnection.awaitPlayedOut() = withTimeout(10.seconds) { while (receiver.stats().silenceFrames == 0L) delay(10) }
+
 private suspend fun ScriptedMember.awaitSent(frames: Int) = withTimeout(30.seconds) { while (sent.size < frames) delay(5) }
 
 private suspend fun VoiceConnection.awaitConnected(endpoint: String? = null) = withTimeout(15.seconds) {
@@ -134,7 +137,7 @@ class KordVoiceE2eSpec : FunSpec({
                 rig.gateway.voiceServer(GUILD, grant.token, grant.endpoint)
                 connection.awaitConnected(grant.endpoint)
                 member.awaitFinished()
-                delay(500)
+                connection.awaitPlayedOut()
                 connection.isAlive shouldBe true
                 rig.voice.connections[Snowflake(GUILD)] shouldBeSameInstanceAs connection
                 rig.voice.disconnect(Snowflake(GUILD))
@@ -165,7 +168,7 @@ class KordVoiceE2eSpec : FunSpec({
                 connection.awaitConnected(grant.endpoint)
                 rig.botSession()!!.grant.endpoint shouldBe grant.endpoint
                 member.awaitFinished()
-                delay(500)
+                connection.awaitPlayedOut()
                 connection.isAlive shouldBe true
                 rig.voice.disconnect(Snowflake(GUILD))
                 val frames = rec.await()
@@ -205,7 +208,7 @@ class KordVoiceE2eSpec : FunSpec({
                 target.daveMembers.toSet() shouldBe setOf(BOT.toString(), "2")
                 rig.server.channel(GUILD.toString(), CHANNEL.toString()).daveMembers shouldBe emptyList()
                 member.awaitFinished()
-                delay(500)
+                connection.awaitPlayedOut()
                 val daveStats = connection.dave!!.stats()
                 println("kord channel move: privacy code $code; Earshot $daveStats")
                 daveStats.decrypted shouldBeGreaterThan 80L
