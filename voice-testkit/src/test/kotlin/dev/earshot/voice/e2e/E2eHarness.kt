@@ -1,5 +1,7 @@
 package dev.earshot.voice.e2e
 
+import io.kotest.matchers.ints.shouldBeGreaterThanOrEqual
+import io.kotest.matchers.shouldBe
 import dev.earshot.voice.ReceiveConfig
 import dev.earshot.voice.codec.ConcentusDecoderFactory
 import dev.earshot.voice.codec.PcmFormat
@@ -212,3 +214,17 @@ private fun followingMismatches(opusBySeq: Map<Int, ByteArray>, received: List<A
 }
 
 private const val FRAME_SAMPLES = 960
+
+/**
+ * Checks what a discord.js member heard of Earshot's player against the file it played: every frame byte for byte and
+ * in order. Only frames the player skipped after a stall of this machine (more than 200 ms behind; it counts them) may
+ * be missing: at most 15 %. Returns how many were heard.
+ */
+fun assertHeardInOrder(heard: List<ByteArray>, file: List<ByteArray>): Int {
+    val expected = file.map { it.toList() }
+    val positions = heard.filter { it.size != 3 }.map { expected.indexOf(it.toList()) } // 3 bytes: silence frames
+    positions.count { it < 0 } shouldBe 0
+    positions.zipWithNext().count { (x, y) -> y <= x } shouldBe 0
+    (positions.size * 100 / expected.size) shouldBeGreaterThanOrEqual 85
+    return positions.size
+}
