@@ -85,8 +85,8 @@ class RawVoiceClient private constructor(
 
     suspend fun send(op: Int, d: JsonElement) = sendRaw(buildJsonObject { put("op", op); put("d", d) }.toString())
 
-    /** The next server message; tracks `seq`. */
-    suspend fun next(timeout: Duration = 2.seconds): JsonObject {
+    /** The next server message; tracks `seq`. The wait is generous: this shared machine stalls for seconds at times. */
+    suspend fun next(timeout: Duration = 10.seconds): JsonObject {
         val m = withTimeout(timeout) { incoming.receive() }
         (m["seq"] as? JsonPrimitive)?.intOrNull?.let { lastSeq = it }
         seen += m
@@ -94,7 +94,7 @@ class RawVoiceClient private constructor(
     }
 
     /** Reads until a message with [op] arrives and returns it. */
-    suspend fun expect(op: Int, timeout: Duration = 2.seconds): JsonObject = withTimeout(timeout) {
+    suspend fun expect(op: Int, timeout: Duration = 10.seconds): JsonObject = withTimeout(timeout) {
         var m: JsonObject
         do m = next(timeout) while (m.op != op)
         m
