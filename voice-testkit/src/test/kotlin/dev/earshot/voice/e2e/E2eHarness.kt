@@ -1,5 +1,6 @@
 package dev.earshot.voice.e2e
 
+import io.kotest.matchers.ints.shouldBeLessThanOrEqual
 import io.kotest.matchers.ints.shouldBeGreaterThanOrEqual
 import io.kotest.matchers.shouldBe
 import dev.earshot.voice.ReceiveConfig
@@ -227,4 +228,12 @@ fun assertHeardInOrder(heard: List<ByteArray>, file: List<ByteArray>): Int {
     positions.zipWithNext().count { (x, y) -> y <= x } shouldBe 0
     (positions.size * 100 / expected.size) shouldBeGreaterThanOrEqual 85
     return positions.size
+}
+
+/**
+ * On loopback nothing is lost; only slots that a stall of this shared machine made play before their packet came are
+ * concealed instead of decoded: at most 5 % of the frames (CI stalls have reached 8 of 200).
+ */
+fun Comparison.shouldBeIntactBarStalls() {
+    (sentAudio - receivedIntact) shouldBeLessThanOrEqual sentAudio / 20
 }
