@@ -360,7 +360,12 @@ public class ClientSession internal constructor(
 
         private fun transmit(bytes: ByteArray) {
             val to = udpAddress ?: return
-            if (endpoint.send(bytes, to)) count(counters.packetsOut, server.counters.packetsOut)
+            // Counted before the send, so whoever has received a datagram always finds it counted.
+            count(counters.packetsOut, server.counters.packetsOut)
+            if (!endpoint.send(bytes, to)) {
+                counters.packetsOut.decrementAndGet()
+                server.counters.packetsOut.decrementAndGet()
+            }
         }
     }
 
