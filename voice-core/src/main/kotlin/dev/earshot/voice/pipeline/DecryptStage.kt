@@ -139,23 +139,40 @@ internal suspend fun runDecryptStage(
     onRtcp: (List<RtcpPacket>) -> Unit,
     counters: Counters,
 ) {
-    var handled = 0
-    for (p in input) {
-        // A flood never empties the queue, so the loop would never suspend: let the clock tick in between.
-        if (++handled and YIELD_EVERY_MASK == 0) yield()
-        when (opener.open(p)) {
-            PacketOpener.Outcome.AUDIO -> deliver(p)
-            PacketOpener.Outcome.RTCP -> {
-                when (val r = RtcpParser.parse(p.data, 0, opener.rtcpLength)) {
-                    is RtcpParseResult.Ok -> onRtcp(r.packets)
-                    is RtcpParseResult.Malformed -> counters.inc(Counter.RTCP_AUTH_FAILURES)
+    val batch = arrayOfNulls<ReceivedPacket>(BATCH)
+    var sinceYield = 0
+    while (true) {
+        val n = input.drainTo(batch)
+        if (n == StageChannel.CLOSED) return
+        if (n == 0) {
+            sinceYield = 0
+            input.awaitItems()
+            continue
+        }
+        for (i in 0 until n) {
+            val p = batch[i]!!
+            batch[i] = null
+            when (opener.open(p)) {
+                PacketOpener.Outcome.AUDIO -> deliver(p)
+                PacketOpener.Outcome.RTCP -> {
+                    when (val r = RtcpParser.parse(p.data, 0, opener.rtcpLength)) {
+                        is RtcpParseResult.Ok -> onRtcp(r.packets)
+                        is RtcpParseResult.Malformed -> counters.inc(Counter.RTCP_AUTH_FAILURES)
+                    }
+                    pool.release(p)
                 }
-                pool.release(p)
+                PacketOpener.Outcome.DROPPED -> pool.release(p)
             }
-            PacketOpener.Outcome.DROPPED -> pool.release(p)
+        }
+        // A flood never empties the queue, so the loop would never suspend: let the clock tick in between.
+        sinceYield += n
+        if (sinceYield >= YIELD_EVERY) {
+            sinceYield = 0
+            yield()
         }
     }
 }
 
-/** The receive loop yields to the clock after every 64 datagrams. */
-private const val YIELD_EVERY_MASK = 63
+/** The receive loop takes at most this many datagrams per lock of the queue, and yields to the clock after as many. */
+private const val BATCH = 64
+private const val YIELD_EVERY = 64

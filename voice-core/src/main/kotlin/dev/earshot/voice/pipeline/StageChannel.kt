@@ -1,32 +1,99 @@
 package dev.earshot.voice.pipeline
 
-import kotlinx.coroutines.channels.Channel
-import kotlinx.coroutines.channels.ChannelIterator
-import kotlinx.coroutines.channels.ReceiveChannel
-import kotlinx.coroutines.channels.SendChannel
+import java.util.concurrent.atomic.AtomicReference
+import kotlinx.coroutines.CancellableContinuation
+import kotlinx.coroutines.suspendCancellableCoroutine
+import kotlin.coroutines.resume
 
 /**
- * The bounded queue between two pipeline stages: [offer] never suspends; when the queue is full the oldest element is
- * dropped and handed to [onDrop] (which counts it and returns its buffer to the pool).
+ * The bounded queue between the socket reader and the receive loop: [offer] never suspends; when the queue is full the
+ * oldest element is dropped and handed to [onDrop] (which counts it and returns its buffer to the pool).
  *
- * Built on a plain buffered channel with the drop done here rather than with `BufferOverflow.DROP_OLDEST`, whose send
- * path does extra bookkeeping on every element; each queue has a single producer, so the manual drop is race-free.
+ * A ring under one lock rather than a coroutine channel: the consumer takes everything queued in one lock acquisition
+ * ([drainTo]), so a busy receive loop pays one lock per batch instead of a channel's per-element cell protocol (which
+ * took about a quarter of the passthrough path's time, BENCHMARKS.md). The consumer suspends only when the ring is
+ * empty ([awaitItems]); the producer resumes it after its next offer.
  */
 internal class StageChannel(capacity: Int, private val onDrop: (ReceivedPacket) -> Unit) {
-    private val channel = Channel<ReceivedPacket>(capacity)
+    init {
+        require(capacity > 0) { "capacity must be positive, was $capacity" }
+    }
 
-    val receiver: ReceiveChannel<ReceivedPacket> get() = channel
+    private val ring = arrayOfNulls<ReceivedPacket>(capacity)
+    private val lock = Any()
+    private var head = 0
+    private var size = 0
+    private var closed = false
+
+    /** The consumer while it waits for an element; whoever swaps it out resumes it (exactly once). */
+    private val waiter = AtomicReference<CancellableContinuation<Unit>?>(null)
 
     /** Enqueues [p], dropping the oldest element if full; [p] itself is dropped only if the queue is closed. */
     fun offer(p: ReceivedPacket) {
-        if (channel.trySend(p).isSuccess) return
-        channel.tryReceive().getOrNull()?.let(onDrop)
-        if (channel.trySend(p).isFailure) onDrop(p)
+        var dropped: ReceivedPacket? = null
+        val accepted = synchronized(lock) {
+            if (closed) {
+                false
+            } else {
+                if (size == ring.size) {
+                    dropped = ring[head]
+                    ring[head] = null
+                    head = next(head)
+                    size--
+                }
+                ring[(head + size) % ring.size] = p
+                size++
+                true
+            }
+        }
+        dropped?.let(onDrop)
+        if (!accepted) onDrop(p) else wake()
     }
 
+    /** No more elements will be offered; the consumer still takes what is queued, then sees the end. */
     fun close() {
-        channel.close()
+        synchronized(lock) { closed = true }
+        wake()
     }
 
-    operator fun iterator(): ChannelIterator<ReceivedPacket> = channel.iterator()
+    /**
+     * Moves up to `out.size` queued elements, oldest first, into [out] from index 0; returns how many, 0 if the queue is
+     * empty but open, or [CLOSED] once it is closed and empty.
+     */
+    fun drainTo(out: Array<ReceivedPacket?>): Int = synchronized(lock) {
+        if (size == 0) return if (closed) CLOSED else 0
+        val n = minOf(size, out.size)
+        for (i in 0 until n) {
+            out[i] = ring[head]
+            ring[head] = null
+            head = next(head)
+        }
+        size -= n
+        n
+    }
+
+    /** Suspends until an element is queued or the queue is closed (returns at once if either is already so). */
+    suspend fun awaitItems() {
+        if (hasItemsOrClosed()) return
+        suspendCancellableCoroutine { cont ->
+            waiter.set(cont)
+            // An offer between the check above and publishing the waiter did not see it: check again, and resume
+            // ourselves unless the producer has already taken the waiter to resume it.
+            if (hasItemsOrClosed() && waiter.compareAndSet(cont, null)) cont.resume(Unit)
+        }
+    }
+
+    private fun hasItemsOrClosed(): Boolean = synchronized(lock) { size > 0 || closed }
+
+    private fun wake() {
+        val w = waiter.get() ?: return
+        if (waiter.compareAndSet(w, null)) w.resume(Unit)
+    }
+
+    private fun next(i: Int): Int = if (i + 1 == ring.size) 0 else i + 1
+
+    companion object {
+        /** [drainTo]'s answer once the queue is closed and empty. */
+        const val CLOSED = -1
+    }
 }

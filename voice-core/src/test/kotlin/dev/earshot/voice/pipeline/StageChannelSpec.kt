@@ -1,0 +1,115 @@
+package dev.earshot.voice.pipeline
+
+import io.kotest.core.spec.style.FunSpec
+import io.kotest.matchers.collections.shouldContainExactly
+import io.kotest.matchers.shouldBe
+import kotlinx.coroutines.CoroutineStart
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.async
+import kotlinx.coroutines.launch
+import kotlinx.coroutines.runBlocking
+import kotlinx.coroutines.test.runCurrent
+import kotlinx.coroutines.test.runTest
+import kotlinx.coroutines.withTimeout
+import kotlin.time.Duration.Companion.seconds
+
+class StageChannelSpec : FunSpec({
+    fun packet(n: Int) = ReceivedPacket().apply { sequence = n }
+
+    fun StageChannel.drainAll(): List<Int> {
+        val out = arrayOfNulls<ReceivedPacket>(3)
+        val got = ArrayList<Int>()
+        while (true) {
+            val n = drainTo(out)
+            if (n <= 0) return got
+            for (i in 0 until n) got += out[i]!!.sequence
+        }
+    }
+
+    test("elements come out oldest first, in batches no larger than the array given") {
+        val q = StageChannel(8) { error("nothing is dropped") }
+        (1..7).forEach { q.offer(packet(it)) }
+        val out = arrayOfNulls<ReceivedPacket>(3)
+        q.drainTo(out) shouldBe 3
+        out.map { it!!.sequence } shouldContainExactly listOf(1, 2, 3)
+        q.drainAll() shouldContainExactly listOf(4, 5, 6, 7)
+        q.drainTo(out) shouldBe 0
+    }
+
+    test("a full queue drops its oldest element to onDrop and keeps the newest, across the ring's wrap") {
+        val dropped = ArrayList<Int>()
+        val q = StageChannel(4) { dropped += it.sequence }
+        (1..3).forEach { q.offer(packet(it)) }
+        q.drainAll() shouldContainExactly listOf(1, 2, 3) // the head is now mid-ring
+        (4..10).forEach { q.offer(packet(it)) }
+        dropped shouldContainExactly listOf(4, 5, 6)
+        q.drainAll() shouldContainExactly listOf(7, 8, 9, 10)
+    }
+
+    test("after close the queued elements still come out, then CLOSED; later offers go to onDrop") {
+        val dropped = ArrayList<Int>()
+        val q = StageChannel(4) { dropped += it.sequence }
+        q.offer(packet(1))
+        q.close()
+        q.offer(packet(2))
+        dropped shouldContainExactly listOf(2)
+        val out = arrayOfNulls<ReceivedPacket>(4)
+        q.drainTo(out) shouldBe 1
+        q.drainTo(out) shouldBe StageChannel.CLOSED
+    }
+
+    test("a waiting consumer is resumed by the next offer, and by close") {
+        runTest {
+            val q = StageChannel(4) {}
+            val waiting = async(start = CoroutineStart.UNDISPATCHED) { q.awaitItems(); "woken" }
+            runCurrent()
+            waiting.isActive shouldBe true
+            q.offer(packet(1))
+            runCurrent()
+            waiting.await() shouldBe "woken"
+            q.drainAll() shouldContainExactly listOf(1)
+
+            val again = async(start = CoroutineStart.UNDISPATCHED) { q.awaitItems(); "closed" }
+            runCurrent()
+            again.isActive shouldBe true
+            q.close()
+            runCurrent()
+            again.await() shouldBe "closed"
+        }
+    }
+
+    test("a producer thread and a suspending consumer: every element arrives once, in order, or is counted as dropped") {
+        runBlocking {
+            repeat(20) { round ->
+                val total = 50_000
+                val dropped = java.util.concurrent.atomic.AtomicInteger()
+                val q = StageChannel(if (round % 2 == 0) 16 else 4096) { dropped.incrementAndGet() }
+                val producer = launch(Dispatchers.IO) {
+                    for (i in 0 until total) q.offer(packet(i))
+                    q.close()
+                }
+                val got = withTimeout(30.seconds) {
+                    async(Dispatchers.Default) {
+                        val out = arrayOfNulls<ReceivedPacket>(64)
+                        var last = -1
+                        var count = 0
+                        while (true) {
+                            val n = q.drainTo(out)
+                            if (n == StageChannel.CLOSED) break
+                            if (n == 0) { q.awaitItems(); continue }
+                            for (i in 0 until n) {
+                                val s = out[i]!!.sequence
+                                check(s > last) { "$s after $last" }
+                                last = s
+                                count++
+                            }
+                        }
+                        count
+                    }.await()
+                }
+                producer.join()
+                (got + dropped.get()) shouldBe total
+            }
+        }
+    }
+})
