@@ -72,7 +72,7 @@ internal class Playout(
             if (frame != null) {
                 (frames ?: ArrayList<AudioFrame>(n).also { frames = it }) += frame
             } else {
-                (silent ?: HashSet<Long>().also { silent = it }) += order[i].boxedSsrc
+                (silent ?: HashSet<Long>().also { silent = it }) += order[i].boxedSsrc!!
             }
         }
         counters.inc(Counter.TICKS)
@@ -85,9 +85,23 @@ internal class Playout(
      */
     fun detectSpeaking(tick: VoiceTick, emit: (VoiceOutput) -> Unit) {
         speakingKeys.clear()
-        for (f in tick.speaking) speakingKeys += speakers[f.ssrc]?.boxedSsrc ?: f.ssrc
-        speaking.onTick(tick.tick, speakingKeys) { change -> emit(change.toEvent()) }
+        val frames = tick.speaking
+        for (i in frames.indices) {
+            val f = frames[i]
+            // Added through the branch rather than `?:`, which would unbox and box again.
+            val boxed = speakers[f.ssrc]?.boxedSsrc
+            if (boxed != null) speakingKeys.add(boxed) else speakingKeys.add(f.ssrc)
+        }
+        // The clock passes the same emit every tick: one adapter for it, not one per tick.
+        if (emit !== speakingEmit) {
+            speakingEmit = emit
+            speakingOut = { change -> emit(change.toEvent()) }
+        }
+        speaking.onTick(tick.tick, speakingKeys, speakingOut!!)
     }
+
+    private var speakingEmit: ((VoiceOutput) -> Unit)? = null
+    private var speakingOut: ((SpeakingChange) -> Unit)? = null
 
     /** Ends every speaker's talking at the end of the stream. */
     fun finishSpeaking(emit: (VoiceOutput) -> Unit) {

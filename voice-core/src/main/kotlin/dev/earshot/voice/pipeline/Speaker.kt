@@ -61,8 +61,11 @@ internal class Speaker(
     // Boxed once per user change rather than once per frame: Discord ids are far outside Long's box cache.
     private var boxedUser: Long? = null
 
-    /** The SSRC, boxed once for the tick's silent set. */
-    val boxedSsrc: Long = ssrc
+    /**
+     * The SSRC, boxed once for the tick's sets rather than once per tick (SSRCs are far outside Long's box cache).
+     * Nullable only so that Kotlin stores the box: a non-null `Long` property would be a primitive, boxed at each use.
+     */
+    val boxedSsrc: Long? = ssrc
     /** Last tick a packet of this SSRC arrived in, for eviction. */
     var lastArrivalTick: Long = 0
         private set
