@@ -26,7 +26,6 @@ import kotlinx.coroutines.CoroutineName
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.Job
 import kotlinx.coroutines.flow.Flow
-import kotlinx.coroutines.flow.filter
 import kotlinx.coroutines.flow.filterIsInstance
 import kotlinx.coroutines.flow.transform
 import kotlinx.coroutines.flow.map
@@ -103,10 +102,10 @@ public class VoiceReceiver(
     }
 
     /** Every receive-clock tick, from the moment of collection; completes when the receiver stops. */
-    public val ticks: Flow<VoiceTick> get() = outputs.flow().filterIsInstance<VoiceTick>()
+    public val ticks: Flow<VoiceTick> get() = outputs.flow(accepts = { it is VoiceTick }).filterIsInstance<VoiceTick>()
 
     /** Every [VoiceEvent] (speaking, members, RTCP, stats), from the moment of collection. */
-    public val events: Flow<VoiceEvent> get() = outputs.flow().filterIsInstance<VoiceEvent>()
+    public val events: Flow<VoiceEvent> get() = outputs.flow(accepts = { it is VoiceEvent }).filterIsInstance<VoiceEvent>()
 
     /** Ticks and events interleaved in the order they happened, from the moment of collection. */
     public val outputsFlow: Flow<VoiceOutput> get() = outputs.flow()
@@ -119,7 +118,8 @@ public class VoiceReceiver(
 
     /** Speaking starts and stops derived from the audio itself (hang time [ReceiveConfig.speakingHang]). Hot, like all flows here. */
     public val speaking: Flow<VoiceEvent>
-        get() = events.filter { it is VoiceEvent.SpeakingStarted || it is VoiceEvent.SpeakingStopped }
+        get() = outputs.flow(accepts = { it is VoiceEvent.SpeakingStarted || it is VoiceEvent.SpeakingStopped })
+            .filterIsInstance<VoiceEvent>()
 
     /**
      * The combined track: one frame per tick, every speaker included by [policy] mixed (32-bit accumulation, clamped),

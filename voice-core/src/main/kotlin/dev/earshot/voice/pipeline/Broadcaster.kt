@@ -11,7 +11,7 @@ import java.util.concurrent.CopyOnWriteArrayList
  * the receive clock or other collectors; cancelling a collector removes and frees its queue.
  */
 internal class Broadcaster<T>(private val capacity: Int, private val onDrop: () -> Unit) {
-    private class Subscription<T>(capacity: Int, onDrop: () -> Unit) {
+    private class Subscription<T>(capacity: Int, val accepts: (T) -> Boolean, onDrop: () -> Unit) {
         @Volatile
         var active = true
         val channel = Channel<T>(capacity, BufferOverflow.DROP_OLDEST) { if (active) onDrop() }
@@ -25,15 +25,18 @@ internal class Broadcaster<T>(private val capacity: Int, private val onDrop: () 
     val subscriberCount: Int get() = subscriptions.size
 
     fun emit(value: T) {
-        for (s in subscriptions) s.channel.trySend(value)
+        for (s in subscriptions) if (s.accepts(value)) s.channel.trySend(value)
     }
 
     /**
      * A cold flow: each collection subscribes to the hot stream from that moment on, until [close], through its own
      * queue of [queueCapacity] elements; drops are reported to [dropped] as well as to the broadcaster's counter.
+     * Only elements that [accepts] are queued, so that what a collector does not want (events, for a collector of
+     * ticks) never takes the place of what it does: a burst of hundreds of speaking events in one tick must not push
+     * ticks out of a tick collector's queue.
      */
-    fun flow(queueCapacity: Int = capacity, dropped: () -> Unit = {}): Flow<T> = kotlinx.coroutines.flow.flow {
-        val sub = Subscription<T>(queueCapacity) { onDrop(); dropped() }
+    fun flow(queueCapacity: Int = capacity, dropped: () -> Unit = {}, accepts: (T) -> Boolean = { true }): Flow<T> = kotlinx.coroutines.flow.flow {
+        val sub = Subscription(queueCapacity, accepts) { onDrop(); dropped() }
         subscriptions += sub
         // close() may have run between the check and the add; closing twice is harmless.
         if (closed) sub.channel.close()

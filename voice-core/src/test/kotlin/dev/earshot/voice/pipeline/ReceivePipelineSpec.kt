@@ -28,6 +28,7 @@ import kotlinx.coroutines.CoroutineStart
 import kotlinx.coroutines.async
 import kotlinx.coroutines.delay
 import kotlinx.coroutines.flow.first
+import kotlinx.coroutines.flow.map
 import kotlinx.coroutines.flow.take
 import kotlinx.coroutines.flow.toList
 import kotlinx.coroutines.launch
@@ -370,6 +371,26 @@ class ReceivePipelineSpec : FunSpec({
             val published = everything.await().size
             (slowSeen < published) shouldBe true
             h.receiver.stats().droppedTicks shouldBe (published - slowSeen).toLong()
+        }
+    }
+
+    test("a burst of speaking events (30 speakers starting in one tick) takes no place in a tick collector's queue") {
+        runTest {
+            val h = ReceiverHarness(this) { tickQueueCapacity = 8; decode = null }
+            // Behind by two ticks when the burst comes: before, 30 starts pushed its queued ticks out.
+            val slow = async(start = CoroutineStart.UNDISPATCHED) {
+                var first = true
+                h.receiver.ticks.map { t -> if (first) { first = false; delay(50) }; t.tick }.toList()
+            }
+            launch { repeat(3) { h.source.offer(FakeSpeaker(SSRC + 100, h.key).datagram(FakeSpeaker.SILENCE)); delay(20) } }
+            delay(30)
+            val speakers = List(30) { FakeSpeaker(SSRC + it, h.key) }
+            speakers.forEach { sp -> launch { h.play(sp, Speech.packets.take(10)) } }
+            val fast = h.ticks.await()
+            val started = fast.first { it.speaking.size == 30 }.tick
+            slow.await() shouldContainExactly fast.map { it.tick }
+            (started > 1) shouldBe true
+            h.receiver.stats().droppedTicks shouldBe 0L
         }
     }
 
