@@ -9,9 +9,9 @@ import kotlin.coroutines.resume
  * The bounded queue between the socket reader and the receive loop: [offer] never suspends; when the queue is full the
  * oldest element is dropped and handed to [onDrop] (which counts it and returns its buffer to the pool).
  *
- * A ring under one lock rather than a coroutine channel: the consumer takes everything queued in one lock acquisition
- * ([drainTo]), so a busy receive loop pays one lock per batch instead of a channel's per-element cell protocol (which
- * took about a quarter of the passthrough path's time, BENCHMARKS.md). The consumer suspends only when the ring is
+ * A ring under one lock rather than a coroutine channel: the consumer takes up to a batch in one lock acquisition
+ * ([drainTo]), so a busy receive loop pays one lock per batch instead of a channel's per-element cell protocol, and
+ * nothing is allocated per element (BENCHMARKS.md, "Hot-path changes"). The consumer suspends only when the ring is
  * empty ([awaitItems]); the producer resumes it after its next offer.
  */
 internal class StageChannel(capacity: Int, private val onDrop: (ReceivedPacket) -> Unit) {
