@@ -30,6 +30,7 @@ import kotlinx.coroutines.delay
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.withTimeout
+import kotlinx.coroutines.withTimeoutOrNull
 import kotlinx.serialization.json.JsonObject
 import org.slf4j.LoggerFactory
 import java.util.concurrent.ConcurrentHashMap
@@ -137,7 +138,10 @@ internal class ConnectionDriver(
             if (serverChanged) continue
             if (close != null) {
                 when (CloseCodes.actionFor(close.code)) {
-                    CloseAction.STOP -> return stopCause(close)
+                    CloseAction.STOP -> {
+                        if (close.code == CloseCodes.DISCONNECTED && awaitMove()) continue
+                        return stopCause(close)
+                    }
                     CloseAction.RESUME -> resume = ssrc != 0L
                     CloseAction.RECONNECT -> resume = false
                 }
@@ -158,6 +162,21 @@ internal class ConnectionDriver(
 
     @Volatile
     private var lastCloseCode = 0
+
+    /**
+     * After a 4014: Discord closes the voice session of a bot that is moved to another channel, and the main gateway's
+     * VOICE_STATE_UPDATE for the move can arrive after that close. Waits up to [VoiceConnectionConfig.moveGrace] for
+     * it ([updateVoiceState] or [updateServer]); true if it came, false if the 4014 stands.
+     */
+    private suspend fun awaitMove(): Boolean {
+        if (serverChanged) return true
+        if (!config.moveGrace.isPositive()) return false
+        state.value = VoiceConnectionState.WaitingForServer
+        withTimeoutOrNull(config.moveGrace) {
+            while (!serverChanged) serverWake.receive()
+        }
+        return serverChanged
+    }
 
     private class Outcome(val close: GatewayClose?, val error: Throwable?, val progressed: Boolean, val fatal: Throwable? = null)
 

@@ -41,6 +41,13 @@ public class VoiceConnectionConfig private constructor(b: Builder) {
     public val reconnectDelay: Duration = b.reconnectDelay
     /** Longest delay between reconnect attempts; default 30 s. Each delay is randomised down to half (jitter). */
     public val reconnectDelayMax: Duration = b.reconnectDelayMax
+    /**
+     * How long a connection closed with 4014 (disconnected) waits for the bot's own voice state update before it ends;
+     * default 3 s. Discord closes the old voice session of a bot moved to another channel, and the main gateway's
+     * update for the move can come after that close; a kick brings an update without a channel, which ends the
+     * connection at once. Zero ends it on the 4014 itself.
+     */
+    public val moveGrace: Duration = b.moveGrace
     /** Consecutive failed attempts after which the connection gives up with [VoiceReconnectFailedException]; default 8. */
     public val maxReconnectAttempts: Int = b.maxReconnectAttempts
 
@@ -62,6 +69,7 @@ public class VoiceConnectionConfig private constructor(b: Builder) {
         public var reconnectDelay: Duration = 1.seconds
         public var reconnectDelayMax: Duration = 30.seconds
         public var maxReconnectAttempts: Int = 8
+        public var moveGrace: Duration = 3.seconds
 
         internal var gatewayConnector: GatewayConnector? = null
         internal var udpConnector: UdpConnector? = null
@@ -72,6 +80,7 @@ public class VoiceConnectionConfig private constructor(b: Builder) {
             require(ipDiscoveryAttempts >= 1 && missedHeartbeatAcks >= 1 && maxReconnectAttempts >= 1) { "counts must be >= 1" }
             require(udpKeepaliveInterval >= 100.milliseconds) { "udpKeepaliveInterval must be at least 100 ms" }
             require(reconnectDelay >= Duration.ZERO && reconnectDelayMax >= reconnectDelay) { "bad reconnect delays" }
+            require(moveGrace >= Duration.ZERO) { "moveGrace must not be negative" }
             return VoiceConnectionConfig(this)
         }
     }

@@ -172,6 +172,48 @@ class VoiceConnectionSpec : FunSpec({
         }
     }
 
+    test("a 4014 followed within the grace by the move's voice state and server updates carries on in the new channel") {
+        runTest {
+            val h = ConnectionHarness(this)
+            with(h) {
+                val (socket, connection) = connected()
+                // Discord closed the old voice session before the main gateway told us where the bot went.
+                socket.serverCloses(4014, "disconnected")
+                runCurrent()
+                connection.state.value shouldBe VoiceConnectionState.WaitingForServer
+                advanceTimeBy(2_000)
+                connection.isAlive shouldBe true
+                connection.updateVoiceState(21, "session-2")
+                connection.updateServer("token-2", "voice.test:443")
+                val second = sockets.receive()
+                second.helloIdentify()["session_id"]!!.jsonPrimitive.content shouldBe "session-2"
+                second.readyToSession(ssrc = 2)
+                runCurrent()
+                connection.state.value.shouldBeInstanceOf<VoiceConnectionState.Connected>()
+                connection.session.channelId shouldBe 21L
+                connection.ssrc shouldBe 2
+                connection.isAlive shouldBe true
+                connection.disconnect()
+            }
+        }
+    }
+
+    test("a 4014 with no voice state update ends the connection when the grace (3 s by default) runs out, not before") {
+        runTest {
+            val h = ConnectionHarness(this)
+            with(h) {
+                val (socket, connection) = connected()
+                socket.serverCloses(4014, "disconnected")
+                advanceTimeBy(2_900)
+                connection.isAlive shouldBe true
+                advanceTimeBy(200)
+                connection.closed.isCompleted shouldBe true
+                connection.closed.await().shouldBeInstanceOf<VoiceGatewayClosedException>().code shouldBe 4014
+                urls.size shouldBe 1
+            }
+        }
+    }
+
     test("4017 fails connect with the DAVE error, once, never retried") {
         runTest {
             val h = ConnectionHarness(this)
