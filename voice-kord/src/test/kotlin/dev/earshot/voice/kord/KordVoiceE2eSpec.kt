@@ -222,6 +222,31 @@ class KordVoiceE2eSpec : FunSpec({
         }
     }
 
+    test("moved by a moderator, with the old session's 4014 before the move's voice state: the connection follows to the new channel") {
+        Rig().use { rig ->
+            runBlocking {
+                val connection = rig.connect()
+                // Discord's order in the field: the voice server closes the old session first, the main gateway's
+                // VOICE_STATE_UPDATE and VOICE_SERVER_UPDATE for the new channel come after.
+                rig.botSession()!!.closeConnection(4014, "disconnected")
+                withTimeout(5.seconds) { connection.state.first { it == VoiceConnectionState.WaitingForServer } }
+                delay(300)
+                connection.isAlive shouldBe true
+                rig.gateway.voiceState(GUILD, OTHER_CHANNEL, rig.discord.sessionId)
+                val grant = rig.server.grant(GUILD.toString(), OTHER_CHANNEL.toString(), BOT.toString(), rig.discord.sessionId)
+                rig.gateway.voiceServer(GUILD, grant.token, grant.endpoint)
+                withTimeout(15.seconds) {
+                    while (rig.botSession()?.channelId != OTHER_CHANNEL.toString() || connection.state.value !is VoiceConnectionState.Connected) delay(10)
+                }
+                connection.isAlive shouldBe true
+                connection.session.channelId shouldBe OTHER_CHANNEL
+                rig.voice.connections[Snowflake(GUILD)] shouldBeSameInstanceAs connection
+                rig.gateway.voiceCommands.size shouldBe 1 // we sent nothing: the move was someone else's
+                rig.voice.disconnect(Snowflake(GUILD))
+            }
+        }
+    }
+
     test("the bot removed from the channel (voice state without channel): the connection ends with VoiceChannelLeftException and leaves the manager, no leave sent") {
         Rig().use { rig ->
             runBlocking {
