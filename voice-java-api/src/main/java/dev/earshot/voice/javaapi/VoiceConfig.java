@@ -27,6 +27,7 @@ public final class VoiceConfig {
     private final Duration reconnectDelay;
     private final Duration reconnectDelayMax;
     private final int maxReconnectAttempts;
+    private final Duration moveGrace;
     private final AudioFormat decode;
     private final boolean nativeOpus;
     private final Duration playoutDelay;
@@ -50,6 +51,7 @@ public final class VoiceConfig {
         this.reconnectDelay = b.reconnectDelay;
         this.reconnectDelayMax = b.reconnectDelayMax;
         this.maxReconnectAttempts = b.maxReconnectAttempts;
+        this.moveGrace = b.moveGrace;
         this.decode = b.decode;
         this.nativeOpus = b.nativeOpus;
         this.playoutDelay = b.playoutDelay;
@@ -81,6 +83,7 @@ public final class VoiceConfig {
         b.reconnectDelay = reconnectDelay;
         b.reconnectDelayMax = reconnectDelayMax;
         b.maxReconnectAttempts = maxReconnectAttempts;
+        b.moveGrace = moveGrace;
         b.decode = decode;
         b.nativeOpus = nativeOpus;
         b.playoutDelay = playoutDelay;
@@ -148,6 +151,15 @@ public final class VoiceConfig {
         return maxReconnectAttempts;
     }
 
+    /**
+     * How long a connection closed with 4014 (disconnected) waits for the bot's own voice state update before it ends;
+     * default 3 s. Discord closes a moved bot's old voice session, and the update for the move can come after that
+     * close. Zero ends the connection on the 4014 itself.
+     */
+    public Duration moveGrace() {
+        return moveGrace;
+    }
+
     /** What received audio is decoded to; default {@link AudioFormat#STEREO_48K}. {@link AudioFormat#OPUS_ONLY} skips decoding (no PCM, no combined audio). */
     public AudioFormat decode() {
         return decode;
@@ -211,6 +223,7 @@ public final class VoiceConfig {
         private Duration reconnectDelay = Duration.ofSeconds(1);
         private Duration reconnectDelayMax = Duration.ofSeconds(30);
         private int maxReconnectAttempts = 8;
+        private Duration moveGrace = Duration.ofSeconds(3);
         private AudioFormat decode = AudioFormat.STEREO_48K;
         private boolean nativeOpus = false;
         private Duration playoutDelay = Duration.ofMillis(60);
@@ -292,6 +305,13 @@ public final class VoiceConfig {
         /** See {@link VoiceConfig#maxReconnectAttempts()}. */
         public Builder maxReconnectAttempts(int value) {
             this.maxReconnectAttempts = value;
+            return this;
+        }
+
+        /** See {@link VoiceConfig#moveGrace()}. */
+        public Builder moveGrace(Duration value) {
+            Objects.requireNonNull(value, "moveGrace");
+            this.moveGrace = value;
             return this;
         }
 

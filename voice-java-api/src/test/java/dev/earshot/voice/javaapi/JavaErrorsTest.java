@@ -23,6 +23,7 @@ import java.util.concurrent.atomic.AtomicReference;
 
 import static dev.earshot.voice.javaapi.TestSupport.WAIT_SECONDS;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -107,6 +108,24 @@ class JavaErrorsTest {
             assertEquals(ConnectionState.CLOSED, c.state());
         } finally {
             executor.shutdownNow();
+            server.close();
+        }
+    }
+    @Test
+    void aServerUpdateWithinTheMoveGraceAfter4014KeepsTheConnection() throws Exception {
+        VoiceTestServer server = JavaTestKit.startServer(false);
+        try {
+            SessionInfo info = JavaTestKit.sessionInfo(server);
+            JavaVoiceConnection c = EarshotVoice.connect(info, TestSupport.testConfig().moveGrace(Duration.ofSeconds(30)).build())
+                    .get(WAIT_SECONDS, TimeUnit.SECONDS);
+            JavaTestKit.closeBot(server, 4014);
+            assertTrue(TestSupport.eventually(() -> c.state() == ConnectionState.WAITING_FOR_SERVER), "waits for the move");
+            SessionInfo moved = JavaTestKit.regrant(server, info.sessionId());
+            c.updateServer(moved.token(), moved.endpoint()).get(WAIT_SECONDS, TimeUnit.SECONDS);
+            assertTrue(TestSupport.eventually(() -> c.state() == ConnectionState.CONNECTED), "connected again");
+            assertFalse(c.closed().isDone());
+            c.disconnect().get(WAIT_SECONDS, TimeUnit.SECONDS);
+        } finally {
             server.close();
         }
     }

@@ -46,6 +46,13 @@ object JavaTestKit {
     fun silentMember(server: VoiceTestServer, userId: Long): ScriptedMember =
         server.channel(GUILD.toString(), CHANNEL.toString()).addMember(userId.toString(), MemberScript.SILENT, dave = false)
 
+    /** A new grant for the bot in the same channel and voice session [sessionId], as a VOICE_SERVER_UPDATE would bring. */
+    @JvmStatic
+    fun regrant(server: VoiceTestServer, sessionId: String): SessionInfo {
+        val g = server.grant(GUILD.toString(), CHANNEL.toString(), BOT.toString(), sessionId)
+        return SessionInfo(GUILD, CHANNEL, BOT, g.sessionId, g.token, g.endpoint)
+    }
+
     /** Makes the server close the bot's WebSocket with [code]. */
     @JvmStatic
     fun closeBot(server: VoiceTestServer, code: Int) {

@@ -36,6 +36,7 @@ internal fun connectionConfig(c: VoiceConfig): VoiceConnectionConfig = VoiceConn
     reconnectDelay = c.reconnectDelay().toKotlinDuration()
     reconnectDelayMax = c.reconnectDelayMax().toKotlinDuration()
     maxReconnectAttempts = c.maxReconnectAttempts()
+    moveGrace = c.moveGrace().toKotlinDuration()
 }.also { require(!c.closeTimeout().isNegative) { "closeTimeout must not be negative" } }
 
 /** voice-core's PCM format for [f]; null for Opus only. */
