@@ -229,8 +229,8 @@ class KordVoiceE2eSpec : FunSpec({
                 // Discord's order in the field: the voice server closes the old session first, the main gateway's
                 // VOICE_STATE_UPDATE and VOICE_SERVER_UPDATE for the new channel come after.
                 rig.botSession()!!.closeConnection(4014, "disconnected")
+                // Waiting for the move (the grace), not closed.
                 withTimeout(5.seconds) { connection.state.first { it == VoiceConnectionState.WaitingForServer } }
-                delay(300)
                 connection.isAlive shouldBe true
                 rig.gateway.voiceState(GUILD, OTHER_CHANNEL, rig.discord.sessionId)
                 val grant = rig.server.grant(GUILD.toString(), OTHER_CHANNEL.toString(), BOT.toString(), rig.discord.sessionId)
