@@ -56,3 +56,16 @@ public class VoiceChannelLeftException(
     /** The channel the connection was in, or null when it had none. */
     public val channelId: Long?,
 ) : VoiceConnectionException("the bot was removed from voice channel $channelId (its voice state has no channel any more); join again to continue")
+
+/**
+ * The voice server sent a message that breaks the voice gateway protocol in a way that retrying cannot mend: a
+ * handshake field out of range or of the wrong kind (a key whose length does not fit the chosen mode, a mode that was
+ * not offered, a heartbeat interval outside 1 ms to 1 hour, an IP that is not a literal address, a port outside
+ * 1-65535), or a message in a state where it is not allowed (Resumed after an Identify). [field] names what was wrong.
+ * Such errors are deterministic: the connection retries at most once and then ends with this cause.
+ */
+public class VoiceServerProtocolException(
+    /** The message and field that was wrong, e.g. `"Ready.ip"`. */
+    public val field: String,
+    message: String,
+) : VoiceConnectionException("the voice server broke the protocol ($field): $message")
