@@ -18,6 +18,8 @@ import dev.earshot.voice.model.VoiceEvent
 import dev.earshot.voice.send.AudioPlayer
 import dev.earshot.voice.udp.SwitchableDatagramSource
 import dev.earshot.voice.udp.runKeepalive
+import dev.earshot.voice.gateway.GatewaySocketClosedException
+import dev.earshot.voice.gateway.socketCall
 import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.CompletableDeferred
 import kotlinx.coroutines.CoroutineName
@@ -26,6 +28,8 @@ import kotlinx.coroutines.Job
 import kotlinx.coroutines.TimeoutCancellationException
 import kotlinx.coroutines.channels.Channel
 import kotlinx.coroutines.coroutineScope
+import kotlinx.coroutines.currentCoroutineContext
+import kotlinx.coroutines.ensureActive
 import kotlinx.coroutines.delay
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.launch
@@ -112,16 +116,30 @@ internal class ConnectionDriver(
         return true
     }
 
-    /** Runs until the connection ends on its own; returns why (never null), or is cancelled by disconnect. */
+    /**
+     * Runs until the connection ends on its own; returns why (never null, always a [VoiceConnectionException]), or is
+     * cancelled by disconnect. Every socket ends in one of: a close code (policy by [CloseCodes.actionFor]), a drop,
+     * a handshake timeout, a failed send or read, or a bad message; each leads either to another attempt after
+     * [Backoff.delayFor] or to a typed end cause:
+     * - `failures` counts the consecutive attempts since the connection last stayed healthy (Connected for at least
+     *   [VoiceConnectionConfig.healthyAfter]); a socket that stayed healthy starts the count over at 1, whose retry is
+     *   immediate. A server that completes the handshake and drops again soon is retried with growing delays.
+     * - after [VoiceConnectionConfig.maxReconnectAttempts] such attempts in a row the connection gives up with
+     *   [VoiceReconnectFailedException] carrying the last failure.
+     * - a [VoiceServerProtocolException] (deterministic: a bad field or a message out of order) is retried once with a
+     *   full Identify; a second one in a row ends the connection with it.
+     */
     suspend fun run(): Throwable {
         var resume = false
         var failures = 0
         var lastFailure: Throwable? = null
+        var lastViolation: VoiceServerProtocolException? = null
         while (true) {
             if (serverChanged) {
                 serverChanged = false
                 resume = false
                 failures = 0
+                lastViolation = null
             }
             while (awaitingServer) {
                 state.value = VoiceConnectionState.WaitingForServer
@@ -132,9 +150,12 @@ internal class ConnectionDriver(
                 state.value = VoiceConnectionState.Reconnecting(resume, lastCloseCode, failures)
                 delay(backoff.delayFor(failures))
             }
+            connectedAt = NOT_CONNECTED
             val outcome = runSocket(resume)
             if (outcome.fatal != null) return outcome.fatal
             val close = outcome.close
+            val error = outcome.error
+            val healthy = stayedHealthy()
             if (serverChanged) continue
             if (close != null) {
                 when (CloseCodes.actionFor(close.code)) {
@@ -142,26 +163,48 @@ internal class ConnectionDriver(
                         if (close.code == CloseCodes.DISCONNECTED && awaitMove()) continue
                         return stopCause(close)
                     }
-                    CloseAction.RESUME -> resume = ssrc != 0L
+                    // Only a session whose key we hold can be resumed (not one closed between Ready and Session Description).
+                    CloseAction.RESUME -> resume = sessionKeyed
                     CloseAction.RECONNECT -> resume = false
                 }
                 lastCloseCode = close.code
-                lastFailure = outcome.error ?: VoiceGatewayClosedException(close.code, close.reason, describe(close))
+                lastFailure = error ?: VoiceGatewayClosedException(close.code, close.reason, describe(close))
                 log.info("voice gateway closed ({}); {}", describe(close), if (resume) "resuming" else "reconnecting")
             } else {
                 lastCloseCode = 0
-                lastFailure = outcome.error
-                log.info("voice gateway connection failed: {}", outcome.error?.toString())
+                lastFailure = error
+                log.info("voice gateway connection failed: {}", error?.toString())
             }
-            if (outcome.error is VoiceHandshakeTimeoutException) resume = false
-            failures = if (outcome.progressed) 1 else failures + 1
+            if (error is VoiceServerProtocolException) {
+                if (lastViolation != null) return error // deterministic: retried once already
+                lastViolation = error
+                resume = false
+            } else {
+                lastViolation = null
+            }
+            if (error is VoiceHandshakeTimeoutException) resume = false
+            failures = if (healthy) 1 else failures + 1
             if (failures > config.maxReconnectAttempts) return VoiceReconnectFailedException(failures - 1, lastFailure)
-            if (outcome.progressed) state.value = VoiceConnectionState.Reconnecting(resume, lastCloseCode, 1)
         }
     }
 
     @Volatile
     private var lastCloseCode = 0
+
+    /** When the current socket reached Connected ([VoiceConnectionConfig.receive]'s clock, ns), or [NOT_CONNECTED]. */
+    @Volatile
+    private var connectedAt = NOT_CONNECTED
+
+    /** Whether we hold the key of the current voice session (its Session Description came): only then can it resume. */
+    @Volatile
+    private var sessionKeyed = false
+
+    private fun now(): Long = config.receive.clock.nanoTime()
+
+    private fun stayedHealthy(): Boolean {
+        val since = connectedAt
+        return since != NOT_CONNECTED && now() - since >= config.healthyAfter.inWholeNanoseconds
+    }
 
     /**
      * After a 4014: Discord closes the voice session of a bot that is moved to another channel, and the main gateway's
@@ -178,97 +221,152 @@ internal class ConnectionDriver(
         return serverChanged
     }
 
-    private class Outcome(val close: GatewayClose?, val error: Throwable?, val progressed: Boolean, val fatal: Throwable? = null)
+    /** How one socket ended: a close, or an [error] (with no close), or a [fatal] cause that ends the connection. */
+    private class Outcome(val close: GatewayClose?, val error: Throwable?, val fatal: Throwable? = null)
 
     private class FatalError(override val cause: Throwable) : Exception(cause)
 
+    /** What one socket has been through in the handshake; the protocol checks in [handle] read it. */
+    private class Handshake(val resume: Boolean, selected: EncryptionMode?) {
+        /** The mode we sent in Select Protocol on this socket, or the session's mode when resuming. */
+        var selected: EncryptionMode? = selected
+        var identified = false
+        var resumed = false
+        var ready = false
+
+        /** The handshake is complete (Session Description or Resumed): the watchdog stands down. */
+        @Volatile
+        var done = false
+    }
+
+    /**
+     * One socket from open to close. Never throws but for the caller's own cancellation and VM-fatal errors: every
+     * other failure (including a [CancellationException] from ktor on a closed session, and an [Error] such as a
+     * [StackOverflowError] while handling a message) becomes the [Outcome]'s error, so the loop retries or ends typed.
+     */
     private suspend fun runSocket(resume: Boolean): Outcome {
         // A full reconnect brings a new SSRC and key: audio sent meanwhile is dropped (and counted) by the player.
         if (!resume) player.detach()
         val current = info
         val url = "${if (config.secure) "wss" else "ws"}://${current.endpoint}/?v=8"
         val socket = try {
-            withTimeout(config.handshakeTimeout) { connector.connect(url) }
+            withTimeout(config.handshakeTimeout) { socketCall("connect") { connector.connect(url) } }
         } catch (e: TimeoutCancellationException) {
-            return Outcome(null, VoiceHandshakeTimeoutException("no WebSocket to ${current.endpoint} within ${config.handshakeTimeout}"), false)
-        } catch (e: CancellationException) {
-            throw e
-        } catch (e: Exception) {
-            return Outcome(null, e, false)
+            return Outcome(null, VoiceHandshakeTimeoutException("no WebSocket to ${current.endpoint} within ${config.handshakeTimeout}"))
+        } catch (e: Throwable) {
+            return Outcome(null, failure(e, "opening the voice gateway socket"))
         }
         val s = GatewaySession(socket, seq, counters, config.missedHeartbeatAcks)
         session = s
         if (serverChanged) s.close(CloseCodes.LOCAL_MOVING, "moving to a new voice server")
-        var done = false
+        val step = Handshake(resume, if (resume) mode else null)
         var timedOut = false
-        return coroutineScope {
-            val watchdog = launch {
-                delay(config.handshakeTimeout)
-                if (!done) {
-                    timedOut = true
-                    s.close(CloseCodes.NORMAL, "handshake timeout")
+        return try {
+            coroutineScope {
+                val watchdog = launch {
+                    delay(config.handshakeTimeout)
+                    if (!step.done) {
+                        timedOut = true
+                        s.close(CloseCodes.NORMAL, "handshake timeout")
+                    }
+                }
+                try {
+                    val close = s.run { message -> handle(message, s, step, current) }
+                    if (timedOut) Outcome(null, handshakeTimeout(current)) else Outcome(close, null)
+                } finally {
+                    watchdog.cancel()
                 }
             }
-            try {
-                val close = s.run { message ->
-                    if (handle(message, s, resume, current)) done = true
-                }
-                val error = if (timedOut) {
-                    VoiceHandshakeTimeoutException("the voice server at ${current.endpoint} did not complete the handshake within ${config.handshakeTimeout}")
-                } else null
-                Outcome(if (timedOut) null else close, error, done)
-            } catch (e: FatalError) {
-                Outcome(null, e.cause, done, fatal = e.cause)
-            } catch (e: CancellationException) {
-                throw e
-            } catch (e: Exception) {
-                log.debug("voice connection attempt failed", e)
-                Outcome(null, e, done)
-            } finally {
-                watchdog.cancel()
-                session = null
-            }
+        } catch (e: FatalError) {
+            Outcome(null, e.cause, fatal = e.cause)
+        } catch (e: Throwable) {
+            val error = failure(e, "handling the voice gateway socket")
+            log.debug("voice connection attempt failed", error)
+            Outcome(null, if (timedOut) handshakeTimeout(current) else error)
+        } finally {
+            session = null
         }
     }
 
-    /** Handles one server message; returns true when it completes the handshake (audio can flow). */
-    private suspend fun handle(message: Inbound, s: GatewaySession, resume: Boolean, current: VoiceSessionInfo): Boolean {
+    private fun handshakeTimeout(current: VoiceSessionInfo) =
+        VoiceHandshakeTimeoutException("the voice server at ${current.endpoint} did not complete the handshake within ${config.handshakeTimeout}")
+
+    /**
+     * What a failure of one socket means for the loop. Our own cancellation is rethrown (the only [CancellationException]
+     * that passes: one while our coroutine is no longer active); any other [CancellationException] came from the socket
+     * or ktor's session and is a socket failure. VM-fatal errors propagate; other [Error]s (a [StackOverflowError] on a
+     * pathological message) are contained as [VoiceConnectionInternalException] and end only this socket.
+     */
+    private suspend fun failure(e: Throwable, what: String): Throwable {
+        if (e is CancellationException) {
+            currentCoroutineContext().ensureActive()
+            return GatewaySocketClosedException("$what failed: the socket was cancelled ($e)", e)
+        }
+        if (e.isVmFatal()) throw e
+        return e as? Exception ?: VoiceConnectionInternalException("$what failed with $e; the socket was closed", e)
+    }
+
+    /**
+     * Handles one server message; marks [step] done when it completes the handshake (audio can flow). Messages out of
+     * order, or with fields that cannot be used, are a [VoiceServerProtocolException]: Ready before our Identify,
+     * Resumed without our Resume, Session Description before Select Protocol or with another mode or a wrong key.
+     */
+    private suspend fun handle(message: Inbound, s: GatewaySession, step: Handshake, current: VoiceSessionInfo) {
         when (message) {
-            is Inbound.Hello -> if (resume) {
+            is Inbound.Hello -> if (step.resume) {
                 s.sendText(GatewayMessages.resume(current.guildId, current.sessionId, current.token, seq.last))
+                step.resumed = true
             } else {
                 seq.reset()
+                sessionKeyed = false // a new session: the old key cannot resume it
                 s.sendText(
                     GatewayMessages.identify(current.guildId, current.userId, current.sessionId, current.token, dave.maxProtocolVersion),
                 )
+                step.identified = true
             }
             is Inbound.Ready -> {
+                if (!step.identified) throw VoiceServerProtocolException("Ready", "Ready (op 2) without an Identify on this socket")
+                if (step.ready) throw VoiceServerProtocolException("Ready", "a second Ready (op 2) on one socket")
+                step.ready = true
                 val chosen = EncryptionMode.choose(message.modes) ?: throw FatalError(NoSupportedEncryptionModeException(message.modes))
                 val opened = udp.open(message.ip, message.port, message.ssrc, config)
                 pendingLink?.close()
                 pendingLink = opened
                 ssrc = message.ssrc
                 s.sendText(GatewayMessages.selectProtocol(opened.externalIp, opened.externalPort, chosen.wireName))
+                step.selected = chosen
             }
             is Inbound.SessionDescription -> {
+                val selected = step.selected ?: throw VoiceServerProtocolException(
+                    "SessionDescription", "Session Description (op 4) before Ready and Select Protocol",
+                )
                 val chosen = EncryptionMode.fromWireName(message.mode)
-                    ?: throw IllegalStateException("the voice server chose an unknown encryption mode ${message.mode}")
-                check(message.secretKey.size == 32) { "session description key of ${message.secretKey.size} bytes" }
+                if (chosen != selected) {
+                    throw VoiceServerProtocolException(
+                        "SessionDescription.mode", "mode \"${message.mode.take(64)}\" is not the selected ${selected.wireName}",
+                    )
+                }
+                if (message.secretKey.size != KEY_BYTES) {
+                    throw VoiceServerProtocolException("SessionDescription.secret_key", "a key of ${message.secretKey.size} bytes; ${chosen.wireName} needs $KEY_BYTES")
+                }
+                val active = pendingLink ?: link
+                    ?: throw VoiceServerProtocolException("SessionDescription", "Session Description (op 4) without a UDP path from Ready")
                 receiver.setTransportKey(chosen, message.secretKey)
                 mode = chosen
+                sessionKeyed = true
                 pendingLink?.let { attach(it) }
                 pendingLink = null
-                val active = checkNotNull(link) { "session description before Ready" }
                 player.attach(active.sink, ssrc, TransportCipher.create(chosen, message.secretKey))
                 // Some clients say a Speaking is needed before audio is received; one is harmless (protocol.md §2.4).
                 s.sendText(GatewayMessages.speaking(speakingFlags, ssrc))
                 dave.onSessionDescription(message.daveProtocolVersion, sender(s))
                 connected(current)
-                return true
+                step.done = true
             }
             is Inbound.Resumed -> {
+                if (!step.resumed) throw VoiceServerProtocolException("Resumed", "Resumed (op 9) without a Resume on this socket")
                 connected(current)
-                return true
+                step.done = true
             }
             is Inbound.Speaking -> {
                 val owner = receiver.ssrcs.userOf(message.ssrc)
@@ -277,10 +375,22 @@ internal class ConnectionDriver(
                 receiver.publish(VoiceEvent.SpeakingStateChanged(message.userId, message.ssrc, message.flags))
             }
             is Inbound.ClientsConnect -> {
-                dave.onMembers(message.userIds, emptyList())
+                // Bounded: a peer must not grow this set without limit (ids beyond MAX_MEMBERS are dropped and counted).
+                val accepted = ArrayList<Long>(minOf(message.userIds.size, MAX_MEMBERS))
+                var dropped = 0
                 for (user in message.userIds) {
+                    if (user !in members && members.size >= MAX_MEMBERS) {
+                        dropped++
+                        continue
+                    }
+                    accepted += user
                     if (members.add(user)) receiver.publish(VoiceEvent.MemberConnected(user))
                 }
+                if (dropped > 0) {
+                    counters.membersDropped.addAndGet(dropped.toLong())
+                    log.debug("voice gateway: {} member ids beyond the limit of {} dropped", dropped, MAX_MEMBERS)
+                }
+                dave.onMembers(accepted, emptyList())
             }
             is Inbound.ClientDisconnect -> {
                 dave.onMembers(emptyList(), listOf(message.userId))
@@ -297,9 +407,8 @@ internal class ConnectionDriver(
             is Inbound.DaveJson -> dave.onJson(message.op, message.data, sender(s))
             is Inbound.Binary -> dave.onBinary(message.op, message.payload, sender(s))
             is Inbound.Ignored -> counters.ignored.incrementAndGet()
-            is Inbound.Hello, is Inbound.HeartbeatAck, is Inbound.HeartbeatRequest -> Unit // handled by the session
+            is Inbound.HeartbeatAck, is Inbound.HeartbeatRequest -> Unit // handled by the session
         }
-        return false
     }
 
     private fun sender(s: GatewaySession) = object : DaveGatewaySender {
@@ -308,6 +417,7 @@ internal class ConnectionDriver(
     }
 
     private fun connected(current: VoiceSessionInfo) {
+        if (connectedAt == NOT_CONNECTED) connectedAt = now() // a key change on a live socket keeps the first time
         state.value = VoiceConnectionState.Connected(ssrc, current.endpoint)
         firstConnect.complete(Unit)
     }
@@ -344,7 +454,14 @@ internal class ConnectionDriver(
         else -> VoiceGatewayClosedException(close.code, close.reason, "the voice server ended the connection: ${describe(close)}")
     }
 
-    private companion object {
+    companion object {
+        /**
+         * The most members (op 11 user ids) kept per connection; Discord voice channels hold far fewer (at most a few
+         * thousand listeners in a stage). Ids beyond it are dropped and counted in [GatewayCounters.membersDropped].
+         */
+        const val MAX_MEMBERS = 10_000
+        private const val KEY_BYTES = 32
+        private const val NOT_CONNECTED = Long.MIN_VALUE
         private val log = LoggerFactory.getLogger(ConnectionDriver::class.java)
     }
 }

@@ -26,6 +26,7 @@ import kotlinx.coroutines.SupervisorJob
 import kotlinx.coroutines.flow.Flow
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
+import kotlinx.coroutines.isActive
 import kotlinx.coroutines.job
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.withContext
@@ -78,8 +79,15 @@ public class VoiceConnection private constructor(
      * ([VoiceConnectionConfig.maxDaveProtocolVersion] 0, or no channel id in the session info).
      */
     public val dave: DaveSession? get() = daveBridge?.session
+
+    /** The voice gateway's counters (messages, drops), for tests and diagnostics. */
+    internal val counters: dev.earshot.voice.gateway.GatewayCounters get() = driver.counters
     private val done = CompletableDeferred<Throwable?>()
+    @Volatile
     private var driverJob: Job? = null
+    // Set once by whoever ends the connection first (disconnect, a channel leave, the driver, a cancelled scope), so
+    // that two ends racing never run the teardown twice or report the loser's cause.
+    private val ending = java.util.concurrent.atomic.AtomicBoolean()
 
     /** Where the connection is in its life; [VoiceConnectionState.Closed] at the end. */
     public val state: StateFlow<VoiceConnectionState> = driver.state.asStateFlow()
@@ -159,9 +167,7 @@ public class VoiceConnection private constructor(
     public suspend fun updateVoiceState(channelId: Long?, sessionId: String) {
         if (done.isCompleted) return
         if (channelId == null) {
-            val cause = VoiceChannelLeftException(driver.info.channelId)
-            driverJob?.cancel()
-            finish(cause)
+            end(VoiceChannelLeftException(driver.info.channelId))
             return
         }
         val channelChanged = driver.info.channelId != channelId
@@ -174,9 +180,17 @@ public class VoiceConnection private constructor(
      * and clean up (at most 10 s), completes the flows, and waits for all of that.
      */
     public suspend fun disconnect() {
-        if (done.isCompleted) return
+        end(null)
+    }
+
+    /** Ends the connection from outside the driver with [cause]; waits for the teardown if another end won the race. */
+    private suspend fun end(cause: Throwable?) {
+        if (!ending.compareAndSet(false, true)) {
+            done.await()
+            return
+        }
         driverJob?.cancel()
-        finish(null)
+        finish(cause)
     }
 
     /** Suspends until the connection has ended; returns [closed]'s cause. */
@@ -188,7 +202,7 @@ public class VoiceConnection private constructor(
         try {
             s.sendText(GatewayMessages.speaking(flags, driver.ssrc))
         } catch (e: Exception) {
-            if (e is CancellationException) throw e
+            if (e is CancellationException) throw e // the session turns a closed socket's cancellation into an IOException
             log.debug("speaking not sent: {}", e.toString())
         }
     }
@@ -199,17 +213,29 @@ public class VoiceConnection private constructor(
             val cause = try {
                 driver.run()
             } catch (e: CancellationException) {
-                throw e
+                if (isActive) {
+                    // Not our cancellation: a CancellationException escaped from below. Never vanish silently.
+                    log.warn("voice connection failed", e)
+                    VoiceConnectionInternalException("the voice connection's control loop failed: $e", e)
+                } else {
+                    // disconnect() or a channel leave ends the connection itself; a cancelled scope ends it here.
+                    if (ending.compareAndSet(false, true)) finish(null)
+                    throw e
+                }
             } catch (e: Throwable) {
+                if (e.isVmFatal()) {
+                    if (ending.compareAndSet(false, true)) finish(VoiceConnectionInternalException("the voice connection failed: $e", e))
+                    throw e
+                }
                 log.warn("voice connection failed", e)
-                e
+                e as? VoiceConnectionException ?: VoiceConnectionInternalException("the voice connection's control loop failed: $e", e)
             }
-            finish(cause)
+            if (ending.compareAndSet(false, true)) finish(cause)
         }
     }
 
+    /** The teardown; runs once, by whoever set [ending]. */
     private suspend fun finish(cause: Throwable?) = withContext(NonCancellable) {
-        if (done.isCompleted) return@withContext
         driver.session?.close(1000, "disconnecting")
         player.close()
         driver.release()
@@ -221,7 +247,8 @@ public class VoiceConnection private constructor(
         withTimeoutOrNull(SINK_DRAIN_TIMEOUT) { receiver.awaitSinks() }
         ownConnector?.close()
         driver.state.value = VoiceConnectionState.Closed(cause)
-        if (cause != null) driver.firstConnect.completeExceptionally(cause)
+        // A connect() still waiting learns why; null means the connection's scope was cancelled under it.
+        driver.firstConnect.completeExceptionally(cause ?: CancellationException("the voice connection was closed before it connected"))
         done.complete(cause)
         scope.coroutineContext.job.cancel()
     }
@@ -234,9 +261,16 @@ public class VoiceConnection private constructor(
         /**
          * Connects to the voice server in [info] and returns once audio can flow (the first Session Description), or
          * throws the typed cause ([DaveRequiredException], [VoiceGatewayClosedException],
-         * [NoSupportedEncryptionModeException], [VoiceReconnectFailedException]...). The connection's coroutines run
-         * in [scope] (default: its own scope on [Dispatchers.Default]); cancelling [scope] ends the connection.
-         * Cancelling this call abandons the attempt and releases everything.
+         * [NoSupportedEncryptionModeException], [VoiceServerProtocolException], [VoiceReconnectFailedException]...),
+         * never a raw error. The connection's coroutines run in [scope] (default: its own scope on
+         * [Dispatchers.Default]); cancelling [scope] ends the connection ([closed] completes with null). Cancelling
+         * this call abandons the attempt and releases everything.
+         *
+         * Bound: each attempt takes at most [VoiceConnectionConfig.handshakeTimeout] to open the WebSocket plus
+         * [VoiceConnectionConfig.handshakeTimeout] from open to Session Description (IP discovery included), and at
+         * most `maxReconnectAttempts + 1` attempts are made, with the backoff delays between them; so connect returns
+         * or throws within `(maxReconnectAttempts + 1) x 2 x handshakeTimeout` plus those delays (with the defaults at
+         * most 180 s + 91 s; a refused connection fails in about 1 minute, a protocol violation after 2 attempts).
          */
         public suspend fun connect(
             info: VoiceSessionInfo,

@@ -37,7 +37,10 @@ public class VoiceConnectionConfig private constructor(b: Builder) {
     public val udpKeepaliveInterval: Duration = b.udpKeepaliveInterval
     /** Unacknowledged heartbeats after which the socket counts as dead and is resumed; default 3 (as discord.js). */
     public val missedHeartbeatAcks: Int = b.missedHeartbeatAcks
-    /** First delay between failed reconnect attempts (the first retry is immediate); doubles up to [reconnectDelayMax]; default 1 s. */
+    /**
+     * First delay between reconnect attempts that did not stay healthy (the first retry is immediate); doubles up to
+     * [reconnectDelayMax]; default 1 s.
+     */
     public val reconnectDelay: Duration = b.reconnectDelay
     /** Longest delay between reconnect attempts; default 30 s. Each delay is randomised down to half (jitter). */
     public val reconnectDelayMax: Duration = b.reconnectDelayMax
@@ -48,8 +51,19 @@ public class VoiceConnectionConfig private constructor(b: Builder) {
      * connection at once. Zero ends it on the 4014 itself.
      */
     public val moveGrace: Duration = b.moveGrace
-    /** Consecutive failed attempts after which the connection gives up with [VoiceReconnectFailedException]; default 8. */
+    /**
+     * Consecutive attempts that did not stay healthy after which the connection gives up with
+     * [VoiceReconnectFailedException]; default 8. An attempt that failed, and one that completed the handshake but
+     * dropped within [healthyAfter], both count; a socket that stayed connected for [healthyAfter] starts the count
+     * over, and its drop is retried at once.
+     */
     public val maxReconnectAttempts: Int = b.maxReconnectAttempts
+    /**
+     * How long a socket must stay connected before its drop counts as a fresh start (retried at once, with the backoff
+     * and the give-up count reset); default 60 s. A server that completes the handshake and drops sooner is retried
+     * with growing delays ([reconnectDelay] doubling to [reconnectDelayMax]), never in a tight loop.
+     */
+    public val healthyAfter: Duration = b.healthyAfter
 
     internal val gatewayConnector: GatewayConnector? = b.gatewayConnector
     internal val udpConnector: UdpConnector? = b.udpConnector
@@ -70,6 +84,7 @@ public class VoiceConnectionConfig private constructor(b: Builder) {
         public var reconnectDelayMax: Duration = 30.seconds
         public var maxReconnectAttempts: Int = 8
         public var moveGrace: Duration = 3.seconds
+        public var healthyAfter: Duration = 60.seconds
 
         internal var gatewayConnector: GatewayConnector? = null
         internal var udpConnector: UdpConnector? = null
@@ -81,6 +96,7 @@ public class VoiceConnectionConfig private constructor(b: Builder) {
             require(udpKeepaliveInterval >= 100.milliseconds) { "udpKeepaliveInterval must be at least 100 ms" }
             require(reconnectDelay >= Duration.ZERO && reconnectDelayMax >= reconnectDelay) { "bad reconnect delays" }
             require(moveGrace >= Duration.ZERO) { "moveGrace must not be negative" }
+            require(healthyAfter > Duration.ZERO) { "healthyAfter must be positive" }
             return VoiceConnectionConfig(this)
         }
     }
@@ -96,7 +112,10 @@ public class VoiceConnectionConfig private constructor(b: Builder) {
 public fun VoiceConnectionConfig(block: VoiceConnectionConfig.Builder.() -> Unit = {}): VoiceConnectionConfig =
     VoiceConnectionConfig.Builder().apply(block).build()
 
-/** Bounded exponential backoff with jitter: attempt 1 retries at once, then [initial], doubling up to [max]. */
+/**
+ * Bounded exponential backoff with jitter: attempt 1 (the first retry since the connection last stayed healthy)
+ * retries at once, then [initial], doubling up to [max], each randomised down to half.
+ */
 internal class Backoff(private val initial: Duration, private val max: Duration, private val random: kotlin.random.Random = kotlin.random.Random) {
     fun delayFor(attempt: Int): Duration {
         if (attempt <= 1 || initial == Duration.ZERO) return Duration.ZERO

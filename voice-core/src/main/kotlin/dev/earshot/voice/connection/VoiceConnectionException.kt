@@ -36,8 +36,9 @@ public class NoSupportedEncryptionModeException(
 )
 
 /**
- * The connection could not be (re)established: [attempts] consecutive attempts failed; [cause] is the last failure
- * (a refused socket, a handshake timeout, IP discovery without answer...).
+ * The connection could not be (re)established: [attempts] consecutive attempts failed or did not stay healthy (see
+ * [VoiceConnectionConfig.maxReconnectAttempts]); [cause] is the last failure (a refused socket, a handshake timeout,
+ * IP discovery without answer, a close right after the handshake...).
  */
 public class VoiceReconnectFailedException(
     /** How many attempts were made in a row. */
@@ -56,6 +57,19 @@ public class VoiceChannelLeftException(
     /** The channel the connection was in, or null when it had none. */
     public val channelId: Long?,
 ) : VoiceConnectionException("the bot was removed from voice channel $channelId (its voice state has no channel any more); join again to continue")
+
+/**
+ * Something failed inside the connection that is neither a network failure nor a protocol violation by the server:
+ * an [Error] such as a [StackOverflowError] while handling a pathological message, or a failure of Earshot itself.
+ * [cause] is the original. The socket it happened on is closed and retried like a dropped one; as the cause inside
+ * [VoiceReconnectFailedException] it means it kept happening. VM-fatal errors (out of memory, linkage errors) are
+ * never wrapped: they propagate.
+ */
+public class VoiceConnectionInternalException(message: String, cause: Throwable) : VoiceConnectionException(message, cause)
+
+/** Errors after which the JVM cannot be trusted to go on; everything else is contained per connection. */
+internal fun Throwable.isVmFatal(): Boolean =
+    (this is VirtualMachineError && this !is StackOverflowError) || this is LinkageError || javaClass.name == "java.lang.ThreadDeath"
 
 /**
  * The voice server sent a message that breaks the voice gateway protocol in a way that retrying cannot mend: a

@@ -20,7 +20,8 @@ public sealed class VoiceConnectionState {
     /**
      * The socket closed and a new one is being opened; recordings carry on meanwhile. [resuming] is true for a resume
      * (same session, key and SSRC), false for a full reconnect; [closeCode] is why the last socket ended (0 when it
-     * could not be opened); [attempt] counts attempts without progress (1 for the first).
+     * could not be opened or failed without a close); [attempt] counts the attempts since the connection last stayed
+     * healthy ([VoiceConnectionConfig.healthyAfter]), 1 for the first (which is immediate).
      */
     public class Reconnecting(public val resuming: Boolean, public val closeCode: Int, public val attempt: Int) : VoiceConnectionState() {
         override fun toString(): String = "Reconnecting(resuming=$resuming, closeCode=$closeCode, attempt=$attempt)"
@@ -33,6 +34,6 @@ public sealed class VoiceConnectionState {
 
     /** The connection has ended; [cause] is null after [VoiceConnection.disconnect], else why it ended. */
     public class Closed(public val cause: Throwable?) : VoiceConnectionState() {
-        override fun toString(): String = "Closed(${cause?.message ?: "disconnected"})"
+        override fun toString(): String = "Closed(${if (cause == null) "disconnected" else cause.message ?: cause.toString()})"
     }
 }

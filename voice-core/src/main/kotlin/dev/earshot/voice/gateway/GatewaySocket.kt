@@ -34,7 +34,10 @@ internal interface GatewaySocket {
     /** Frames from the server; closed when the socket closes. */
     val incoming: ReceiveChannel<GatewayFrame>
 
-    /** Sends a text frame; throws if the socket is closed. */
+    /** Frames read off the wire so far, counted when read, before they wait in [incoming]: proof the server is alive. */
+    val framesRead: Long
+
+    /** Sends a text frame; throws if the socket is closed (ktor: possibly a [kotlinx.coroutines.CancellationException]). */
     suspend fun sendText(text: String)
 
     /** Sends a binary frame; throws if the socket is closed. */
@@ -70,9 +73,42 @@ internal class KtorGatewayConnector(trustManager: X509TrustManager?, private val
     }
 }
 
+/**
+ * The frames read off one socket, waiting for the gateway session: a bounded queue with backpressure. When it is full
+ * the reader stops reading, so a flooding server is held back by TCP flow control instead of filling memory.
+ *
+ * Why backpressure and not dropping: the voice gateway is an ordered control stream. Handshake and DAVE messages
+ * must never be lost, and even the bulk ones carry state (op 11 joins and op 13 leaves, op 5 SSRC owners) whose loss
+ * or reordering would silently corrupt the member list or attribute audio to nobody. Waiting costs nothing but
+ * latency, and liveness does not suffer from it: [framesRead] counts frames as they are read, so the heartbeat sees
+ * a busy server as alive even while its ACK still waits behind the queue.
+ */
+internal class InboundFrames(capacity: Int = CAPACITY) {
+    private val queue = Channel<GatewayFrame>(capacity)
+    private val read = java.util.concurrent.atomic.AtomicLong()
+    val incoming: ReceiveChannel<GatewayFrame> get() = queue
+    val framesRead: Long get() = read.get()
+
+    /** Hands over one frame just read; suspends while the queue is full. */
+    suspend fun put(frame: GatewayFrame) {
+        read.incrementAndGet()
+        queue.send(frame)
+    }
+
+    fun close() {
+        queue.close()
+    }
+
+    companion object {
+        /** Frames queued per socket before the reader waits; a few seconds of a busy channel's traffic. */
+        const val CAPACITY = 256
+    }
+}
+
 private class KtorGatewaySocket(private val session: DefaultWebSocketSession, scope: CoroutineScope) : GatewaySocket {
-    private val frames = Channel<GatewayFrame>(Channel.UNLIMITED)
-    override val incoming: ReceiveChannel<GatewayFrame> get() = frames
+    private val frames = InboundFrames()
+    override val incoming: ReceiveChannel<GatewayFrame> get() = frames.incoming
+    override val framesRead: Long get() = frames.framesRead
     @Volatile
     private var localClose: GatewayClose? = null
 
@@ -82,19 +118,22 @@ private class KtorGatewaySocket(private val session: DefaultWebSocketSession, sc
             try {
                 for (frame in session.incoming) {
                     when (frame) {
-                        is Frame.Text -> frames.send(GatewayFrame.Text(frame.readText()))
-                        is Frame.Binary -> frames.send(GatewayFrame.Binary(frame.readBytes()))
+                        is Frame.Text -> frames.put(GatewayFrame.Text(frame.readText()))
+                        is Frame.Binary -> frames.put(GatewayFrame.Binary(frame.readBytes()))
                         else -> Unit // ping/pong/close are handled by ktor
                     }
                 }
-            } catch (_: Exception) {
-                // An abrupt end surfaces through closeInfo as 1006.
+            } catch (e: Throwable) {
+                // An abrupt end surfaces through closeInfo as 1006; only VM-fatal errors go further.
+                if (e is VirtualMachineError && e !is StackOverflowError) throw e
             } finally {
                 frames.close()
             }
         }
     }
 
+    // ktor throws a CancellationException when sending on a session that has ended; GatewaySession turns it into a
+    // socket failure (GatewaySocketClosedException) as long as its own coroutine is active.
     override suspend fun sendText(text: String) = session.send(Frame.Text(text))
 
     override suspend fun sendBinary(bytes: ByteArray) = session.send(Frame.Binary(true, bytes))
