@@ -9,11 +9,13 @@ import dev.earshot.voice.pipeline.DatagramSource
 import dev.earshot.voice.testing.ChannelDatagramSource
 import dev.earshot.voice.udp.DatagramTransport
 import dev.earshot.voice.udp.IpDiscoveryException
+import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.CoroutineStart
 import kotlinx.coroutines.Deferred
 import kotlinx.coroutines.ExperimentalCoroutinesApi
 import kotlinx.coroutines.SupervisorJob
 import kotlinx.coroutines.async
+import kotlinx.coroutines.launch
 import kotlinx.coroutines.channels.Channel
 import kotlinx.coroutines.test.StandardTestDispatcher
 import kotlinx.coroutines.test.TestScope
@@ -59,6 +61,9 @@ internal class ConnectionHarness(private val scope: TestScope, configure: VoiceC
     /** IP discoveries to fail before succeeding again. */
     @Volatile
     var failDiscovery = 0
+    /** What a failing IP discovery throws. */
+    @Volatile
+    var discoveryFailure: () -> Throwable = { IpDiscoveryException("no IP discovery answer (test)") }
 
     val config: VoiceConnectionConfig = VoiceConnectionConfig {
         val dispatcher = StandardTestDispatcher(scope.testScheduler)
@@ -78,7 +83,7 @@ internal class ConnectionHarness(private val scope: TestScope, configure: VoiceC
         udpConnector = UdpConnector { _, _, _, _ ->
             if (failDiscovery > 0) {
                 failDiscovery--
-                throw IpDiscoveryException("no IP discovery answer (test)")
+                throw discoveryFailure()
             }
             val t = FakeTransport()
             links += t
@@ -90,6 +95,11 @@ internal class ConnectionHarness(private val scope: TestScope, configure: VoiceC
     fun connectAsync(info: VoiceSessionInfo = INFO): Deferred<VoiceConnection> =
         // Detached from the test's job, so that a failed connect is an awaited result, not a failed test scope.
         scope.async(SupervisorJob(), start = CoroutineStart.UNDISPATCHED) { VoiceConnection.connect(info, config, scope.backgroundScope) }
+
+    /** Plays the server with [script] on every socket the client opens, each in its own coroutine in [scope]. */
+    fun serveEach(scope: CoroutineScope, script: suspend (FakeGatewaySocket) -> Unit) {
+        scope.launch { for (socket in sockets) launch { script(socket) } }
+    }
 
     /** Connects through a whole handshake; returns the socket and the connection. */
     suspend fun connected(ssrc: Long = 1001, seqStart: Int = 0): Pair<FakeGatewaySocket, VoiceConnection> {

@@ -1,5 +1,6 @@
 package dev.earshot.voice.gateway
 
+import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.channels.Channel
 import kotlinx.coroutines.channels.ReceiveChannel
 import kotlinx.serialization.json.Json
@@ -8,10 +9,17 @@ import kotlinx.serialization.json.int
 import kotlinx.serialization.json.jsonObject
 import kotlinx.serialization.json.jsonPrimitive
 
-/** An in-memory voice gateway socket: the test plays the server through [serverSends] and reads [sent]. */
+/**
+ * An in-memory voice gateway socket: the test plays the server through [serverSends] and reads [sent]. Like ktor's
+ * session, sending on a closed socket throws a [CancellationException] (ktor cancels its outgoing channel when the
+ * session ends), which the connection must tell apart from its own cancellation. Frames count as read off the wire
+ * ([framesRead]) as soon as the server sends them: the fake's reader is never behind.
+ */
 internal class FakeGatewaySocket : GatewaySocket {
     private val toClient = Channel<GatewayFrame>(Channel.UNLIMITED)
     override val incoming: ReceiveChannel<GatewayFrame> get() = toClient
+    private val read = java.util.concurrent.atomic.AtomicLong()
+    override val framesRead: Long get() = read.get()
 
     /** Text frames the client sent, parsed. */
     val sent = Channel<JsonObject>(Channel.UNLIMITED)
@@ -24,11 +32,11 @@ internal class FakeGatewaySocket : GatewaySocket {
     val isClosed: Boolean get() = clientClose != null || serverClose != null
 
     fun serverSends(text: String) {
-        toClient.trySend(GatewayFrame.Text(text))
+        if (toClient.trySend(GatewayFrame.Text(text)).isSuccess) read.incrementAndGet()
     }
 
     fun serverSendsBinary(bytes: ByteArray) {
-        toClient.trySend(GatewayFrame.Binary(bytes))
+        if (toClient.trySend(GatewayFrame.Binary(bytes)).isSuccess) read.incrementAndGet()
     }
 
     /** The server closes with [code]; 1006 models a dropped TCP connection (no close frame). */
@@ -39,14 +47,17 @@ internal class FakeGatewaySocket : GatewaySocket {
     }
 
     override suspend fun sendText(text: String) {
-        check(!isClosed) { "socket closed" }
+        if (isClosed) throw SendOnClosedSession()
         sent.send(Json.parseToJsonElement(text).jsonObject)
     }
 
     override suspend fun sendBinary(bytes: ByteArray) {
-        check(!isClosed) { "socket closed" }
+        if (isClosed) throw SendOnClosedSession()
         sentBinary.send(bytes)
     }
+
+    /** What ktor throws when sending on a session whose outgoing channel was cancelled. */
+    class SendOnClosedSession : CancellationException("ArrayChannel was cancelled")
 
     override suspend fun close(code: Int, reason: String) {
         if (isClosed) return

@@ -1,12 +1,18 @@
 package dev.earshot.voice.gateway
 
+import dev.earshot.voice.connection.VoiceServerProtocolException
+import io.kotest.assertions.throwables.shouldThrow
 import io.kotest.core.spec.style.FunSpec
+import io.kotest.datatest.withData
+import io.kotest.matchers.types.shouldBeInstanceOf
 import io.kotest.matchers.shouldBe
 import kotlinx.coroutines.async
+import kotlinx.coroutines.launch
 import kotlinx.coroutines.test.advanceTimeBy
 import kotlinx.coroutines.test.runCurrent
 import kotlinx.coroutines.test.runTest
 import kotlinx.serialization.json.int
+import kotlinx.serialization.json.jsonObject
 import kotlinx.serialization.json.jsonPrimitive
 import kotlinx.serialization.json.long
 
@@ -94,6 +100,56 @@ class GatewaySessionSpec : FunSpec({
             run.await()
             counters.malformed.get() shouldBe 3
             seen shouldBe listOf(Inbound.ClientDisconnect(3, -1))
+        }
+    }
+
+    test("a flood of 40k op 5 handled slower than it arrives, with heartbeats flowing, does not end in a 4900 close") {
+        runTest {
+            val socket = FakeGatewaySocket()
+            val session = GatewaySession(socket, SeqTracker(), GatewayCounters(), missedAckLimit = 3)
+            var handled = 0
+            // Each op 5 costs the consumer 1 ms, so 40k of them take 40 s while heartbeats fall due every 5 s: the
+            // server's ACKs wait in the queue behind the flood.
+            val run = async { session.run { if (it is Inbound.Speaking) { kotlinx.coroutines.delay(1); handled++ } } }
+            socket.serverSends("""{"op":8,"d":{"heartbeat_interval":5000}}""")
+            repeat(40_000) { socket.serverSends("""{"op":5,"d":{"user_id":"${it + 1}","ssrc":${it + 1},"speaking":1}}""") }
+            val server = launch {
+                while (true) {
+                    val m = socket.sent.receive()
+                    if (m["op"]!!.jsonPrimitive.int == VoiceOp.HEARTBEAT) {
+                        socket.serverSends("""{"op":6,"d":{"t":${m["d"]!!.jsonObject["t"]!!.jsonPrimitive.long}}}""")
+                    }
+                }
+            }
+            advanceTimeBy(45_000)
+            server.cancel()
+            handled shouldBe 40_000
+            socket.clientClose shouldBe null // before the fix: closed with 4900 after 20 s
+            socket.serverCloses(1000)
+            run.await().code shouldBe 1000
+        }
+    }
+
+    withData(nameFn = { "heartbeat interval $it is a protocol violation" }, "1e300", "4000000", "0.5", "1e-300") { interval ->
+        runTest {
+            val socket = FakeGatewaySocket()
+            val session = GatewaySession(socket, SeqTracker(), GatewayCounters())
+            val run = async(kotlinx.coroutines.SupervisorJob()) { session.run { } }
+            socket.serverSends("""{"op":8,"d":{"heartbeat_interval":$interval}}""")
+            val e = shouldThrow<VoiceServerProtocolException> { run.await() }
+            e.field shouldBe "Hello.heartbeat_interval"
+            socket.isClosed shouldBe true
+        }
+    }
+
+    test("a send on a socket that closed under us fails as a socket failure, not as our cancellation") {
+        runTest {
+            val socket = FakeGatewaySocket()
+            val session = GatewaySession(socket, SeqTracker(), GatewayCounters())
+            socket.serverCloses(1006)
+            val e = shouldThrow<java.io.IOException> { session.sendText("{}") }
+            e.cause.shouldBeInstanceOf<kotlinx.coroutines.CancellationException>()
+            kotlinx.coroutines.currentCoroutineContext()[kotlinx.coroutines.Job]!!.isActive shouldBe true
         }
     }
 })

@@ -28,6 +28,7 @@ public final class VoiceConfig {
     private final Duration reconnectDelayMax;
     private final int maxReconnectAttempts;
     private final Duration moveGrace;
+    private final Duration healthyAfter;
     private final AudioFormat decode;
     private final boolean nativeOpus;
     private final Duration playoutDelay;
@@ -52,6 +53,7 @@ public final class VoiceConfig {
         this.reconnectDelayMax = b.reconnectDelayMax;
         this.maxReconnectAttempts = b.maxReconnectAttempts;
         this.moveGrace = b.moveGrace;
+        this.healthyAfter = b.healthyAfter;
         this.decode = b.decode;
         this.nativeOpus = b.nativeOpus;
         this.playoutDelay = b.playoutDelay;
@@ -84,6 +86,7 @@ public final class VoiceConfig {
         b.reconnectDelayMax = reconnectDelayMax;
         b.maxReconnectAttempts = maxReconnectAttempts;
         b.moveGrace = moveGrace;
+        b.healthyAfter = healthyAfter;
         b.decode = decode;
         b.nativeOpus = nativeOpus;
         b.playoutDelay = playoutDelay;
@@ -146,7 +149,10 @@ public final class VoiceConfig {
         return reconnectDelayMax;
     }
 
-    /** Consecutive failed attempts after which the connection gives up with {@code VoiceReconnectFailedException}; default 8. */
+    /**
+     * Consecutive attempts that did not stay healthy (failed, or connected for less than {@link #healthyAfter()})
+     * after which the connection gives up with {@code VoiceReconnectFailedException}; default 8.
+     */
     public int maxReconnectAttempts() {
         return maxReconnectAttempts;
     }
@@ -158,6 +164,14 @@ public final class VoiceConfig {
      */
     public Duration moveGrace() {
         return moveGrace;
+    }
+
+    /**
+     * How long a socket must stay connected before its drop counts as a fresh start (retried at once, backoff and
+     * give-up count reset); default 60 s. A server that drops sooner is retried with growing delays.
+     */
+    public Duration healthyAfter() {
+        return healthyAfter;
     }
 
     /** What received audio is decoded to; default {@link AudioFormat#STEREO_48K}. {@link AudioFormat#OPUS_ONLY} skips decoding (no PCM, no combined audio). */
@@ -224,6 +238,7 @@ public final class VoiceConfig {
         private Duration reconnectDelayMax = Duration.ofSeconds(30);
         private int maxReconnectAttempts = 8;
         private Duration moveGrace = Duration.ofSeconds(3);
+        private Duration healthyAfter = Duration.ofSeconds(60);
         private AudioFormat decode = AudioFormat.STEREO_48K;
         private boolean nativeOpus = false;
         private Duration playoutDelay = Duration.ofMillis(60);
@@ -312,6 +327,13 @@ public final class VoiceConfig {
         public Builder moveGrace(Duration value) {
             Objects.requireNonNull(value, "moveGrace");
             this.moveGrace = value;
+            return this;
+        }
+
+        /** See {@link VoiceConfig#healthyAfter()}. */
+        public Builder healthyAfter(Duration value) {
+            Objects.requireNonNull(value, "healthyAfter");
+            this.healthyAfter = value;
             return this;
         }
 

@@ -37,6 +37,7 @@ internal fun connectionConfig(c: VoiceConfig): VoiceConnectionConfig = VoiceConn
     reconnectDelayMax = c.reconnectDelayMax().toKotlinDuration()
     maxReconnectAttempts = c.maxReconnectAttempts()
     moveGrace = c.moveGrace().toKotlinDuration()
+    healthyAfter = c.healthyAfter().toKotlinDuration()
 }.also { require(!c.closeTimeout().isNegative) { "closeTimeout must not be negative" } }
 
 /** voice-core's PCM format for [f]; null for Opus only. */
