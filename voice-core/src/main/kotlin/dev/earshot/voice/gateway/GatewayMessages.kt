@@ -106,7 +106,8 @@ internal object GatewayMessages {
         } catch (e: Exception) {
             null
         } ?: throw MalformedMessage("not a JSON object")
-        val op = (root["op"] as? JsonPrimitive)?.intOrNull ?: throw MalformedMessage("no integer op")
+        // A number, not a string holding one: "2" is no op 2 (whose bad fields would end the connection).
+        val op = (root["op"] as? JsonPrimitive)?.takeIf { !it.isString }?.intOrNull ?: throw MalformedMessage("no integer op")
         val seq = (root["seq"] as? JsonPrimitive)?.intOrNull ?: -1
         val d = root["d"]
         return try {
