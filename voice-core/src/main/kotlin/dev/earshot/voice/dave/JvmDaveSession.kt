@@ -359,8 +359,8 @@ public class JvmDaveSession internal constructor(
         public const val DEFAULT_FAILURE_TOLERANCE: Int = 36
 
         /**
-         * Users recognised at most (4096): op 11 ids beyond it are dropped. Far more than a Discord voice channel
-         * holds; it bounds what a server could make the session keep.
+         * Users recognised at most (4096): op 11 ids beyond it are dropped. Well above the member count of a Discord
+         * voice call; it bounds what a server can make the session keep.
          */
         public const val MAX_RECOGNIZED_USERS: Int = 4096
 

@@ -17,7 +17,7 @@ import java.util.concurrent.atomic.AtomicReferenceArray
  * table is an open-addressing array of immutable entries, replaced whole only when it grows or is compacted, so a
  * reader on another thread sees for each SSRC either its current mapping, a just-replaced one, or none.
  */
-public class SsrcDirectory(
+public class SsrcDirectory @JvmOverloads constructor(
     /** How many SSRCs are kept at most; at least 1. */
     public val capacity: Int = DEFAULT_CAPACITY,
 ) {
