@@ -26,6 +26,11 @@ import java.util.concurrent.atomic.AtomicLong
  * 29, 30) into session calls, forwards member joins and leaves, and sends what the session asks for (ops 23, 26, 28,
  * 31) on the current gateway socket. The session's callbacks may come from any thread (the receive path re-initialises
  * after too many failed frames), so they go through one queue drained by a coroutine in [scope], in call order.
+ *
+ * The queue is bounded ([MAX_OUTBOX_MESSAGES] messages and [MAX_OUTBOX_BYTES] bytes): it only fills when the socket
+ * stops taking what we send (a server that does not read) while the server keeps sending; then the oldest messages
+ * are dropped and counted ([outboxDropped]), since DAVE's newest message (key package, commit, ready) supersedes them
+ * and a session that fell behind recovers with op 31 and a new key package anyway.
  */
 internal class DaveBridge(
     private val factory: DaveSessionFactory,
@@ -33,14 +38,20 @@ internal class DaveBridge(
     channelId: Long,
     scope: CoroutineScope,
 ) : DaveGateway {
-    private val outbox = Channel<Outgoing>(Channel.UNLIMITED)
+    // Guarded by itself; the drainer is woken through a conflated channel.
+    private val outbox = ArrayDeque<Outgoing>()
+    private var outboxBytes = 0L
+    private val outboxWake = Channel<Unit>(Channel.CONFLATED)
     // Bumped by switchChannel: callbacks of a replaced session must not reach the new channel's gateway.
     private val generation = java.util.concurrent.atomic.AtomicInteger()
     @Volatile
     private var sender: DaveGatewaySender? = null
 
-    /** Gateway messages with a missing field or a short binary payload. */
+    /** Gateway messages with a missing or out-of-range field, or a short binary payload. */
     val malformed = AtomicLong()
+
+    /** Outgoing messages dropped because the outbox was full. */
+    val outboxDropped = AtomicLong()
 
     private fun callbacksFor(gen: Int): DaveCallbacks = object : DaveCallbacks {
         override fun sendKeyPackage(keyPackage: ByteArray) = post(gen, Outgoing.Binary(VoiceOp.DAVE_MLS_KEY_PACKAGE, keyPackage))
@@ -68,19 +79,27 @@ internal class DaveBridge(
 
     init {
         scope.launch(CoroutineName("earshot-dave-outbox")) {
-            for (m in outbox) {
-                val s = sender ?: continue
-                try {
-                    when (m) {
-                        is Outgoing.Json -> s.sendJson(m.op, m.d)
-                        is Outgoing.Binary -> s.sendBinary(m.op, m.payload)
-                    }
-                } catch (e: Exception) {
-                    // The socket closed under us; after a reconnect the session starts over from op 4.
-                    log.debug("DAVE op {} not sent: {}", m.op, e.toString())
-                }
+            while (outboxWake.receiveCatching().isSuccess) {
+                while (true) send(nextOutgoing() ?: break)
             }
         }
+    }
+
+    private suspend fun send(m: Outgoing) {
+        val s = sender ?: return
+        try {
+            when (m) {
+                is Outgoing.Json -> s.sendJson(m.op, m.d)
+                is Outgoing.Binary -> s.sendBinary(m.op, m.payload)
+            }
+        } catch (e: Exception) {
+            // The socket closed under us; after a reconnect the session starts over from op 4.
+            log.debug("DAVE op {} not sent: {}", m.op, e.toString())
+        }
+    }
+
+    private fun nextOutgoing(): Outgoing? = synchronized(outbox) {
+        outbox.removeFirstOrNull()?.also { outboxBytes -= it.size }
     }
 
     override val maxProtocolVersion: Int get() = session.maxProtocolVersion
@@ -94,14 +113,14 @@ internal class DaveBridge(
         this.sender = sender
         when (op) {
             VoiceOp.DAVE_PREPARE_TRANSITION -> {
-                val tid = data.int("transition_id") ?: return bad(op)
-                val version = data.int("protocol_version") ?: return bad(op)
+                val tid = data.transitionId() ?: return bad(op)
+                val version = data.protocolVersion() ?: return bad(op)
                 session.onPrepareTransition(tid, version)
             }
-            VoiceOp.DAVE_EXECUTE_TRANSITION -> session.onExecuteTransition(data.int("transition_id") ?: return bad(op))
+            VoiceOp.DAVE_EXECUTE_TRANSITION -> session.onExecuteTransition(data.transitionId() ?: return bad(op))
             VoiceOp.DAVE_PREPARE_EPOCH -> {
-                val epoch = (data["epoch"] as? JsonPrimitive)?.longOrNull ?: return bad(op)
-                session.onPrepareEpoch(epoch, data.int("protocol_version") ?: return bad(op))
+                val epoch = (data["epoch"] as? JsonPrimitive)?.longOrNull?.takeIf { it >= 1 } ?: return bad(op)
+                session.onPrepareEpoch(epoch, data.protocolVersion() ?: return bad(op))
             }
         }
     }
@@ -141,12 +160,27 @@ internal class DaveBridge(
     }
 
     fun close() {
-        outbox.close()
+        outboxWake.close()
         session.close()
     }
 
     private fun post(gen: Int, m: Outgoing) {
-        if (gen == generation.get()) outbox.trySend(m)
+        if (gen != generation.get()) return
+        var dropped = 0
+        synchronized(outbox) {
+            outbox.addLast(m)
+            outboxBytes += m.size
+            // One message larger than the byte bound is still sent: it is bounded by the frame it answers.
+            while (outbox.size > MAX_OUTBOX_MESSAGES || (outboxBytes > MAX_OUTBOX_BYTES && outbox.size > 1)) {
+                outboxBytes -= outbox.removeFirst().size
+                dropped++
+            }
+        }
+        if (dropped > 0) {
+            outboxDropped.addAndGet(dropped.toLong())
+            log.debug("DAVE outbox full: dropped {} oldest message(s)", dropped)
+        }
+        outboxWake.trySend(Unit)
     }
 
     private fun bad(op: Int) {
@@ -156,14 +190,29 @@ internal class DaveBridge(
 
     private fun JsonObject.int(key: String): Int? = (this[key] as? JsonPrimitive)?.intOrNull
 
+    // Transition ids are 16-bit: ops 29 and 30 carry them in two bytes.
+    private fun JsonObject.transitionId(): Int? = int("transition_id")?.takeIf { it in 0..0xFFFF }
+
+    private fun JsonObject.protocolVersion(): Int? = int("protocol_version")?.takeIf { it in 0..MAX_PROTOCOL_VERSION }
+
     private fun transitionId(payload: ByteArray): Int = ((payload[0].toInt() and 0xFF) shl 8) or (payload[1].toInt() and 0xFF)
 
-    private sealed class Outgoing(val op: Int) {
-        class Json(op: Int, val d: JsonObject) : Outgoing(op)
-        class Binary(op: Int, val payload: ByteArray) : Outgoing(op)
+    private sealed class Outgoing(val op: Int, val size: Int) {
+        // A JSON message's size is nominal: they are a few dozen bytes.
+        class Json(op: Int, val d: JsonObject) : Outgoing(op, 64)
+        class Binary(op: Int, val payload: ByteArray) : Outgoing(op, payload.size)
     }
 
-    private companion object {
+    companion object {
+        /** Outgoing DAVE messages queued at most (256). */
+        const val MAX_OUTBOX_MESSAGES: Int = 256
+
+        /** Bytes of outgoing DAVE messages queued at most (4 MiB): a few large commits and welcomes. */
+        const val MAX_OUTBOX_BYTES: Long = 4L shl 20
+
+        /** DAVE protocol versions accepted in ops 21 and 24 (1 exists today). */
+        private const val MAX_PROTOCOL_VERSION = 255
+
         private val log = LoggerFactory.getLogger(DaveBridge::class.java)
     }
 }

@@ -29,6 +29,10 @@ import kotlin.time.Duration.Companion.seconds
  * Gateway events are serialised by one lock; [decrypt] runs on the receive path and takes only the sender's
  * decryptor lock, [encrypt] only the encryptor's.
  *
+ * What the server feeds in is bounded: at most [MAX_RECOGNIZED_USERS] recognised users (op 11 ids beyond that are
+ * dropped, so members already known keep working) and [MAX_PENDING_TRANSITIONS] prepared transitions (the oldest is
+ * forgotten); both drops are counted, and the first of each is logged at debug.
+ *
  * @param failureTolerance consecutive decryption failures tolerated before recovering; default 36 (discord.js).
  */
 public class JvmDaveSession internal constructor(
@@ -48,7 +52,10 @@ public class JvmDaveSession internal constructor(
     private var initialized = false
     private var externalSender: ByteArray? = null
     private val recognized = HashSet<Long>().apply { add(selfUserId) }
-    private val pendingTransitions = HashMap<Int, Int>()
+    // Insertion order, so that the oldest prepared transition is the one forgotten.
+    private val pendingTransitions = LinkedHashMap<Int, Int>()
+    private var droppedUsers = 0L
+    private var droppedTransitions = 0L
     private var pendingOwnRatchet: DaveKeyRatchet? = null
     private var downgraded = false
     private var reinitializing = false
@@ -88,7 +95,7 @@ public class JvmDaveSession internal constructor(
     }
 
     override fun onPrepareTransition(transitionId: Int, protocolVersion: Int): Unit = control {
-        pendingTransitions[transitionId] = protocolVersion
+        prepare(transitionId, protocolVersion)
         if (transitionId == 0) {
             execute(0)
         } else {
@@ -151,7 +158,19 @@ public class JvmDaveSession internal constructor(
         }
     }
 
-    override fun addUser(userId: Long): Unit = control { recognized += userId }
+    override fun addUser(userId: Long): Unit = control {
+        if (recognized.size >= MAX_RECOGNIZED_USERS && userId !in recognized) {
+            if (droppedUsers++ == 0L) log.debug("DAVE: {} users recognised; further op 11 ids are dropped", MAX_RECOGNIZED_USERS)
+        } else {
+            recognized += userId
+        }
+    }
+
+    /** Users recognised now (for tests of the bound). */
+    internal fun recognizedUserCount(): Int = synchronized(lock) { recognized.size }
+
+    /** Op 11 user ids dropped because [MAX_RECOGNIZED_USERS] were recognised, and prepared transitions forgotten. */
+    internal fun boundDrops(): Pair<Long, Long> = synchronized(lock) { droppedUsers to droppedTransitions }
 
     override fun removeUser(userId: Long): Unit = control {
         if (userId != selfUserId) recognized -= userId
@@ -271,12 +290,22 @@ public class JvmDaveSession internal constructor(
         decryptors.keys.removeIf { it !in roster && it !in recognized }
         pendingOwnRatchet?.close()
         pendingOwnRatchet = DaveKeyRatchet(mls.exportSenderBaseSecret(selfUserId))
+        prepare(transitionId, protocolVersion)
         if (transitionId == 0) {
-            pendingTransitions[0] = protocolVersion
             execute(0)
         } else {
-            pendingTransitions[transitionId] = protocolVersion
             callbacks.sendReadyForTransition(transitionId)
+        }
+    }
+
+    /** Records a transition to execute at op 22; beyond [MAX_PENDING_TRANSITIONS] the oldest is forgotten. */
+    private fun prepare(transitionId: Int, version: Int) {
+        pendingTransitions.remove(transitionId) // re-prepared: now the newest
+        pendingTransitions[transitionId] = version
+        if (pendingTransitions.size > MAX_PENDING_TRANSITIONS) {
+            val oldest = pendingTransitions.keys.first()
+            pendingTransitions.remove(oldest)
+            if (droppedTransitions++ == 0L) log.debug("DAVE: more than {} transitions prepared; forgetting the oldest", MAX_PENDING_TRANSITIONS)
         }
     }
 
@@ -328,6 +357,15 @@ public class JvmDaveSession internal constructor(
 
         /** Consecutive decryption failures tolerated before re-initialising (discord.js's default). */
         public const val DEFAULT_FAILURE_TOLERANCE: Int = 36
+
+        /**
+         * Users recognised at most (4096): op 11 ids beyond it are dropped. Well above the member count of a Discord
+         * voice call; it bounds what a server can make the session keep.
+         */
+        public const val MAX_RECOGNIZED_USERS: Int = 4096
+
+        /** Transitions prepared (op 21, or by a commit or welcome) and not yet executed, kept at most (64). */
+        public const val MAX_PENDING_TRANSITIONS: Int = 64
 
         /** The default factory: a [JvmDaveSession] per connection. */
         public val FACTORY: DaveSessionFactory = DaveSessionFactory { self, channel, callbacks -> JvmDaveSession(self, channel, callbacks) }

@@ -61,7 +61,8 @@ public object IpDiscovery {
     /**
      * Parses `buffer[0 until length]` as a discovery response; returns null, never throws, when it is not a valid
      * one: not exactly 74 bytes (or [length] beyond [buffer]), type not 2, length field not 70, no NUL ending the
-     * address, an address that is empty or not an IP literal (IPv4 dotted quad, or IPv6 hex and colons), or port 0.
+     * address, an address that is empty or not an IP literal ([IpLiteral]: an IPv4 dotted quad without leading
+     * zeros, or an RFC 4291 IPv6 text address), or port 0.
      * The SSRC field is not checked (discord.js and JDA do not check it either).
      */
     public fun parseResponse(buffer: ByteArray, length: Int): DiscoveredAddress? {
@@ -71,7 +72,7 @@ public object IpDiscovery {
         while (end < ADDRESS_OFFSET + ADDRESS_LENGTH && buffer[end] != 0.toByte()) end++
         if (end == ADDRESS_OFFSET + ADDRESS_LENGTH || end == ADDRESS_OFFSET) return null
         val ip = String(buffer, ADDRESS_OFFSET, end - ADDRESS_OFFSET, Charsets.ISO_8859_1)
-        if (!isIpv4(ip) && !isIpv6(ip)) return null
+        if (!IpLiteral.isLiteral(ip)) return null
         val port = Wire.u16(buffer, PORT_OFFSET)
         if (port == 0) return null
         return DiscoveredAddress(ip, port)
@@ -120,14 +121,4 @@ public object IpDiscovery {
             }
         }
     }
-
-    private fun isIpv4(s: String): Boolean {
-        val parts = s.split('.')
-        return parts.size == 4 && parts.all { p ->
-            p.length in 1..3 && p.all { it in '0'..'9' } && p.toInt() <= 255
-        }
-    }
-
-    private fun isIpv6(s: String): Boolean =
-        ':' in s && s.length <= 45 && s.all { it in '0'..'9' || it in 'a'..'f' || it in 'A'..'F' || it == ':' || it == '.' }
 }

@@ -7,10 +7,13 @@ import dev.earshot.voice.gateway.DaveGatewaySender
 import io.kotest.core.spec.style.FunSpec
 import io.kotest.matchers.collections.shouldContainExactly
 import io.kotest.matchers.shouldBe
+import kotlinx.coroutines.CompletableDeferred
 import kotlinx.coroutines.test.runCurrent
 import kotlinx.coroutines.test.runTest
 import kotlinx.serialization.json.JsonObject
 import kotlinx.serialization.json.buildJsonObject
+import kotlinx.serialization.json.int
+import kotlinx.serialization.json.jsonPrimitive
 import kotlinx.serialization.json.put
 
 /** Records the calls a [DaveBridge] makes into its session, and lets a test fire the session's callbacks. */
@@ -83,8 +86,16 @@ class DaveBridgeSpec : FunSpec({
             b.onBinary(29, byteArrayOf(1), sender)
             b.onBinary(30, byteArrayOf(), sender)
             b.onBinary(99, byteArrayOf(1, 2, 3), sender) // unknown binary opcode: ignored, not malformed
+            // Out of range: transition ids are 16-bit (op 29/30 carry them in two bytes), versions 0..255, epochs from 1.
+            b.onJson(21, buildJsonObject { put("transition_id", 65_536); put("protocol_version", 1) }, sender)
+            b.onJson(21, buildJsonObject { put("transition_id", 5); put("protocol_version", 256) }, sender)
+            b.onJson(21, buildJsonObject { put("transition_id", 5); put("protocol_version", -1) }, sender)
+            b.onJson(22, buildJsonObject { put("transition_id", -1) }, sender)
+            b.onJson(24, buildJsonObject { put("epoch", 0); put("protocol_version", 1) }, sender)
+            b.onJson(24, buildJsonObject { put("epoch", -7); put("protocol_version", 1) }, sender)
+            b.onJson(24, buildJsonObject { put("epoch", 2); put("protocol_version", 1000) }, sender)
             s.calls shouldBe emptyList()
-            b.malformed.get() shouldBe 5L
+            b.malformed.get() shouldBe 12L
         }
     }
 
@@ -110,6 +121,59 @@ class DaveBridgeSpec : FunSpec({
             second.sent shouldContainExactly listOf("json 23 {\"transition_id\":9}")
             b.close()
             s.calls.last() shouldBe "close"
+        }
+    }
+
+    test("a server that stops reading cannot grow the outbox without limit: the oldest messages are dropped") {
+        runTest {
+            val (b, s) = bridge(backgroundScope)
+            val gate = CompletableDeferred<Unit>()
+            val sent = mutableListOf<Int>()
+            val sender = object : DaveGatewaySender {
+                override suspend fun sendJson(op: Int, d: JsonObject) {
+                    gate.await()
+                    sent += d["transition_id"]!!.jsonPrimitive.int
+                }
+                override suspend fun sendBinary(op: Int, payload: ByteArray) = Unit
+            }
+            b.onSessionDescription(1, sender)
+            s.callbacks.sendReadyForTransition(0)
+            runCurrent() // the first message is being sent, and blocks
+            val flood = 100_000
+            for (t in 1 until flood) s.callbacks.sendReadyForTransition(t)
+            runCurrent()
+            gate.complete(Unit)
+            runCurrent()
+            val limit = DaveBridge.MAX_OUTBOX_MESSAGES
+            sent.size shouldBe 1 + limit
+            sent.drop(1) shouldContainExactly (flood - limit until flood).toList()
+            b.outboxDropped.get() shouldBe (flood - 1 - limit).toLong()
+        }
+    }
+
+    test("the outbox is bounded in bytes as well: large messages beyond 4 MiB push out the oldest") {
+        runTest {
+            val (b, s) = bridge(backgroundScope)
+            val gate = CompletableDeferred<Unit>()
+            val sent = mutableListOf<Int>()
+            val sender = object : DaveGatewaySender {
+                override suspend fun sendJson(op: Int, d: JsonObject) = Unit
+                override suspend fun sendBinary(op: Int, payload: ByteArray) {
+                    gate.await()
+                    sent += payload[0].toInt()
+                }
+            }
+            b.onSessionDescription(1, sender)
+            s.callbacks.sendCommitWelcome(ByteArray(1))
+            runCurrent()
+            for (i in 1..100) s.callbacks.sendCommitWelcome(ByteArray(200_000) { i.toByte() })
+            runCurrent()
+            gate.complete(Unit)
+            runCurrent()
+            val fit = (DaveBridge.MAX_OUTBOX_BYTES / 200_000).toInt()
+            sent.size shouldBe 1 + fit
+            sent.drop(1) shouldContainExactly (101 - fit..100).toList()
+            b.outboxDropped.get() shouldBe (100 - fit).toLong()
         }
     }
 

@@ -93,7 +93,7 @@ class GatewaySessionSpec : FunSpec({
             val seen = mutableListOf<Inbound>()
             val run = async { session.run { seen += it } }
             socket.serverSends("not json")
-            socket.serverSends("""{"op":2,"d":{"ssrc":"x"}}""")
+            socket.serverSends("""{"op":5,"d":{"ssrc":"x"}}""") // a handshake op would be a protocol error, not garbage
             socket.serverSendsBinary(byteArrayOf(1))
             socket.serverSends("""{"op":13,"d":{"user_id":"3"}}""")
             socket.serverCloses(1006)
