@@ -37,7 +37,7 @@ const handlers = {
     return {};
   },
   getSerializedKeyPackage: (q) => ({ hex: hex(session(q).getSerializedKeyPackage()) }),
-  // davey takes the operation type separately and the vector INCLUDING its varint length (dave.md §1.9).
+  // davey takes the operation type separately and the vector INCLUDING its varint length (docs/dave.md §1.9).
   processProposals: (q) => {
     const r = session(q).processProposals(q.opType, bin(q.hex), q.recognized ?? undefined);
     return { commit: hex(r?.commit), welcome: hex(r?.welcome) };

@@ -42,7 +42,7 @@ import java.util.concurrent.ConcurrentHashMap
 /**
  * The voice connection's control loop (one long-lived coroutine): opens a gateway socket, identifies or resumes,
  * sets up UDP on Ready, installs keys on Session Description, turns member messages into events, and after each close
- * decides by protocol.md §2.6 whether to resume, reconnect in full, or stop. Receiver, sinks and flows live beyond any
+ * decides by docs/protocol.md §2.6 whether to resume, reconnect in full, or stop. Receiver, sinks and flows live beyond any
  * one socket, so recordings carry on across resumes, reconnects, key changes and server moves.
  */
 internal class ConnectionDriver(
@@ -357,7 +357,7 @@ internal class ConnectionDriver(
                 pendingLink?.let { attach(it) }
                 pendingLink = null
                 player.attach(active.sink, ssrc, TransportCipher.create(chosen, message.secretKey))
-                // Some clients say a Speaking is needed before audio is received; one is harmless (protocol.md §2.4).
+                // Some clients say a Speaking is needed before audio is received; one is harmless (docs/protocol.md §2.4).
                 s.sendText(GatewayMessages.speaking(speakingFlags, ssrc))
                 dave.onSessionDescription(message.daveProtocolVersion, sender(s))
                 connected(current)

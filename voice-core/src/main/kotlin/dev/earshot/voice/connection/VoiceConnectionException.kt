@@ -8,7 +8,7 @@ public sealed class VoiceConnectionException(message: String, cause: Throwable? 
 
 /**
  * The voice server closed the connection. As a connection's end cause: a code after which Discord says not to
- * reconnect (protocol.md §2.6): 4014 disconnected (kicked, moved out, or the main gateway session dropped), 4021 rate
+ * reconnect (docs/protocol.md §2.6): 4014 disconnected (kicked, moved out, or the main gateway session dropped), 4021 rate
  * limited, 4022 call terminated (channel deleted or voice server changed; a new voice server update may follow), 4004
  * bad token. As the cause inside [VoiceReconnectFailedException]: the last close before the connection gave up.
  */

@@ -2,7 +2,7 @@ package dev.earshot.voice.connection
 
 /**
  * What the main Discord gateway hands a bot for one voice session: [sessionId] from VOICE_STATE_UPDATE, [token] and
- * [endpoint] from VOICE_SERVER_UPDATE (protocol.md §2.1).
+ * [endpoint] from VOICE_SERVER_UPDATE (docs/protocol.md §2.1).
  *
  * @property guildId the guild (the voice gateway's `server_id`).
  * @property channelId the voice channel, when known (DAVE uses it as the MLS group id).

@@ -4,7 +4,7 @@ package dev.earshot.voice.crypto
  * A Discord voice transport-encryption mode that Earshot implements; [wireName] is the string used in
  * op 2 Ready (`modes`), op 1 Select Protocol (`mode`) and op 4 Session Description.
  *
- * Only the two modes Discord still accepts are listed (protocol.md §5.1); both use the rtpsize layout
+ * Only the two modes Discord still accepts are listed (docs/protocol.md §5.1); both use the rtpsize layout
  * described on [TransportCipher.decrypt].
  */
 public enum class EncryptionMode(public val wireName: String) {
@@ -36,7 +36,7 @@ public enum class EncryptionMode(public val wireName: String) {
         public fun choose(offered: Collection<String>): EncryptionMode? =
             PREFERENCE.firstOrNull { it.wireName in offered && it.isAvailable }
 
-        // Discord's own preference (protocol.md §5.1): AES-GCM where the hardware allows, XChaCha20 otherwise.
+        // Discord's own preference (docs/protocol.md §5.1): AES-GCM where the hardware allows, XChaCha20 otherwise.
         private val PREFERENCE = listOf(AEAD_AES256_GCM_RTPSIZE, AEAD_XCHACHA20_POLY1305_RTPSIZE)
     }
 }

@@ -1,7 +1,7 @@
 package dev.earshot.voice.crypto
 
 /**
- * Byte layout of Discord's rtpsize transport encryption (protocol.md §5.2); lengths are in bytes.
+ * Byte layout of Discord's rtpsize transport encryption (docs/protocol.md §5.2); lengths are in bytes.
  *
  * ```
  * |<------------------ AAD (cleartext) ------------------>|<-------- ciphertext -------->|<- tag 16 ->|<- nonce 4 ->|

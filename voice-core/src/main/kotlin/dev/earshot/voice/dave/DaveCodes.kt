@@ -3,7 +3,7 @@ package dev.earshot.voice.dave
 import org.bouncycastle.crypto.generators.SCrypt
 
 /**
- * DAVE's human-comparable verification codes (dave.md §1.7; the whitepaper's "Displayable codes" and
+ * DAVE's human-comparable verification codes (docs/dave.md §1.7; the whitepaper's "Displayable codes" and
  * "Verification fingerprint"), computed exactly as libdave and davey do.
  *
  * - The voice privacy code of a call is [privacyCode] of the epoch authenticator: 30 digits.

@@ -3,7 +3,7 @@ package dev.earshot.voice.dave
 import dev.earshot.voice.codec.OpusPacketInfo
 
 /**
- * The layout of a DAVE protocol frame (dave.md §1.5, protocol.md §6.6; libdave `InboundFrameProcessor::ParseFrame`).
+ * The layout of a DAVE protocol frame (docs/dave.md §1.5, docs/protocol.md §6.6; libdave `InboundFrameProcessor::ParseFrame`).
  *
  * ```
  *  0                          I = len - S                                            len-3  len-2  len

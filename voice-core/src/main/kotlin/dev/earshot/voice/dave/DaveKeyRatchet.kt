@@ -6,7 +6,7 @@ import org.bouncycastle.crypto.params.HKDFParameters
 
 /**
  * One sender's media-key ratchet for one MLS epoch: mlspp's `HashRatchet` (RFC 9420 §9.1 secret-tree ratchet) as
- * libdave and davey use it (dave.md §1.4). Starting from the 16-byte exported [baseSecret]:
+ * libdave and davey use it (docs/dave.md §1.4). Starting from the 16-byte exported [baseSecret]:
  * ```
  * secret_0     = baseSecret
  * key_g        = ExpandWithLabel(secret_g, "key",    BE32(g), 16)

@@ -15,7 +15,7 @@ import kotlin.time.Duration.Companion.seconds
 
 /**
  * The pure-JVM [DaveSession]: MLS on BouncyCastle ([DaveMlsGroup]), per-user [DaveDecryptor]s and our [DaveEncryptor],
- * driven by the gateway's transitions as libdave and discord.js drive theirs (dave.md §1.3, §1.6; protocol.md §6.3):
+ * driven by the gateway's transitions as libdave and discord.js drive theirs (docs/dave.md §1.3, §1.6; docs/protocol.md §6.3):
  *
  * - op 4 with a version above 0, op 24 with epoch 1, and every failure: reset the group and send a new key package;
  * - op 27: process the proposals and send our commit (op 28);

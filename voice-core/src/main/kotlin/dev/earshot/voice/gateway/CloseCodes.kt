@@ -1,6 +1,6 @@
 package dev.earshot.voice.gateway
 
-/** What the connection does after the voice WebSocket closed with a given code (protocol.md §2.6). */
+/** What the connection does after the voice WebSocket closed with a given code (docs/protocol.md §2.6). */
 internal enum class CloseAction {
     /** Open a new socket and Resume (op 7) with the last `seq`; the UDP socket, SSRC and key stay. */
     RESUME,
@@ -12,7 +12,7 @@ internal enum class CloseAction {
     STOP,
 }
 
-/** The voice gateway close codes and Earshot's policy for each (protocol.md §2.6). */
+/** The voice gateway close codes and Earshot's policy for each (docs/protocol.md §2.6). */
 internal object CloseCodes {
     const val NORMAL = 1000
     const val ABNORMAL = 1006

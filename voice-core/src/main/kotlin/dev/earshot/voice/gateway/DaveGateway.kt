@@ -12,7 +12,7 @@ internal interface DaveGatewaySender {
 /**
  * DAVE's part of the voice gateway: the connection hands it the negotiated version from Session Description, the
  * JSON opcodes 21, 22 and 24, the binary opcodes 25, 27, 29 and 30 (payload after the seq and opcode bytes), and
- * member joins and leaves, which DAVE needs to validate proposals (protocol.md §6.3). The DAVE implementation fills
+ * member joins and leaves, which DAVE needs to validate proposals (docs/protocol.md §6.3). The DAVE implementation fills
  * it; until then [Ignore] counts what it is given.
  */
 internal interface DaveGateway {

@@ -16,7 +16,7 @@ import kotlinx.serialization.json.longOrNull
 import kotlinx.serialization.json.put
 
 /**
- * A message from the voice server, decoded from one WebSocket frame. Payload shapes follow protocol.md §2.3-2.4;
+ * A message from the voice server, decoded from one WebSocket frame. Payload shapes follow docs/protocol.md §2.3-2.4;
  * unknown keys are ignored, snowflakes are accepted as strings or numbers.
  */
 internal sealed interface Inbound {
@@ -117,7 +117,7 @@ internal object GatewayMessages {
         }
     }
 
-    /** Decodes a binary frame: uint16 BE seq, uint8 opcode, payload (protocol.md §2.2). */
+    /** Decodes a binary frame: uint16 BE seq, uint8 opcode, payload (docs/protocol.md §2.2). */
     fun decodeBinary(frame: ByteArray): Inbound {
         if (frame.size < 3) throw MalformedMessage("binary frame of ${frame.size} bytes")
         if (frame.size > MAX_BINARY_FRAME_BYTES) throw MalformedMessage("binary frame of ${frame.size} bytes (limit $MAX_BINARY_FRAME_BYTES)")
@@ -300,7 +300,7 @@ internal object GatewayMessages {
         put("d", d)
     }.toString()
 
-    /** A client binary frame: opcode byte then payload, no sequence number (protocol.md §2.2). */
+    /** A client binary frame: opcode byte then payload, no sequence number (docs/protocol.md §2.2). */
     fun binary(op: Int, payload: ByteArray): ByteArray = ByteArray(payload.size + 1).also {
         it[0] = op.toByte()
         payload.copyInto(it, 1)

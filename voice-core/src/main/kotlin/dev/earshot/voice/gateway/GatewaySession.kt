@@ -18,7 +18,7 @@ import java.util.concurrent.atomic.AtomicLong
 import kotlin.time.Duration
 import kotlin.time.Duration.Companion.milliseconds
 
-/** The last `seq` seen from the server (protocol.md §2.5); kept across a resume, reset by a new Identify. */
+/** The last `seq` seen from the server (docs/protocol.md §2.5); kept across a resume, reset by a new Identify. */
 internal class SeqTracker {
     @Volatile
     var last: Int = -1

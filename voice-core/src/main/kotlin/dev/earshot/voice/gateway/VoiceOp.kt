@@ -1,7 +1,7 @@
 package dev.earshot.voice.gateway
 
 /**
- * Voice gateway opcodes (protocol.md §2.3). Official ones are named as Discord names them; the undocumented ones
+ * Voice gateway opcodes (docs/protocol.md §2.3). Official ones are named as Discord names them; the undocumented ones
  * (12, 14-20) are parsed where useful and otherwise ignored, never treated as fatal.
  */
 public object VoiceOp {

@@ -3,7 +3,7 @@ package dev.earshot.voice.rtp
 import dev.earshot.voice.VoiceConstants
 
 /*
- * What can land on a Discord voice UDP socket (protocol.md sections 3.1-3.3, 8):
+ * What can land on a Discord voice UDP socket (docs/protocol.md sections 3.1-3.3, 8):
  *
  *   IP discovery response, 74 bytes:  00 02 | 00 46 | SSRC (4) | address, NUL-padded (64) | port (2)
  *   keepalive echo, 8 bytes:          uint32 LE counter + 4 zero bytes (discord.js), or uint64 BE counter (discord.py)

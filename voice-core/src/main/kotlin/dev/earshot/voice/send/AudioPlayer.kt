@@ -445,7 +445,7 @@ public class AudioPlayer(
         /** How far behind (milliseconds) the player may fall before it skips frames instead of catching up. */
         public const val MAX_LAG_MS: Long = 200
 
-        /** Opus silence frames sent after the last audio frame (protocol.md §7). */
+        /** Opus silence frames sent after the last audio frame (docs/protocol.md §7). */
         public const val SILENCE_FRAMES: Int = 5
 
         /** Op 5 Speaking flag: microphone audio. */

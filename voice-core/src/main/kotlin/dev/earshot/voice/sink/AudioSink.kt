@@ -5,7 +5,7 @@ import dev.earshot.voice.model.AudioFrame
 import dev.earshot.voice.model.VoiceEvent
 import dev.earshot.voice.model.VoiceTick
 
-/** The seeds' name for one speaker's audio in one tick: an [AudioFrame]. */
+/** discord-ext-voice-recv's (Python) name for one speaker's audio in one tick: an [AudioFrame]. */
 public typealias VoiceData = AudioFrame
 
 /** A Discord user as sinks see them: the id (further details come from the integration, e.g. Kord). */
@@ -38,7 +38,7 @@ public sealed class SinkOverflow {
 }
 
 /**
- * Receives audio from a voice receiver, in the shape of the Python seeds' `AudioSink`, as suspend functions.
+ * Receives audio from a voice receiver, in the shape of discord-ext-voice-recv's (Python) `AudioSink`, as suspend functions.
  *
  * A sink is given to `VoiceReceiver.listen`, which runs it in its own coroutine with its own queue (see [overflow]):
  * its functions are never called concurrently, always in tick order, and a slow or failing sink never affects the

@@ -4,7 +4,7 @@ import dev.earshot.voice.model.VoiceEvent
 import dev.earshot.voice.model.VoiceTick
 
 /**
- * Gives everything to each of [sinks], in order (the seeds' `MultiAudioSink`, usable as is). Opus and PCM sinks can
+ * Gives everything to each of [sinks], in order (discord-ext-voice-recv's `MultiAudioSink`, usable as is). Opus and PCM sinks can
  * share a tee (a decoding receiver's frames carry both); PCM sinks must agree on the format. A failure in one ends
  * the whole tee; to isolate sinks from each other, listen to each separately.
  */
@@ -84,7 +84,7 @@ public class PerUserSink(
         byUser[user.id] ?: factory(user, maxOf(startTick, 0)).also { byUser[user.id] = it }
 }
 
-/** The seeds' `BasicSink`: calls [onFrame] for every frame, and [onEvent] for events. */
+/** discord-ext-voice-recv's `BasicSink`: calls [onFrame] for every frame, and [onEvent] for events. */
 public class CallbackSink(
     override val wants: AudioFormat = AudioFormat.Pcm(),
     override val overflow: SinkOverflow = SinkOverflow.DropOldest(),

@@ -6,7 +6,7 @@ import dev.earshot.voice.model.VoiceTick
 import kotlin.time.Duration
 
 /**
- * Passes on only the frames for which [predicate] is true (the seeds' `ConditionalFilter`). Whole ticks still reach
+ * Passes on only the frames for which [predicate] is true (discord-ext-voice-recv's `ConditionalFilter`). Whole ticks still reach
  * the destination, with the other frames removed, so time keeps flowing for aligned tracks and mixers.
  */
 public open class ConditionalFilter(

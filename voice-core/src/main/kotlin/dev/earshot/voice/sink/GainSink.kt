@@ -5,7 +5,7 @@ import dev.earshot.voice.model.VoiceEvent
 import dev.earshot.voice.model.VoiceTick
 
 /**
- * Scales PCM by [gain] (1.0 = unchanged, 0.5 = -6 dB, 2.0 = +6 dB; capped at 8.0) with clamping, the seeds'
+ * Scales PCM by [gain] (1.0 = unchanged, 0.5 = -6 dB, 2.0 = +6 dB; capped at 8.0) with clamping, discord-ext-voice-recv's
  * `PCMVolumeTransformer`. It applies the mixer's fixed-point gain rule (Q16, rounded), so a gained track and the same
  * user's gain in a mix agree sample for sample. Frames are immutable, so each scaled frame is a new copy; Opus data
  * passes unchanged, so the destination must want PCM.

@@ -21,7 +21,7 @@ public data class DiscoveredAddress(val ip: String, val port: Int)
 public class IpDiscoveryException(message: String) : IOException(message)
 
 /*
- * Request and response are both 74 bytes, big-endian (protocol.md section 3.1):
+ * Request and response are both 74 bytes, big-endian (docs/protocol.md section 3.1):
  *
  *   0  type     u16   1 = request, 2 = response
  *   2  length   u16   70 (bytes after this field)

@@ -11,7 +11,7 @@ public const val KEEPALIVE_LENGTH: Int = 8
 /**
  * Sends UDP keepalives to [sink] until cancelled, so the NAT mapping stays open while nothing else is sent: one at
  * once, then one every [interval]. Each is 8 bytes, a uint32 little-endian counter (0, 1, 2, ..., wrapping after
- * 2^32 - 1) in bytes 0-3 and zeros after, as discord.js sends them (protocol.md section 3.2); Discord echoes them
+ * 2^32 - 1) in bytes 0-3 and zeros after, as discord.js sends them (docs/protocol.md section 3.2); Discord echoes them
  * back, and [dev.earshot.voice.rtp.PacketDemux] classifies the echo as a keepalive. A keepalive the sink drops is not
  * retried (the counter moves on). Uses [delay], so it runs in virtual time under `runTest`.
  *

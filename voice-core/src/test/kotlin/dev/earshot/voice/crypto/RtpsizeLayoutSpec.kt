@@ -7,7 +7,7 @@ import io.kotest.matchers.shouldBe
 class RtpsizeLayoutSpec : FunSpec({
     data class Case(val byte0: Int, val aad: Int)
 
-    // AAD = 12 + 4 x CC + (X ? 4 : 0), worked out by hand from RFC 3550 / protocol.md §5.2.
+    // AAD = 12 + 4 x CC + (X ? 4 : 0), worked out by hand from RFC 3550 / docs/protocol.md §5.2.
     withTests(
         nameFn = { "byte 0 = 0x%02X gives %d cleartext bytes".format(it.byte0, it.aad) },
         Case(0x80, 12), Case(0x90, 16), Case(0xB0, 16), Case(0xA0, 12), Case(0x92, 24), Case(0x82, 20),

@@ -14,7 +14,7 @@ class DaveFrameSpec : FunSpec({
         return hex(interleaved + tag + nonce + ranges + "%02x".format(s) + "fafa")
     }
 
-    test("an Opus frame: the 40-byte example from dave.md ends 01 0c fa fa and parses") {
+    test("an Opus frame: the 40-byte example from docs/dave.md ends 01 0c fa fa and parses") {
         val f = DaveReference.sealOpus(ByteArray(16), 1, ByteArray(40) { it.toByte() })
         f.size shouldBe 52
         f.copyOfRange(48, 52).hex() shouldBe "010cfafa"

@@ -5,7 +5,7 @@ import io.kotest.datatest.withData
 import io.kotest.matchers.shouldBe
 
 class CloseCodesSpec : FunSpec({
-    // protocol.md §2.6, row by row.
+    // docs/protocol.md §2.6, row by row.
     val expected = mapOf(
         1000 to CloseAction.RESUME, 1001 to CloseAction.RESUME, 1006 to CloseAction.RESUME, 1011 to CloseAction.RESUME,
         4001 to CloseAction.RECONNECT, 4002 to CloseAction.RECONNECT, 4003 to CloseAction.RECONNECT,

@@ -14,7 +14,7 @@ import dev.earshot.voice.connection.VoiceServerProtocolException
 import kotlin.random.Random
 
 class GatewayMessagesSpec : FunSpec({
-    // Payloads as Discord documents them (protocol.md §2.4), including keys we ignore.
+    // Payloads as Discord documents them (docs/protocol.md §2.4), including keys we ignore.
     test("Hello, with v8's seq and a fractional interval") {
         val m = GatewayMessages.decodeText("""{"op":8,"seq":3,"d":{"v":8,"heartbeat_interval":13750.5}}""")
         m shouldBe Inbound.Hello(13750.5, 3)

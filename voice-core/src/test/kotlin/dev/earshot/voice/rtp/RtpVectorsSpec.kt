@@ -9,7 +9,7 @@ import io.kotest.matchers.shouldBe
 class RtpVectorsSpec : FunSpec({
     val vectors = Vectors.load("rtp")
 
-    test("the vector files hold the cases the brief asks for") {
+    test("the vector files hold the required Discord-shaped and malformed cases") {
         val names = vectors.map { it.name }.toSet()
         for (required in listOf(
             "discord-talking-0x90-bede-1-word", "discord-padded-0xb0", "discord-silence-0x80",

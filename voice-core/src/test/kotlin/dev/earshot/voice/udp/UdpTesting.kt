@@ -39,7 +39,7 @@ class RecordingSink(private val now: () -> Long, var accept: Boolean = true) : D
 }
 
 /**
- * A discovery response written field by field from protocol.md section 3.1 (independently of [IpDiscovery]), with
+ * A discovery response written field by field from docs/protocol.md section 3.1 (independently of [IpDiscovery]), with
  * knobs to break it.
  */
 fun discoveryResponse(

@@ -260,7 +260,7 @@ public class ClientSession internal constructor(
 
     /**
      * Sends a binary DAVE message with the next sequence number: `uint16 seq` (big-endian, the low 16 bits) + [op] +
-     * [payload] (dave.md 1.1), kept for Resume like [send]. Caller holds server.lock.
+     * [payload] (docs/dave.md §1.1), kept for Resume like [send]. Caller holds server.lock.
      */
     internal fun sendBinary(op: Int, payload: ByteArray) {
         val seq = nextSeq++

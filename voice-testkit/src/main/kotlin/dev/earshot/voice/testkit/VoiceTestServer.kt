@@ -31,7 +31,7 @@ import org.slf4j.LoggerFactory
 /**
  * A local Discord voice server: the voice gateway (WebSocket, optionally TLS) and the UDP SFU, on 127.0.0.1 at
  * random ports. Clients connect with a [VoiceGrant] from [grant], exactly as a bot would with the values of
- * VOICE_STATE_UPDATE and VOICE_SERVER_UPDATE; the server then speaks protocol.md section 2 (Hello, Identify,
+ * VOICE_STATE_UPDATE and VOICE_SERVER_UPDATE; the server then speaks docs/protocol.md section 2 (Hello, Identify,
  * Ready, Select Protocol, Session Description, heartbeats with `seq_ack`, buffered Resume, Speaking, op 11/13),
  * answers IP discovery and forwards each client's audio to the other clients of its channel, re-encrypted for
  * each with its own key and mode. Channels can hold [ScriptedMember]s that the server plays itself, and every

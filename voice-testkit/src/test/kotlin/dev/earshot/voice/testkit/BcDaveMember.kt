@@ -105,7 +105,7 @@ class BcDaveMember(val userId: Long, private val groupId: ByteArray) {
         return if (welcome != null && hasAddsIn(welcome)) commit + MLSOutputStream.encode(welcome) else commit
     }
 
-    /** BouncyCastle attaches a Welcome to every commit; one without secrets adds nobody (dave.md 1.9). */
+    /** BouncyCastle attaches a Welcome to every commit; one without secrets adds nobody (docs/dave.md §1.9). */
     private fun hasAddsIn(welcome: Welcome): Boolean {
         val bytes = MLSOutputStream.encode(welcome)
         // Welcome = cipher_suite(2) + secrets<V> + encrypted_group_info<V>: an empty secrets vector is the byte 0.

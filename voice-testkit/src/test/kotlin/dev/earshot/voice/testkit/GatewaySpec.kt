@@ -15,7 +15,7 @@ import kotlinx.serialization.json.long
 import kotlinx.serialization.json.put
 
 class GatewaySpec : FunSpec({
-    test("Hello, Identify, Ready, Select Protocol and Session Description carry what protocol.md section 2 says") {
+    test("Hello, Identify, Ready, Select Protocol and Session Description carry what docs/protocol.md section 2 says") {
         VoiceTestServer.start().use { server ->
             val grant = server.grant("100", "200", "300")
             grant.endpoint shouldBe server.endpoint

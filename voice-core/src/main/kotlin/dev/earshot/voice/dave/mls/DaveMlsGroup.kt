@@ -35,7 +35,7 @@ import org.slf4j.LoggerFactory
  * One member's DAVE MLS state for one voice channel (DAVE protocol version 1), on BouncyCastle's RFC 9420 code:
  * key package, the local pending group, the proposal cache, commits and welcomes, the roster, and the exporter
  * secrets that seed the per-sender media key ratchets. It also enforces DAVE's own rules on top of MLS
- * (docs: dave.md §1.2-1.3, libdave `mls/session.cpp`).
+ * (see docs/dave.md §1.2-1.3, libdave `mls/session.cpp`).
  *
  * Lifecycle: [reset] (new keys and key package, op 26) → [setExternalSender] (op 25; creates the pending
  * one-member group at epoch 0) → [processProposals] (op 27 → op 28) → [processCommit] (op 29) or [processWelcome]

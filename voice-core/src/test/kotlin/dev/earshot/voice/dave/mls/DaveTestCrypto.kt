@@ -13,7 +13,7 @@ import org.bouncycastle.crypto.params.AEADParameters
 import org.bouncycastle.crypto.params.KeyParameter
 
 /**
- * Test-local DAVE frame crypto and display codes (dave.md §1.4, 1.5, 1.7), small and independent of the product's
+ * Test-local DAVE frame crypto and display codes (docs/dave.md §1.4, 1.5, 1.7), small and independent of the product's
  * frame layer, so MLS interop can be checked end to end: hash ratchet, Opus frame encrypt/decrypt (AES-128-GCM,
  * 8-byte tag, no unencrypted ranges), the 30-digit privacy code and the 45-digit verification code.
  */

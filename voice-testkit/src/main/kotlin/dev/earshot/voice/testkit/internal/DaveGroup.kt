@@ -21,7 +21,7 @@ internal interface DaveOutput<K> {
     fun rejected(from: K, why: String)
 }
 
-/** DAVE opcodes (dave.md section 1.1). */
+/** DAVE opcodes (docs/dave.md section 1.1). */
 internal object DaveOp {
     const val PREPARE_TRANSITION = 21
     const val EXECUTE_TRANSITION = 22
@@ -37,7 +37,7 @@ internal object DaveOp {
 }
 
 /**
- * The gateway's side of one channel's DAVE group (dave.md 1.3, protocol.md 6): it collects key packages, proposes
+ * The gateway's side of one channel's DAVE group (docs/dave.md §1.3, docs/protocol.md §6): it collects key packages, proposes
  * Adds and Removes as the external sender, picks the first valid commit of each epoch, announces it (op 29) and
  * welcomes the joiners (op 30), then executes the transition (op 22) once everyone involved is ready (op 23) or after
  * [readyTimeout]. Members are keyed by [K] (a session in the server, a fake in tests). Not thread-safe: the server
@@ -363,7 +363,7 @@ internal class DaveGroup<K : Any>(
         if (round === r) round = null
     }
 
-    /** Op 24 epoch 1 + op 21 transition 0 to the last member: it starts a new pending group (dave.md 1.3 item 7). */
+    /** Op 24 epoch 1 + op 21 transition 0 to the last member: it starts a new pending group (docs/dave.md §1.3 item 7). */
     private fun resetSole(k: K) {
         roster.clear()
         owedRemoves.clear()

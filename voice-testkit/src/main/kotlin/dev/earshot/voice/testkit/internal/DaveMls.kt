@@ -19,7 +19,7 @@ import org.bouncycastle.mls.codec.WireFormat
 import org.bouncycastle.mls.crypto.MlsCipherSuite
 
 /*
- * The server's share of DAVE's MLS (dave.md sections 1.1-1.3): the gateway is the group's only external sender. It
+ * The server's share of DAVE's MLS (docs/dave.md sections 1.1-1.3): the gateway is the group's only external sender. It
  * signs Add and Remove proposals, reads key packages and commits far enough to run the group, and never holds any
  * group secret. All parsing here returns null on bad input instead of throwing.
  */
@@ -27,7 +27,7 @@ import org.bouncycastle.mls.crypto.MlsCipherSuite
 /** An external proposal as sent in op 27: the `MLSMessage` and its ProposalRef (RFC 9420 section 5.2). */
 internal class SignedProposal(val message: ByteArray, val ref: ByteArray)
 
-/** A key package from op 26 (a bare `KeyPackage`, dave.md 1.9) whose user id is its basic credential. */
+/** A key package from op 26 (a bare `KeyPackage`, docs/dave.md §1.9) whose user id is its basic credential. */
 internal class ParsedKeyPackage(val keyPackage: KeyPackage, val userId: String)
 
 /**

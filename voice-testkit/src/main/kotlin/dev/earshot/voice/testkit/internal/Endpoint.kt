@@ -17,7 +17,7 @@ import java.util.concurrent.atomic.AtomicBoolean
 import org.slf4j.LoggerFactory
 
 /*
- * IP discovery (protocol.md section 3.1), request and response both 74 bytes, big-endian:
+ * IP discovery (docs/protocol.md section 3.1), request and response both 74 bytes, big-endian:
  *   0: type (1 request, 2 response)  2: length 70  4: SSRC  8: address, ASCII, NUL-padded (64)  72: port
  */
 private const val DISCOVERY_LENGTH = 74

@@ -26,7 +26,7 @@ import org.slf4j.LoggerFactory
 
 private val log = LoggerFactory.getLogger("dev.earshot.voice.testkit.gateway")
 
-/** Voice gateway opcodes (protocol.md section 2.3). */
+/** Voice gateway opcodes (docs/protocol.md section 2.3). */
 internal object Op {
     const val IDENTIFY = 0
     const val SELECT_PROTOCOL = 1
@@ -46,7 +46,7 @@ internal object Op {
     val SESSION_ONLY = setOf(SELECT_PROTOCOL, SPEAKING, DAVE_TRANSITION_READY, DAVE_INVALID_COMMIT_WELCOME)
 }
 
-/** Close codes the server sends (protocol.md section 2.6). */
+/** Close codes the server sends (docs/protocol.md section 2.6). */
 internal object Close {
     const val DECODE_ERROR = 4002
     const val NOT_AUTHENTICATED = 4003
@@ -62,7 +62,7 @@ internal object Close {
 }
 
 /**
- * The voice gateway protocol on one WebSocket (protocol.md section 2): Hello, then Identify or Resume, heartbeats,
+ * The voice gateway protocol on one WebSocket (docs/protocol.md section 2): Hello, then Identify or Resume, heartbeats,
  * Select Protocol, Speaking. Messages arrive one at a time on the connection's reader thread; shared state is
  * changed under the server lock.
  */
@@ -268,7 +268,7 @@ internal class GatewayConnection(
             put("ip", server.config.host)
             put("port", endpoint.udpPort)
             put("modes", kotlinx.serialization.json.JsonArray(server.offeredModes.map(::JsonPrimitive)))
-            // Discord's Ready still carries a heartbeat_interval that clients must ignore (protocol.md 2.4).
+            // Discord's Ready still carries a heartbeat_interval that clients must ignore (docs/protocol.md §2.4).
             put("heartbeat_interval", 1)
             put("experiments", kotlinx.serialization.json.JsonArray(emptyList()))
             put("streams", kotlinx.serialization.json.JsonArray(emptyList()))
