@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The release check's consumer half (.ci/run runs it after deploying the reactor to target/release-repo):
 # builds release-check/java-consumer and release-check/kotlin-kord-consumer, projects outside the reactor, the way a
-# user's build would see Earshot, and runs them (each records 3 s from the embedded voice server).
+# user's build would see Earshot, and runs them (each records a scripted member from the embedded voice server).
 #
 # They get Earshot from target/release-repo only: each build uses a fresh local repository, and everything else
 # comes from a read-only view of ~/.m2 without dev/earshot (so nothing installed there by earlier builds can stand in

@@ -5,16 +5,20 @@ import dev.earshot.voice.javaapi.JavaVoiceConnection;
 import dev.earshot.voice.javaapi.SessionInfo;
 import dev.earshot.voice.javaapi.Sinks;
 import dev.earshot.voice.javaapi.VoiceConfig;
+import dev.earshot.voice.javaapi.VoiceListener;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
+import org.jspecify.annotations.Nullable;
 
 /**
- * What a Java user writes with voice-java-api: connect to the embedded voice server, record the mix to a WAV for
- * 3 s, disconnect. Prints the WAV's length and size and exits with 1 if the recording is not what it should be.
+ * What a Java user writes with voice-java-api: connect to the embedded voice server, record the mix to a WAV while
+ * a member speaks (2.5 s), disconnect. Prints the WAV's length and size and exits with 1 if the recording is not what it should be.
  */
 public final class JavaConsumer {
     private JavaConsumer() {}
@@ -23,27 +27,33 @@ public final class JavaConsumer {
         Path out = Path.of(args.length > 0 ? args[0] : "recording");
         Files.createDirectories(out);
         Path wav = out.resolve("mixed.wav");
-        try (EmbeddedServer server = EmbeddedServer.startWithToneSpeaker(1001, 2000)) {
+        try (EmbeddedServer server = EmbeddedServer.start()) {
             SessionInfo session = new SessionInfo(EmbeddedServer.GUILD, EmbeddedServer.CHANNEL, EmbeddedServer.BOT,
                     server.getSessionId(), server.getToken(), server.getEndpoint());
             // The embedded server speaks plain ws://, so secure(false).
             VoiceConfig config = VoiceConfig.builder().secure(false).build();
+            ExecutorService callbacks = Executors.newSingleThreadExecutor();
             try (JavaVoiceConnection voice = EarshotVoice.connect(session, config).get(30, TimeUnit.SECONDS)) {
                 System.out.println("connected: transport " + voice.encryptionMode() + ", DAVE privacy code " + voice.davePrivacyCode());
+                CompletableFuture<Long> stopped = new CompletableFuture<>();
+                voice.addListener(new VoiceListener() {
+                    @Override public void onSpeakingStop(@Nullable Long userId, long ssrc) {
+                        stopped.complete(userId);
+                    }
+                }, callbacks);
                 voice.listen(Sinks.mixedWav(wav));
-                try {
-                    Throwable early = voice.closed().get(3, TimeUnit.SECONDS);
-                    throw new IllegalStateException("the connection ended early", early);
-                } catch (TimeoutException recordedLongEnough) {
-                    // The normal case: 3 s are up.
-                }
+                // The member starts once the recording listens and talks for 2.5 s; the recording ends when it stops.
+                server.addToneSpeaker(1001, 2500);
+                System.out.println("user " + stopped.get(30, TimeUnit.SECONDS) + " stopped talking");
                 System.out.println("received: " + voice.stats());
+            } finally {
+                callbacks.shutdown();
             }
         }
         System.exit(report(wav) ? 0 : 1);
     }
 
-    /** Prints the WAV's duration, size and loud share; true if it holds about 3 s with the tone in it. */
+    /** Prints the WAV's duration, size and loud share; true if it is finished and holds most of the 2.5 s tone. */
     static boolean report(Path wav) throws Exception {
         byte[] bytes = Files.readAllBytes(wav);
         ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
@@ -56,8 +66,8 @@ public final class JavaConsumer {
         double loudSeconds = loud / (rate * (double) channels);
         System.out.printf("recorded %s: %.2f s, %d bytes, %d Hz, %d channels, %.2f s of it loud%n",
                 wav, seconds, bytes.length, rate, channels, loudSeconds);
-        boolean ok = data == bytes.length - 44L && seconds >= 2.0 && loudSeconds >= 1.0;
-        if (!ok) System.out.println("FAIL: expected a finished WAV of at least 2 s with at least 1 s of the tone");
+        boolean ok = data == bytes.length - 44L && seconds >= 2.0 && loudSeconds >= 1.5;
+        if (!ok) System.out.println("FAIL: expected a finished WAV of at least 2 s with at least 1.5 s of the tone");
         return ok;
     }
 }

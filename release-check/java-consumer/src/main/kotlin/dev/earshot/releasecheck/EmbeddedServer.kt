@@ -17,21 +17,24 @@ class EmbeddedServer private constructor(private val server: VoiceTestServer, pr
 
     override fun close() = server.close()
 
+    /** Puts member [speakerId] in the channel, playing a 440 Hz tone for [toneMillis] ms once DAVE is keyed. */
+    fun addToneSpeaker(speakerId: Long, toneMillis: Long) {
+        server.channel(GUILD.toString(), CHANNEL.toString()).addMember(speakerId.toString(), MemberScript {
+            awaitDave()
+            tone(440.0, toneMillis.milliseconds)
+        })
+    }
+
     companion object {
         const val GUILD: Long = 100
         const val CHANNEL: Long = 200
         const val BOT: Long = 999
 
-        /** A server (plain ws://, DAVE on) with member [speakerId] playing a 440 Hz tone for [toneMillis] ms. */
+        /** A server on 127.0.0.1 (plain ws://, DAVE offered) with a grant for [BOT] in [CHANNEL]. */
         @JvmStatic
-        fun startWithToneSpeaker(speakerId: Long, toneMillis: Long): EmbeddedServer {
+        fun start(): EmbeddedServer {
             val server = VoiceTestServer.start(TestServerConfig())
-            val grant = server.grant(GUILD.toString(), CHANNEL.toString(), BOT.toString())
-            server.channel(GUILD.toString(), CHANNEL.toString()).addMember(speakerId.toString(), MemberScript {
-                awaitDave()
-                tone(440.0, toneMillis.milliseconds)
-            })
-            return EmbeddedServer(server, grant)
+            return EmbeddedServer(server, server.grant(GUILD.toString(), CHANNEL.toString(), BOT.toString()))
         }
     }
 }

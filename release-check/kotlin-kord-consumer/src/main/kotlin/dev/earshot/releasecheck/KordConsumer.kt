@@ -4,6 +4,7 @@ import dev.earshot.voice.connection.VoiceConnection
 import dev.earshot.voice.connection.VoiceConnectionConfig
 import dev.earshot.voice.connection.VoiceSessionInfo
 import dev.earshot.voice.kord.KordVoice
+import dev.earshot.voice.model.VoiceEvent
 import dev.earshot.voice.sink.RecordingSinks
 import dev.earshot.voice.testkit.MemberScript
 import dev.earshot.voice.testkit.TestServerConfig
@@ -17,14 +18,16 @@ import java.nio.file.Path
 import kotlin.system.exitProcess
 import kotlin.time.Duration.Companion.milliseconds
 import kotlin.time.Duration.Companion.seconds
-import kotlinx.coroutines.delay
+import kotlinx.coroutines.CoroutineStart
+import kotlinx.coroutines.async
+import kotlinx.coroutines.flow.first
 import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.withTimeout
 
 /**
  * What a Kord bot's author compiles: Kord, voice-core and voice-kord on one classpath (no Discord login; Kord's
- * types are used to show they compile together), then a recording of 3 s from the embedded voice server through
- * voice-core. Prints the WAV's length and size; exits with 1 if the recording is not what it should be.
+ * types are used to show they compile together), then a recording from the embedded voice server through
+ * voice-core while a member speaks (2.5 s). Prints the WAV's length and size; exits with 1 if the recording is not what it should be.
  */
 fun main(args: Array<String>) {
     val out = Path.of(args.getOrElse(0) { "recording" })
@@ -37,16 +40,18 @@ fun main(args: Array<String>) {
         "ktor at run time: ${HttpClient::class.java.`package`.implementationVersion ?: "(no version in manifest)"}")
     VoiceTestServer.start(TestServerConfig()).use { server ->
         val grant = server.grant(guild.toString(), channel.toString(), bot.toString())
-        server.channel(guild.toString(), channel.toString()).addMember("1001", MemberScript {
-            awaitDave()
-            tone(440.0, 2000.milliseconds)
-        })
         runBlocking {
             val info = VoiceSessionInfo(guild.value.toLong(), channel.value.toLong(), bot.value.toLong(), grant.sessionId, grant.token, grant.endpoint)
             val connection = withTimeout(30.seconds) { VoiceConnection.connect(info, VoiceConnectionConfig { secure = false }) }
+            // Undispatched: subscribed to the speaking events before the member can start.
+            val stopped = async(start = CoroutineStart.UNDISPATCHED) { connection.receiver.speaking.first { it is VoiceEvent.SpeakingStopped } }
             connection.listen(RecordingSinks.mixedWav(wav))
-            // A program recording for a fixed time: 3 s, then leave (which finishes the WAV).
-            delay(3.seconds)
+            // The member starts once the recording listens and talks for 2.5 s; the recording ends when it stops.
+            server.channel(guild.toString(), channel.toString()).addMember("1001", MemberScript {
+                awaitDave()
+                tone(440.0, 2500.milliseconds)
+            })
+            println("${withTimeout(30.seconds) { stopped.await() }}")
             println("received: ${connection.receiver.stats()}")
             connection.disconnect()
         }
@@ -54,7 +59,7 @@ fun main(args: Array<String>) {
     exitProcess(if (report(wav)) 0 else 1)
 }
 
-/** Prints the WAV's duration, size and loud share; true if it holds about 3 s with the tone in it. */
+/** Prints the WAV's duration, size and loud share; true if it is finished and holds most of the 2.5 s tone. */
 private fun report(wav: Path): Boolean {
     val bytes = Files.readAllBytes(wav)
     val b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN)
@@ -64,7 +69,7 @@ private fun report(wav: Path): Boolean {
     val seconds = data / (rate * channels * 2.0)
     val loudSeconds = (44 until bytes.size - 1 step 2).count { Math.abs(b.getShort(it).toInt()) > 1000 } / (rate * channels.toDouble())
     println("recorded %s: %.2f s, %d bytes, %d Hz, %d channels, %.2f s of it loud".format(wav, seconds, bytes.size, rate, channels, loudSeconds))
-    val ok = data == bytes.size - 44L && seconds >= 2.0 && loudSeconds >= 1.0
-    if (!ok) println("FAIL: expected a finished WAV of at least 2 s with at least 1 s of the tone")
+    val ok = data == bytes.size - 44L && seconds >= 2.0 && loudSeconds >= 1.5
+    if (!ok) println("FAIL: expected a finished WAV of at least 2 s with at least 1.5 s of the tone")
     return ok
 }
