@@ -14,6 +14,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicReference;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -35,16 +37,24 @@ public final class JavaConsumer {
             ExecutorService callbacks = Executors.newSingleThreadExecutor();
             try (JavaVoiceConnection voice = EarshotVoice.connect(session, config).get(30, TimeUnit.SECONDS)) {
                 System.out.println("connected: transport " + voice.encryptionMode() + ", DAVE privacy code " + voice.davePrivacyCode());
-                CompletableFuture<Long> stopped = new CompletableFuture<>();
+                AtomicReference<CompletableFuture<Long>> nextStop = new AtomicReference<>(new CompletableFuture<>());
                 voice.addListener(new VoiceListener() {
                     @Override public void onSpeakingStop(@Nullable Long userId, long ssrc) {
-                        stopped.complete(userId);
+                        nextStop.get().complete(userId);
                     }
                 }, callbacks);
                 voice.listen(Sinks.mixedWav(wav));
-                // The member starts once the recording listens and talks for 2.5 s; the recording ends when it stops.
+                // The member starts once the recording listens and talks for 2.5 s. When it has sent everything, the
+                // recording waits for its last frames to play out (the speaking stop after them), 2 s at most.
                 server.addToneSpeaker(1001, 2500);
-                System.out.println("user " + stopped.get(30, TimeUnit.SECONDS) + " stopped talking");
+                server.awaitSpeakerFinished(30_000);
+                CompletableFuture<Long> after = new CompletableFuture<>();
+                nextStop.set(after);
+                try {
+                    System.out.println("user " + after.get(2, TimeUnit.SECONDS) + " stopped talking");
+                } catch (TimeoutException stoppedBefore) {
+                    System.out.println("the speaker had stopped before its script ended");
+                }
                 System.out.println("received: " + voice.stats());
             } finally {
                 callbacks.shutdown();

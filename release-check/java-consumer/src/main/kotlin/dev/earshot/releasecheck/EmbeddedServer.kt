@@ -1,10 +1,12 @@
 package dev.earshot.releasecheck
 
 import dev.earshot.voice.testkit.MemberScript
+import dev.earshot.voice.testkit.ScriptedMember
 import dev.earshot.voice.testkit.TestServerConfig
 import dev.earshot.voice.testkit.VoiceGrant
 import dev.earshot.voice.testkit.VoiceTestServer
 import kotlin.time.Duration.Companion.milliseconds
+import kotlinx.coroutines.runBlocking
 
 /**
  * The embedded voice server, set up for Java: voice-testkit's scripts take kotlin.time durations, which Java cannot
@@ -17,12 +19,20 @@ class EmbeddedServer private constructor(private val server: VoiceTestServer, pr
 
     override fun close() = server.close()
 
+    @Volatile private var speaker: ScriptedMember? = null
+
     /** Puts member [speakerId] in the channel, playing a 440 Hz tone for [toneMillis] ms once DAVE is keyed. */
     fun addToneSpeaker(speakerId: Long, toneMillis: Long) {
-        server.channel(GUILD.toString(), CHANNEL.toString()).addMember(speakerId.toString(), MemberScript {
+        speaker = server.channel(GUILD.toString(), CHANNEL.toString()).addMember(speakerId.toString(), MemberScript {
             awaitDave()
             tone(440.0, toneMillis.milliseconds)
         })
+    }
+
+    /** Blocks until the speaker has sent its whole tone and silence tail (at most [timeoutMillis] ms). */
+    fun awaitSpeakerFinished(timeoutMillis: Long) {
+        val member = checkNotNull(speaker) { "no speaker added" }
+        runBlocking { member.awaitFinished(timeoutMillis.milliseconds) }
     }
 
     companion object {

@@ -18,11 +18,10 @@ import java.nio.file.Path
 import kotlin.system.exitProcess
 import kotlin.time.Duration.Companion.milliseconds
 import kotlin.time.Duration.Companion.seconds
-import kotlinx.coroutines.CoroutineStart
-import kotlinx.coroutines.async
 import kotlinx.coroutines.flow.first
 import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.withTimeout
+import kotlinx.coroutines.withTimeoutOrNull
 
 /**
  * What a Kord bot's author compiles: Kord, voice-core and voice-kord on one classpath (no Discord login; Kord's
@@ -43,15 +42,16 @@ fun main(args: Array<String>) {
         runBlocking {
             val info = VoiceSessionInfo(guild.value.toLong(), channel.value.toLong(), bot.value.toLong(), grant.sessionId, grant.token, grant.endpoint)
             val connection = withTimeout(30.seconds) { VoiceConnection.connect(info, VoiceConnectionConfig { secure = false }) }
-            // Undispatched: subscribed to the speaking events before the member can start.
-            val stopped = async(start = CoroutineStart.UNDISPATCHED) { connection.receiver.speaking.first { it is VoiceEvent.SpeakingStopped } }
             connection.listen(RecordingSinks.mixedWav(wav))
-            // The member starts once the recording listens and talks for 2.5 s; the recording ends when it stops.
-            server.channel(guild.toString(), channel.toString()).addMember("1001", MemberScript {
+            // The member starts once the recording listens and talks for 2.5 s. When it has sent everything, the
+            // recording waits for its last frames to play out (the speaking stop after them), 2 s at most.
+            val member = server.channel(guild.toString(), channel.toString()).addMember("1001", MemberScript {
                 awaitDave()
                 tone(440.0, 2500.milliseconds)
             })
-            println("${withTimeout(30.seconds) { stopped.await() }}")
+            member.awaitFinished(30.seconds)
+            val stop = withTimeoutOrNull(2.seconds) { connection.receiver.speaking.first { it is VoiceEvent.SpeakingStopped } }
+            println(stop ?: "the speaker had stopped before its script ended")
             println("received: ${connection.receiver.stats()}")
             connection.disconnect()
         }
