@@ -42,7 +42,11 @@ internal class SodiumBindings {
     ): Int
 }
 
-/** Loads libsodium once per JVM; a failure is kept (not thrown) so AES-GCM can still fall back to the JDK. */
+/**
+ * Loads libsodium once per JVM, on first use: only XChaCha20 (or AES-GCM with the libsodium provider) touches this
+ * object, so an AES-GCM connection never loads JNA or the native library. A failure is kept (not thrown), and a
+ * missing lazysodium or JNA jar (excluded by the user) counts as a failure too.
+ */
 internal object Sodium {
     /** The bound library, or null if libsodium could not be loaded or initialised. */
     val bindings: SodiumBindings?
@@ -73,5 +77,16 @@ internal object Sodium {
         bindings = loaded
         loadFailure = failure
         aesGcmAvailable = loaded != null && loaded.crypto_aead_aes256gcm_is_available() == 1
+    }
+
+    /** Why XChaCha20 cannot be used here, naming the dependency when its classes are missing. */
+    fun unavailableMessage(): String {
+        val failure = loadFailure
+        return if (failure is NoClassDefFoundError || failure?.cause is ClassNotFoundException) {
+            "XChaCha20-Poly1305 needs com.goterl:lazysodium-java and net.java.dev.jna:jna on the classpath " +
+                "(missing: ${failure.message})"
+        } else {
+            "libsodium could not be loaded: $failure"
+        }
     }
 }

@@ -4,8 +4,9 @@ package dev.earshot.voice.crypto
  * One direction's cipher for one session key. Not thread-safe: one instance per coroutine/stage.
  *
  * Packets use Discord's rtpsize layout (see [RtpsizeLayout]): `AAD | ciphertext | 16-byte tag | 4-byte nonce suffix`.
- * Implementations keep all scratch state (native buffers, IVs) per instance, so a warm [decrypt] allocates nothing
- * on the libsodium paths; the JDK AES-GCM fallback (CPUs without AES-NI) allocates about 1.1 KB per call.
+ * Implementations keep all scratch state (native buffers, IVs) per instance. AES-GCM runs on the JDK's
+ * `AES/GCM/NoPadding` by default (AES-NI and CLMUL intrinsics, about 1.1 KB allocated per decrypt on JDK 17), so a
+ * connection that negotiates AES-GCM never loads JNA or libsodium; the libsodium paths allocate nothing per packet.
  * [toString] names the mode and implementation but never the key.
  */
 public interface TransportCipher {
@@ -35,23 +36,35 @@ public interface TransportCipher {
         public const val KEY_LENGTH: Int = 32
 
         /**
-         * Creates a cipher for [mode] with a copy of [secretKey]. AES-GCM uses libsodium when the CPU supports it
-         * (no per-packet allocation) and the JDK's `AES/GCM/NoPadding` otherwise; XChaCha20-Poly1305 uses libsodium.
+         * System property that picks AES-GCM's implementation: `jdk` (the default) or `libsodium` (no per-packet
+         * allocation, but loads JNA and the native library). Read on every [create]; unknown values mean `jdk`.
+         */
+        public const val AES_GCM_PROVIDER_PROPERTY: String = "earshot.crypto.aesgcm"
+
+        /**
+         * Creates a cipher for [mode] with a copy of [secretKey]. AES-GCM uses the JDK's `AES/GCM/NoPadding` unless
+         * [AES_GCM_PROVIDER_PROPERTY] is `libsodium` (and libsodium's AES-GCM works on this CPU), and libsodium if the
+         * JDK lacks AES-GCM; XChaCha20-Poly1305 uses libsodium, which is loaded on the first such call only.
          * @throws IllegalArgumentException if [secretKey] is not [KEY_LENGTH] bytes (a configuration error).
-         * @throws IllegalStateException if [mode] is not [EncryptionMode.isAvailable] in this JVM.
+         * @throws IllegalStateException if [mode] is not [EncryptionMode.isAvailable] in this JVM; for XChaCha20 the
+         *   message names the missing dependency (lazysodium-java and JNA) or the native library's load failure.
          */
         public fun create(mode: EncryptionMode, secretKey: ByteArray): TransportCipher {
             require(secretKey.size == KEY_LENGTH) { "secret key must be $KEY_LENGTH bytes, was ${secretKey.size}" }
-            val sodium = Sodium.bindings
             return when (mode) {
                 EncryptionMode.AEAD_AES256_GCM_RTPSIZE -> when {
-                    sodium != null && Sodium.aesGcmAvailable -> SodiumAesGcmCipher(sodium, secretKey)
+                    prefersSodiumAesGcm() && Sodium.aesGcmAvailable -> SodiumAesGcmCipher(Sodium.bindings!!, secretKey)
                     JdkAesGcmCipher.isAvailable -> JdkAesGcmCipher(secretKey)
-                    else -> throw IllegalStateException("AES-256-GCM is available neither in libsodium nor in the JDK")
+                    Sodium.aesGcmAvailable -> SodiumAesGcmCipher(Sodium.bindings!!, secretKey)
+                    else -> throw IllegalStateException("AES-256-GCM is available neither in the JDK nor in libsodium")
                 }
                 EncryptionMode.AEAD_XCHACHA20_POLY1305_RTPSIZE ->
-                    SodiumXChaChaCipher(sodium ?: throw IllegalStateException("libsodium could not be loaded", Sodium.loadFailure), secretKey)
+                    SodiumXChaChaCipher(Sodium.bindings ?: throw IllegalStateException(Sodium.unavailableMessage(), Sodium.loadFailure), secretKey)
             }
         }
+
+        /** True if the user asked for libsodium's AES-GCM through [AES_GCM_PROVIDER_PROPERTY]. */
+        internal fun prefersSodiumAesGcm(): Boolean =
+            System.getProperty(AES_GCM_PROVIDER_PROPERTY)?.trim().equals("libsodium", ignoreCase = true)
     }
 }

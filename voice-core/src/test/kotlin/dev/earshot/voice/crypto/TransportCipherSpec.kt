@@ -19,9 +19,20 @@ class TransportCipherSpec : FunSpec({
         }
     }
 
-    test("create prefers libsodium for AES-GCM when the CPU supports it") {
-        val expected = if (Sodium.aesGcmAvailable) "libsodium" else "JDK"
-        TransportCipher.create(EncryptionMode.AEAD_AES256_GCM_RTPSIZE, ByteArray(32)).toString() shouldContain expected
+    test("create uses the JDK for AES-GCM by default, libsodium when the provider property asks for it") {
+        val property = TransportCipher.AES_GCM_PROVIDER_PROPERTY
+        val before = System.getProperty(property)
+        try {
+            System.clearProperty(property)
+            TransportCipher.create(EncryptionMode.AEAD_AES256_GCM_RTPSIZE, ByteArray(32)).toString() shouldContain "JDK"
+            System.setProperty(property, "libsodium")
+            val expected = if (Sodium.aesGcmAvailable) "libsodium" else "JDK"
+            TransportCipher.create(EncryptionMode.AEAD_AES256_GCM_RTPSIZE, ByteArray(32)).toString() shouldContain expected
+            System.setProperty(property, "something-else")
+            TransportCipher.create(EncryptionMode.AEAD_AES256_GCM_RTPSIZE, ByteArray(32)).toString() shouldContain "JDK"
+        } finally {
+            if (before == null) System.clearProperty(property) else System.setProperty(property, before)
+        }
         TransportCipher.create(EncryptionMode.AEAD_XCHACHA20_POLY1305_RTPSIZE, ByteArray(32)).toString() shouldContain "libsodium"
     }
 
