@@ -56,10 +56,18 @@ internal fun interface GatewayConnector {
     suspend fun connect(url: String): GatewaySocket
 }
 
+/** The largest WebSocket frame the production connector accepts from a voice server, in bytes. */
+internal const val MAX_WIRE_FRAME_BYTES: Long = 4L shl 20
+
 /** The production connector: ktor's CIO client with WebSockets, optionally trusting a given certificate. */
 internal class KtorGatewayConnector(trustManager: X509TrustManager?, private val scope: CoroutineScope) : GatewayConnector, AutoCloseable {
     private val client = HttpClient(CIO) {
-        install(WebSockets)
+        install(WebSockets) {
+            // ktor buffers a whole frame before handing it over: without a limit a hostile server could make it
+            // buffer gigabytes. 4 MiB holds the decoder's 1 Mi-character text limit in UTF-8 and its 1 MiB binary
+            // limit; a larger frame closes the socket (1009), which the driver treats as a drop and retries.
+            maxFrameSize = MAX_WIRE_FRAME_BYTES
+        }
         if (trustManager != null) engine { https { this.trustManager = trustManager } }
     }
 
