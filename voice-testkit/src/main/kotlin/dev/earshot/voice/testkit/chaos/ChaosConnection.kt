@@ -36,9 +36,9 @@ internal class ChaosConnection(
     @Volatile private var stopped = false
     @Volatile private var stalling = false
     private var seq = 0
-    private var heartbeats = HeartbeatMode.NORMAL
+    @Volatile private var heartbeats = HeartbeatMode.NORMAL
     /** Set once a terminal action ran: the connection no longer answers anything. */
-    private var finished = false
+    @Volatile private var finished = false
     private var selectedMode: String? = null
     private var ssrc = 0L
 
@@ -54,7 +54,16 @@ internal class ChaosConnection(
     }
 
     override fun onText(text: String) {
-        inbox.put(text)
+        val message = runCatching { Json.parseToJsonElement(text) as? JsonObject }.getOrNull()
+        val op = (message?.get("op") as? JsonPrimitive)?.intOrNull ?: -1
+        // Heartbeats are answered at once, as a real server does even while it streams a flood, unless the script
+        // stalls or silenced the connection (then they wait in the inbox like everything else).
+        if (op == OP_HEARTBEAT && !stalling && !finished) {
+            record.clientOp(op)
+            heartbeat(((message?.get("d") as? JsonObject)?.get("t") as? JsonPrimitive)?.longOrNull)
+        } else {
+            inbox.put(Incoming(op, message))
+        }
     }
 
     override fun onBinary(bytes: ByteArray) {
@@ -70,6 +79,8 @@ internal class ChaosConnection(
 
     private object Closed
 
+    private class Incoming(val op: Int, val message: JsonObject?)
+
     private fun run() {
         try {
             step(ChaosStep.BEFORE_HELLO) { sendHello(null) }
@@ -77,7 +88,7 @@ internal class ChaosConnection(
             while (!stopped) {
                 when (val message = inbox.take()) {
                     Closed -> break
-                    is String -> onClientText(message)
+                    is Incoming -> onClientText(message.op, message.message)
                     is ByteArray -> record.clientOp(if (message.isEmpty()) -1 else message[0].toInt() and 0xFF)
                 }
             }
@@ -91,9 +102,7 @@ internal class ChaosConnection(
         }
     }
 
-    private fun onClientText(text: String) {
-        val message = runCatching { Json.parseToJsonElement(text) as? JsonObject }.getOrNull()
-        val op = (message?.get("op") as? JsonPrimitive)?.intOrNull ?: -1
+    private fun onClientText(op: Int, message: JsonObject?) {
         record.clientOp(op)
         if (finished) return
         val d = message?.get("d") as? JsonObject
@@ -117,7 +126,7 @@ internal class ChaosConnection(
                 step(ChaosStep.AFTER_SELECT_PROTOCOL) { sendSessionDescription(ChaosAction.SendSessionDescription()) }
                 step(ChaosStep.AFTER_SESSION_DESCRIPTION, null)
             }
-            OP_HEARTBEAT -> heartbeat((d?.get("t") as? JsonPrimitive)?.longOrNull)
+            OP_HEARTBEAT -> heartbeat((d?.get("t") as? JsonPrimitive)?.longOrNull) // one that waited out a stall
             OP_RESUME -> {
                 if (d.str("token") != config.token || d.str("session_id") != config.sessionId) {
                     return end(ChaosAction.Close(4004, "Authentication failed"))
@@ -263,12 +272,13 @@ internal class ChaosConnection(
     private fun sendResumed() = sendText(op(OP_RESUMED, "null"))
 
     private fun heartbeat(nonce: Long?) {
+        // Straight to the socket, not through the flood throttle: this may run on the reader thread.
         val t = nonce?.toString() ?: "null"
         when (heartbeats) {
-            HeartbeatMode.NORMAL -> sendText("""{"op":6,"d":{"t":$t}}""")
+            HeartbeatMode.NORMAL -> ws.sendText("""{"op":6,"d":{"t":$t}}""")
             HeartbeatMode.NEVER_ACK -> Unit
-            HeartbeatMode.WRONG_NONCE -> sendText("""{"op":6,"d":{"t":${(nonce ?: 0) + 1}}}""")
-            HeartbeatMode.TRIPLE_ACK -> repeat(3) { sendText("""{"op":6,"d":{"t":$t}}""") }
+            HeartbeatMode.WRONG_NONCE -> ws.sendText("""{"op":6,"d":{"t":${(nonce ?: 0) + 1}}}""")
+            HeartbeatMode.TRIPLE_ACK -> repeat(3) { ws.sendText("""{"op":6,"d":{"t":$t}}""") }
         }
     }
 
