@@ -20,7 +20,7 @@ import kotlinx.coroutines.SupervisorJob
 import kotlinx.coroutines.TimeoutCancellationException
 import kotlinx.coroutines.async
 import kotlinx.coroutines.delay
-import kotlinx.coroutines.flow.first
+import kotlinx.coroutines.flow.firstOrNull
 import kotlinx.coroutines.withTimeout
 import kotlinx.coroutines.withTimeoutOrNull
 
@@ -29,10 +29,10 @@ import kotlinx.coroutines.withTimeoutOrNull
  * and the leak and heap probes.
  */
 object Chaos {
-    /** A client config for a chaos server: plain ws://, 1 s handshakes, short reconnect delays, 2 retries. */
+    /** A client config for a chaos server: plain ws://, 2 s handshakes, short reconnect delays, 2 retries. */
     fun config(configure: VoiceConnectionConfig.Builder.() -> Unit = {}): VoiceConnectionConfig = VoiceConnectionConfig {
         secure = false
-        handshakeTimeout = 1.seconds
+        handshakeTimeout = 2.seconds
         ipDiscoveryTimeout = 200.milliseconds
         ipDiscoveryAttempts = 2
         reconnectDelay = 50.milliseconds
@@ -77,6 +77,19 @@ object Chaos {
         } catch (e: Throwable) {
             Outcome.Untyped(e)
         }
+
+    /**
+     * One normal connect and disconnect with generous timeouts, so that the first test of a spec does not pay for a
+     * cold JVM (class loading, JIT) inside a 1-2 s handshake timeout.
+     */
+    suspend fun warmUp() {
+        val scope = newScope()
+        ChaosVoiceServer.start().use { server ->
+            val connection = VoiceConnection.connect(server.sessionInfo(), VoiceConnectionConfig { secure = false }, scope)
+            connection.disconnect()
+        }
+        scope.coroutineContext[Job]!!.cancel()
+    }
 
     /** A scope for one connection whose children can be checked after it closed. */
     fun newScope(): CoroutineScope = CoroutineScope(SupervisorJob() + Dispatchers.Default)
@@ -131,8 +144,8 @@ object Chaos {
      * Starts watching [connection]'s events for a [VoiceEvent.MemberFlags] of [userId] (the marker a test's server sends
      * after its flood); await the result to know the client has worked through everything before it.
      */
-    fun CoroutineScope.marker(connection: VoiceConnection, userId: Long): Deferred<VoiceEvent> =
-        async(start = CoroutineStart.UNDISPATCHED) { connection.events.first { it is VoiceEvent.MemberFlags && it.userId == userId } }
+    fun CoroutineScope.marker(connection: VoiceConnection, userId: Long): Deferred<VoiceEvent?> =
+        async(start = CoroutineStart.UNDISPATCHED) { connection.events.firstOrNull { it is VoiceEvent.MemberFlags && it.userId == userId } }
 
     /** The op 18 the chaos server sends as a marker after a flood. */
     fun markerOp(userId: Long) = dev.earshot.voice.testkit.chaos.ChaosAction.SendOp(18, """{"user_id":"$userId","flags":7}""")

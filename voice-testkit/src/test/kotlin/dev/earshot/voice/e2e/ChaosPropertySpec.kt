@@ -41,11 +41,13 @@ import kotlinx.coroutines.withTimeoutOrNull
  * The seed is printed; `-Dchaos.seed=N` repeats a run, `-Dchaos.sequences=N` (default 16) runs more for a longer
  * soak (e.g. 500 sequences, about an hour on two busy cores).
  */
+@OptIn(io.kotest.common.ExperimentalKotest::class)
 class ChaosPropertySpec : FunSpec({
     val seed = System.getProperty("chaos.seed")?.toLong() ?: Random.nextLong()
     val sequences = System.getProperty("chaos.sequences")?.toInt() ?: 16
     val invariants = AtomicInteger()
     val stats = SequenceStats()
+    beforeSpec { Chaos.warmUp() }
 
     test("random chaos sequences: connect() ends typed in time, closes, leaks nothing, heap bounded").config(timeout = 30.minutes) {
         println("chaos property: seed $seed (repeat with -Dchaos.seed=$seed), $sequences sequences")
@@ -102,7 +104,7 @@ private class SequenceStats {
 private suspend fun runSequence(n: Int, scenario: Scenario, invariants: AtomicInteger, stats: SequenceStats): Long {
     val threadsBefore = Chaos.connectionThreads()
     val heapBefore = Chaos.usedHeapAfterGc()
-    val config = Chaos.config()
+    val config = Chaos.config { handshakeTimeout = 1.seconds }
     val bound = Chaos.connectBound(config)
     val scope = Chaos.newScope()
     var growth = 0L

@@ -83,8 +83,7 @@ internal class ChaosConnection(
 
     private fun run() {
         try {
-            step(ChaosStep.BEFORE_HELLO) { sendHello(null) }
-            step(ChaosStep.AFTER_HELLO, null)
+            step(ChaosStep.BEFORE_HELLO, ChaosStep.AFTER_HELLO) { sendHello(null) }
             while (!stopped) {
                 when (val message = inbox.take()) {
                     Closed -> break
@@ -112,8 +111,7 @@ internal class ChaosConnection(
                     d.str("user_id") != config.userId.toString() || d.str("server_id") != config.guildId.toString()
                 ) return end(ChaosAction.Close(4004, "Authentication failed"))
                 ssrc = 1 + (random.nextLong() and 0x7FFF_FFFFL)
-                step(ChaosStep.AFTER_IDENTIFY) { sendReady(ChaosAction.SendReady()) }
-                step(ChaosStep.AFTER_READY, null)
+                step(ChaosStep.AFTER_IDENTIFY, ChaosStep.AFTER_READY) { sendReady(ChaosAction.SendReady()) }
             }
             OP_SELECT_PROTOCOL -> {
                 val data = d?.get("data") as? JsonObject
@@ -123,8 +121,9 @@ internal class ChaosConnection(
                 if (server.clientUdp == null && address != null && port != null && port in 1..65535) {
                     runCatching { InetSocketAddress(InetAddressLiteral.parse(address), port) }.getOrNull()?.let { server.clientUdp = it }
                 }
-                step(ChaosStep.AFTER_SELECT_PROTOCOL) { sendSessionDescription(ChaosAction.SendSessionDescription()) }
-                step(ChaosStep.AFTER_SESSION_DESCRIPTION, null)
+                step(ChaosStep.AFTER_SELECT_PROTOCOL, ChaosStep.AFTER_SESSION_DESCRIPTION) {
+                    sendSessionDescription(ChaosAction.SendSessionDescription())
+                }
             }
             OP_HEARTBEAT -> heartbeat((d?.get("t") as? JsonPrimitive)?.longOrNull) // one that waited out a stall
             OP_RESUME -> {
@@ -133,15 +132,18 @@ internal class ChaosConnection(
                 }
                 if (server.establishedSsrc == 0L) return end(ChaosAction.Close(4006, "Session is no longer valid"))
                 ssrc = server.establishedSsrc
-                step(ChaosStep.AFTER_RESUME) { sendResumed() }
-                step(ChaosStep.AFTER_RESUMED, null)
+                step(ChaosStep.AFTER_RESUME, ChaosStep.AFTER_RESUMED) { sendResumed() }
             }
             else -> Unit // Speaking, DAVE replies, unknown: a normal server takes note and goes on.
         }
     }
 
-    /** Runs [step]'s actions, then [reply] unless an action replaced it or ended the connection. */
-    private fun step(step: ChaosStep, reply: (() -> Unit)?) {
+    /**
+     * Runs [step]'s actions, then [reply] unless an action replaced it or ended the connection, then the actions of
+     * [next]. [next] is recorded as reached before the reply goes out, so a client that saw the reply finds it in the
+     * record.
+     */
+    private fun step(step: ChaosStep, next: ChaosStep? = null, reply: (() -> Unit)? = null) {
         if (finished) return
         record.reached(step)
         val actions = script.actionsAt(step)
@@ -149,7 +151,13 @@ internal class ChaosConnection(
             if (finished || stopped) return
             perform(action)
         }
-        if (!finished && actions.none { it.isReply }) reply?.invoke()
+        if (finished || next == null) return
+        record.reached(next)
+        if (actions.none { it.isReply }) reply?.invoke()
+        for (action in script.actionsAt(next)) {
+            if (finished || stopped) return
+            perform(action)
+        }
     }
 
     private fun perform(action: ChaosAction) {

@@ -61,7 +61,10 @@ public class ChaosAttempt internal constructor(
     public val openedAtNanos: Long,
     /** When it ended, or null while open. */
     public val closedAtNanos: Long?,
-    /** The steps reached, in order. */
+    /**
+     * The steps reached, in order. A step that follows a reply of the server (after Hello, Ready, Session Description,
+     * Resumed) is recorded just before that reply is written, so a client that saw the reply finds the step here.
+     */
     public val steps: List<ChaosStep>,
     /** The opcodes of the client's messages, in order (text and binary; at most the first 10,000). */
     public val clientOps: List<Int>,
