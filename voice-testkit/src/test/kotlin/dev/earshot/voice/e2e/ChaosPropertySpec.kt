@@ -53,14 +53,24 @@ class ChaosPropertySpec : FunSpec({
         println("chaos property: seed $seed (repeat with -Dchaos.seed=$seed), $sequences sequences")
         val started = TimeSource.Monotonic.markNow()
         var n = 0
+        // Every sequence runs, and the broken ones are reported together: one hang must not hide the other findings.
+        val broken = ArrayList<AssertionError>()
         checkAll(PropTestConfig(seed = seed, iterations = sequences, shrinkingMode = ShrinkingMode.Off), scenarios) { scenario ->
             n++
-            runSequence(n, scenario, invariants, stats)
+            try {
+                runSequence(n, scenario, invariants, stats)
+            } catch (e: AssertionError) {
+                println(e.message)
+                broken += e
+            }
         }
         println(
-            "chaos property: $n sequences, ${invariants.get()} invariants checked, ${started.elapsedNow().inWholeSeconds} s; " +
-                "connected ${stats.connected}, failed typed ${stats.typed}; seed $seed",
+            "chaos property: $n sequences, ${invariants.get()} invariants checked, ${broken.size} sequences broke one, " +
+                "${started.elapsedNow().inWholeSeconds} s; connected ${stats.connected}, failed typed ${stats.typed}; seed $seed",
         )
+        if (broken.isNotEmpty()) {
+            throw AssertionError("${broken.size} of $n chaos sequences broke an invariant (seed $seed):\n" + broken.joinToString("\n") { it.message.orEmpty() }, broken.first())
+        }
     }
 
     test("heap under floods: op 11 (200,000 ids) and op 5 (40,000 SSRCs) while connected").config(timeout = 5.minutes) {
@@ -74,7 +84,7 @@ class ChaosPropertySpec : FunSpec({
         )
         val growth11 = runSequence(-1, op11, invariants, stats)
         val growth5 = runSequence(-2, op5, invariants, stats)
-        println("chaos heap: op 11 flood of 200,000 ids (4 MB of JSON): heap +${growth11 / MB} MB while connected; op 5 flood of 40,000: +${growth5 / MB} MB (bound ${HEAP_BOUND / MB} MB)")
+        println("chaos heap: op 11 flood of 200,000 ids (4 MB of JSON): heap ${"%+d".format(growth11 / MB)} MB while connected; op 5 flood of 40,000: ${"%+d".format(growth5 / MB)} MB (bound ${HEAP_BOUND / MB} MB)")
     }
 })
 
@@ -142,7 +152,7 @@ private suspend fun runSequence(n: Int, scenario: Scenario, invariants: AtomicIn
                 if (closed != null && closed !is VoiceConnectionException) fail("the connection ended with an untyped ${closed::class.qualifiedName}", closed)
             }
         }
-        println("chaos sequence $n: ${outcome.describe()} after ${took.inWholeMilliseconds} ms, ${server.attempts.size} attempts, heap +${growth / MB} MB; $scenario")
+        println("chaos sequence $n: ${outcome.describe()} after ${took.inWholeMilliseconds} ms, ${server.attempts.size} attempts, heap ${"%+d".format(growth / MB)} MB; $scenario")
     }
     val children = Chaos.activeChildren(scope)
     invariants.incrementAndGet()

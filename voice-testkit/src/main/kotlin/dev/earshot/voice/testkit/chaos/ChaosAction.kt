@@ -108,7 +108,10 @@ public sealed class ChaosAction {
         override val isTerminal: Boolean get() = true
     }
 
-    /** Stops answering for [duration]: messages that arrive meanwhile (heartbeats too) wait and are handled after. */
+    /**
+     * Stops answering for [duration]: messages that arrive meanwhile (heartbeats too) wait and are handled after. An
+     * infinite [duration] is [Silence]. A client that closes the connection ends the stall.
+     */
     public data class Stall(public val duration: Duration) : ChaosAction()
 
     // ---- raw and broken frames ----
