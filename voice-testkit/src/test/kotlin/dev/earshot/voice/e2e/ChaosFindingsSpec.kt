@@ -12,7 +12,6 @@ import dev.earshot.voice.testkit.chaos.ChaosVoiceServer
 import io.kotest.assertions.withClue
 import io.kotest.core.Tag
 import io.kotest.core.spec.style.FunSpec
-import io.kotest.matchers.collections.shouldBeEmpty
 import io.kotest.matchers.ints.shouldBeLessThanOrEqual
 import io.kotest.matchers.longs.shouldBeLessThan
 import io.kotest.matchers.shouldBe
