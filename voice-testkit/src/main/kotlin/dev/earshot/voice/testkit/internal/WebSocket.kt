@@ -220,6 +220,10 @@ internal class WsConnection(
     private val closeSent = AtomicBoolean(false)
     private val aborted = AtomicBoolean(false)
     private val readerDone = java.util.concurrent.CountDownLatch(1)
+    private val pending = java.util.concurrent.atomic.AtomicLong()
+
+    /** Payload bytes queued but not yet written: lets a sender of floods wait instead of queueing megabytes. */
+    val pendingBytes: Long get() = pending.get()
 
     /** The peer's address, for logs. */
     val remote: String = socket.remoteSocketAddress.toString()
@@ -236,9 +240,18 @@ internal class WsConnection(
 
     fun sendBinary(bytes: ByteArray): Boolean = offer(Out.Frame(OP_BINARY, bytes))
 
+    /** Sends [bytes] as a text frame without checking that they are UTF-8 (a misbehaving server's tool). */
+    fun sendTextBytes(bytes: ByteArray): Boolean = offer(Out.Frame(OP_TEXT, bytes))
+
     /** Queues a close frame with [code]; the socket closes when the peer echoes it, or after a second. */
     fun close(code: Int, reason: String = "") {
         if (closeSent.compareAndSet(false, true)) queue.offer(Out.Close(code, reason.take(120)))
+    }
+
+    /** Like [abort], but with SO_LINGER 0, so the peer gets a TCP reset (RST) instead of an orderly end (FIN). */
+    fun reset() {
+        runCatching { socket.setSoLinger(true, 0) }
+        abort()
     }
 
     /** Closes the TCP connection at once, without a close frame: the peer sees an abnormal closure (1006). */
@@ -249,14 +262,22 @@ internal class WsConnection(
         }
     }
 
-    private fun offer(frame: Out.Frame): Boolean = if (isOpen) queue.offer(frame) else false
+    private fun offer(frame: Out.Frame): Boolean {
+        if (!isOpen) return false
+        pending.addAndGet(frame.payload.size.toLong())
+        return queue.offer(frame)
+    }
 
     private fun writeLoop() {
         try {
             while (!aborted.get()) {
                 val out = queue.poll(200, TimeUnit.MILLISECONDS) ?: if (socket.isClosed) break else continue
                 when (out) {
-                    is Out.Frame -> writeFrame(out.opcode, out.payload)
+                    is Out.Frame -> try {
+                        writeFrame(out.opcode, out.payload)
+                    } finally {
+                        pending.addAndGet(-out.payload.size.toLong())
+                    }
                     is Out.Close -> {
                         val reason = out.reason.toByteArray(Charsets.UTF_8)
                         val payload = ByteArray(2 + reason.size)
@@ -384,7 +405,7 @@ internal class WsConnection(
     }
 
     private fun offerControl(opcode: Int, payload: ByteArray) {
-        if (isOpen) queue.offer(Out.Frame(opcode, payload))
+        offer(Out.Frame(opcode, payload))
     }
 
     private fun readByte(): Int {
