@@ -31,7 +31,7 @@ import kotlinx.coroutines.launch
 import kotlinx.coroutines.test.TestScope
 import kotlinx.coroutines.test.runTest
 import kotlin.random.Random
-import kotlin.time.Duration.Companion.minutes
+import kotlin.time.Duration.Companion.hours
 
 private const val CHANNEL = 4242L
 private const val SELF = 1000L
@@ -108,7 +108,7 @@ private fun joinedSession(scope: TestScope): Pair<JvmDaveSession, ByteArray> {
  */
 @OptIn(ExperimentalCoroutinesApi::class)
 class DavePipelineFuzzSpec : FunSpec({
-    test("a DaveDecryptor old enough for every generation: forged frames among honest ones across a generation wrap") {
+    test("a DaveDecryptor old enough for every generation: forged frames among honest ones across a generation wrap").config(timeout = 2.hours) {
         // In the pipeline a ratchet is minutes old, so only generation 0 is ever allowed (170 frames/s of age); here
         // the ratchet is 400 days old and the honest sender moves one generation every 40 frames, past 255, so the
         // generation window, the wrap, key derivation ahead and cipher expiry all see forged input.
@@ -164,11 +164,11 @@ class DavePipelineFuzzSpec : FunSpec({
         maxAllocation shouldBeLessThan (2L shl 20)
     }
 
-    test("forged and mutated DAVE frames among a real speaker's: all refused and counted, the speaker loses nothing") {
+    test("forged and mutated DAVE frames among a real speaker's: all refused and counted, the speaker loses nothing").config(timeout = 2.hours) {
         val seed = FuzzConfig.seed(16)
         val forged = FuzzConfig.inputs(100_000)
         val start = System.nanoTime()
-        runTest(timeout = 30.minutes) {
+        runTest(timeout = 2.hours) {
             val (session, speakerSecret) = joinedSession(this)
             val counting = CountingDecryptor(object : FrameDecryptor {
                 override val requiresUser: Boolean get() = session.requiresUser
@@ -213,6 +213,7 @@ class DavePipelineFuzzSpec : FunSpec({
                             h.source.offer(forger.datagram(bad))
                         }
                         forgedSent++
+                        if (forgedSent % 100_000 == 0) FuzzConfig.report("dave-pipeline", seed, forgedSent, start, "", progress = true)
                     }
                     delay(20)
                     maxSpeakers = maxOf(maxSpeakers, h.receiver.speakerCount())

@@ -18,6 +18,7 @@ import kotlinx.coroutines.test.advanceTimeBy
 import kotlinx.coroutines.test.runCurrent
 import kotlinx.coroutines.test.runTest
 import kotlin.random.Random
+import kotlin.time.Duration.Companion.hours
 import kotlin.time.Duration.Companion.minutes
 
 /**
@@ -34,7 +35,7 @@ import kotlin.time.Duration.Companion.minutes
 @OptIn(ExperimentalCoroutinesApi::class)
 class GatewayFuzzSpec : FunSpec({
 
-    test("decoder: mutated frames of every opcode throw only MalformedMessage or VoiceServerProtocolException, bounded allocation") {
+    test("decoder: mutated frames of every opcode throw only MalformedMessage or VoiceServerProtocolException, bounded allocation").config(timeout = 2.hours) {
         val seed = FuzzConfig.seed(12)
         val inputs = FuzzConfig.inputs(200_000)
         val random = Random(seed)
@@ -63,6 +64,7 @@ class GatewayFuzzSpec : FunSpec({
             }
             val allocated = threadAllocatedBytes() - before
             maxAllocation = maxOf(maxAllocation, allocated)
+            if (i % 100_000 == 99_999) FuzzConfig.report("gateway-decoder", seed, i + 1, start, "malformed=$malformed", progress = true)
             // The decoder copies the frame into a tree and a payload: a few times the input, never more.
             if (allocated > ALLOCATION_SLACK + ALLOCATION_PER_BYTE * size) {
                 findings.violation("decoder allocated $allocated bytes for a ${size}-character input", bytes?.toHex() ?: text!!)
@@ -78,7 +80,7 @@ class GatewayFuzzSpec : FunSpec({
         decoded shouldBeGreaterThan inputs / 10L
     }
 
-    test("driver: mutated message sequences after a valid handshake end typed or leave the connection up, never hang") {
+    test("driver: mutated message sequences after a valid handshake end typed or leave the connection up, never hang").config(timeout = 2.hours) {
         val seed = FuzzConfig.seed(13)
         val messages = FuzzConfig.inputs(100_000) / 10
         val findings = Findings()
@@ -91,6 +93,7 @@ class GatewayFuzzSpec : FunSpec({
             val connectionSeed = seed * 1_000_003 + connections
             val batch = minOf(MESSAGES_PER_CONNECTION, messages - sent)
             connections++
+            if (connections % 20 == 0) FuzzConfig.report("gateway-driver", seed, sent, start, "connections=$connections endings=$endings", progress = true)
             try {
                 runTest(timeout = 2.minutes) {
                     val outcome = fuzzOneConnection(this, Random(connectionSeed), batch)

@@ -16,6 +16,7 @@ import io.kotest.matchers.string.shouldContain
 import org.bouncycastle.mls.codec.KeyPackage
 import org.bouncycastle.mls.codec.MLSInputStream
 import kotlin.random.Random
+import kotlin.time.Duration.Companion.hours
 
 private const val CHANNEL = 4242L
 private const val B = 1000L
@@ -97,7 +98,7 @@ class MlsFuzzSpec : FunSpec({
         s.checkUsable()
     }
 
-    test("mutated external senders, proposals, key packages, commits and welcomes: only DaveMlsException, bounded allocation, the group stays usable") {
+    test("mutated external senders, proposals, key packages, commits and welcomes: only DaveMlsException, bounded allocation, the group stays usable").config(timeout = 2.hours) {
         val seed = FuzzConfig.seed(14)
         val inputs = FuzzConfig.inputs(20_000)
         val random = Random(seed)
@@ -168,6 +169,7 @@ class MlsFuzzSpec : FunSpec({
                 if (allocated > ALLOCATION_LIMIT) findings.violation("$kind allocated $allocated bytes for ${input.size} input bytes", input.toHex())
             }
             done += round
+            if (rounds % 50 == 0) FuzzConfig.report("mls", seed, done, start, "rounds=$rounds maxAllocation=$maxAllocation", progress = true)
             try {
                 s.checkUsable()
             } catch (t: Throwable) {
@@ -181,7 +183,7 @@ class MlsFuzzSpec : FunSpec({
         withClue("findings (seed $seed):\n$findings") { findings.isEmpty shouldBe true }
     }
 
-    test("JvmDaveSession: mutated ops 25/27/29/30 are counted as invalid, nothing escapes, a valid external sender still takes") {
+    test("JvmDaveSession: mutated ops 25/27/29/30 are counted as invalid, nothing escapes, a valid external sender still takes").config(timeout = 2.hours) {
         val seed = FuzzConfig.seed(15)
         val inputs = FuzzConfig.inputs(20_000) / 10
         val random = Random(seed)

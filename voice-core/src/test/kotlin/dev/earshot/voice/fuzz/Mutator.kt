@@ -13,10 +13,16 @@ object FuzzConfig {
     /** The seed: the system property `earshot.fuzz.seed` if set, else [default]. */
     fun seed(default: Long): Long = System.getProperty("earshot.fuzz.seed")?.toLongOrNull() ?: default
 
-    /** Prints what a fuzz run did, so a failure can be replayed and the figures read from the log. */
-    fun report(name: String, seed: Long, inputs: Int, startNanos: Long, details: String) {
+    /**
+     * Prints what a fuzz run did, so a failure can be replayed and the figures read from the log; also appended to
+     * `target/fuzz-report.txt` (Surefire keeps test output apart from the build log). [progress] marks a line written
+     * while the run goes on.
+     */
+    fun report(name: String, seed: Long, inputs: Int, startNanos: Long, details: String, progress: Boolean = false) {
         val seconds = (System.nanoTime() - startNanos) / 1e9
-        println("fuzz[$name] seed=$seed inputs=$inputs time=${"%.1f".format(seconds)}s $details")
+        val line = "fuzz[$name]${if (progress) " (running)" else ""} seed=$seed inputs=$inputs time=${"%.1f".format(seconds)}s $details"
+        println(line)
+        runCatching { java.io.File("target/fuzz-report.txt").appendText("${java.time.Instant.now()} $line\n") }
     }
 }
 
