@@ -41,21 +41,31 @@ private const val HONEST_SSRC = 0x1234L
 private const val FORGER_SSRC = 0x5678L
 private const val STRANGER_SSRC = 0x9ABCL
 
-/** The end-to-end decryptor with per-SSRC outcome counts and a bound on what one call may allocate. */
-private class CountingDecryptor(private val inner: FrameDecryptor) : FrameDecryptor {
+/**
+ * The end-to-end decryptor with per-SSRC outcome counts and a bound on what one call may allocate. A call in which
+ * the session re-initialised (37 failures in a row: a new MLS key package, built on the receive path) is counted
+ * apart, in [reinitCalls], as that is MLS work rather than the frame layer's.
+ */
+private class CountingDecryptor(private val session: JvmDaveSession) : FrameDecryptor {
     val ok = HashMap<Long, Long>()
     val dropped = HashMap<Long, Long>()
     val notReady = HashMap<Long, Long>()
     var maxAllocation = 0L
     var overAllocations = 0
-    override val requiresUser: Boolean get() = inner.requiresUser
+    var reinitCalls = 0
+    override val requiresUser: Boolean get() = session.requiresUser
     override fun decrypt(userId: Long, ssrc: Long, frame: ByteArray, offset: Int, length: Int): Int {
+        val reinits = session.stats().reinits
         val before = threadAllocatedBytes()
-        val n = inner.decrypt(userId, ssrc, frame, offset, length)
+        val n = session.decrypt(userId, frame, offset, length)
         val allocated = threadAllocatedBytes() - before
-        maxAllocation = maxOf(maxAllocation, allocated)
-        // A frame is at most a datagram; the decryptor's scratch grows to fit one once, BouncyCastle's GCM state is small.
-        if (allocated > 64 * 1024 + 4L * length) overAllocations++
+        if (session.stats().reinits != reinits) {
+            reinitCalls++
+        } else {
+            maxAllocation = maxOf(maxAllocation, allocated)
+            // A frame is at most a datagram; the decryptor's scratch grows to fit one once, BouncyCastle's GCM state is small.
+            if (allocated > 64 * 1024 + 4L * length) overAllocations++
+        }
         val map = when {
             n >= 0 -> ok
             n == FrameDecryptor.NOT_READY -> notReady
@@ -170,11 +180,7 @@ class DavePipelineFuzzSpec : FunSpec({
         val start = System.nanoTime()
         runTest(timeout = 2.hours) {
             val (session, speakerSecret) = joinedSession(this)
-            val counting = CountingDecryptor(object : FrameDecryptor {
-                override val requiresUser: Boolean get() = session.requiresUser
-                override fun decrypt(userId: Long, ssrc: Long, frame: ByteArray, offset: Int, length: Int): Int =
-                    session.decrypt(userId, frame, offset, length)
-            })
+            val counting = CountingDecryptor(session)
             val ssrcs = SsrcDirectory()
             ssrcs.map(HONEST_SSRC, SPEAKER)
             ssrcs.map(FORGER_SSRC, SPEAKER)
@@ -235,7 +241,7 @@ class DavePipelineFuzzSpec : FunSpec({
                 "dave-pipeline", seed, forgedSent, start,
                 "honest=${honestSent.size} receivedHonest=${received.size} forgerOk=$forgerOk forgerDropped=${counting.dropped[FORGER_SSRC]} " +
                     "strangerNotReady=${counting.notReady[STRANGER_SSRC]} silence=$forgedSilence e2eeFailures=${s.e2eeFailures} " +
-                    "maxDecryptAllocation=${counting.maxAllocation} dave=${session.stats()}",
+                    "maxDecryptAllocation=${counting.maxAllocation} reinitCalls=${counting.reinitCalls} dave=${session.stats()}",
             )
             // The honest speaker's frames all arrive, intact and in order.
             withClue("honest frames") { received.size shouldBe honestSent.size }
