@@ -96,10 +96,15 @@ class GatewayInputs(private val random: Random) {
         val open = if (array) "[" else "{\"a\":"
         val close = if (array) "]" else "}"
         val inner = open.repeat(depth) + "1" + close.repeat(depth)
-        return when (random.nextInt(4)) {
+        // The whole message, `d`, or one field (or array element) of a valid message of each kind.
+        return when (random.nextInt(8)) {
             0 -> inner
             1 -> """{"op":21,"d":{"protocol_version":1,"transition_id":7,"x":$inner}}"""
-            2 -> """{"op":4,"d":{"mode":"aead_aes256_gcm_rtpsize","secret_key":$inner}}"""
+            2 -> """{"op":4,"d":{"mode":"aead_aes256_gcm_rtpsize","secret_key":[$inner]}}"""
+            3 -> """{"op":11,"d":{"user_ids":["1",$inner]}}"""
+            4 -> """{"op":2,"d":{"ssrc":1,"ip":"1.2.3.4","port":5,"modes":[$inner]}}"""
+            5 -> """{"op":5,"d":{"user_id":$inner,"ssrc":1,"speaking":1}}"""
+            6 -> """{"op":${listOf(6, 8, 13, 18, 20, 22, 24).random(random)},"seq":$inner,"d":{"user_id":$inner}}"""
             else -> """{"op":${listOf(2, 5, 11, 12, 14, 22, 24).random(random)},"d":$inner}"""
         }
     }

@@ -7,6 +7,7 @@ import dev.earshot.voice.dave.mls.DaveMlsGroup
 import dev.earshot.voice.dave.mls.FakeDaveGateway
 import dev.earshot.voice.dave.mls.FakeDaveGateway.Companion.splitCommitWelcome
 import dev.earshot.voice.dave.mls.MlsBounds
+import dev.earshot.voice.dave.mls.MlsVectors
 import io.kotest.assertions.throwables.shouldThrow
 import io.kotest.assertions.withClue
 import io.kotest.core.spec.style.FunSpec
@@ -86,6 +87,19 @@ class MlsFuzzSpec : FunSpec({
         val before = threadAllocatedBytes()
         shouldThrow<DaveMlsException> { group.setExternalSender(payload) }.message shouldContain "declared"
         (threadAllocatedBytes() - before) shouldBeLessThan (1L shl 20)
+    }
+
+    test("a key package whose leaf extensions nest ratchet trees 3000 deep is refused by the nesting cap, not a StackOverflowError") {
+        fun v(body: ByteArray) = MlsVectors.encode(body)
+        // LeafNode: keys, basic credential, empty capabilities, source update, extensions, signature.
+        fun leaf(extensions: ByteArray) = v(byteArrayOf(1)) + v(byteArrayOf(2)) + byteArrayOf(0, 1) + v(ByteArray(8)) + ByteArray(5) +
+            byteArrayOf(2) + v(extensions) + v(byteArrayOf(3))
+        // A ratchet_tree extension holding one present leaf node.
+        fun tree(leafNode: ByteArray) = byteArrayOf(0, 2) + v(v(byteArrayOf(1, 1) + leafNode))
+        var node = leaf(ByteArray(0))
+        repeat(3000) { node = leaf(tree(node)) }
+        val keyPackage = byteArrayOf(0, 1, 0, 2) + v(byteArrayOf(4)) + node + v(ByteArray(0)) + v(byteArrayOf(5))
+        shouldThrow<DaveMlsException> { MlsBounds.checkKeyPackage(keyPackage) }.message shouldContain "nested"
     }
 
     test("the bounds check accepts every valid message it guards") {

@@ -7,8 +7,9 @@ package dev.earshot.voice.dave.mls
  * each time. This walker follows the TLS presentation of RFC 9420 §6-12 for exactly the structures that arrive from
  * the gateway (ExternalSender, MLSMessage with PublicMessage/PrivateMessage/Welcome/GroupInfo/KeyPackage, bare
  * Welcome) down to every vector, including the bodies of the extensions BouncyCastle parses (application_id,
- * ratchet_tree, required_capabilities, external_pub, external_senders). It allocates nothing and recurses only as
- * deep as the structures nest (a ratchet tree's node is the deepest, four levels).
+ * ratchet_tree, required_capabilities, external_pub, external_senders). It allocates nothing per byte, and nesting
+ * is capped at [MAX_DEPTH] vectors: an extension may hold a ratchet tree whose leaves hold extensions again, so
+ * without a cap a hostile message could recurse as deep as its length allows.
  *
  * It only bounds lengths; it decides nothing about validity beyond refusing enum values BouncyCastle does not know
  * (it could not tell what follows them). Bytes BouncyCastle decrypts first (a Welcome's GroupSecrets and GroupInfo)
@@ -30,14 +31,21 @@ internal object MlsBounds {
     /** A bare `KeyPackage`. */
     fun checkKeyPackage(bytes: ByteArray) = walk(bytes, "KeyPackage") { keyPackage() }
 
+    /** Valid DAVE messages nest vectors about 8 deep (a welcome's tree, a leaf's extensions); 32 leaves room. */
+    private const val MAX_DEPTH = 32
+
     private inline fun walk(bytes: ByteArray, what: String, block: Walker.() -> Unit) {
-        val w = Walker(bytes, 0, bytes.size, what)
+        val w = Walker(bytes, 0, bytes.size, what, 0)
         w.block()
         if (w.remaining != 0) throw DaveMlsException("$what: ${w.remaining} trailing bytes")
     }
 
-    private class Walker(private val b: ByteArray, var pos: Int, private val end: Int, private val what: String) {
+    private class Walker(private val b: ByteArray, var pos: Int, private val end: Int, private val what: String, private val depth: Int) {
         val remaining: Int get() = end - pos
+
+        init {
+            if (depth > MAX_DEPTH) throw DaveMlsException("$what: nested more than $MAX_DEPTH vectors deep")
+        }
 
         private fun fail(reason: String): Nothing = throw DaveMlsException("$what: $reason at byte $pos")
 
@@ -75,7 +83,7 @@ internal object MlsBounds {
         /** A vector whose items are read by [item] until its declared length is used up exactly. */
         private inline fun vector(item: Walker.() -> Unit) {
             val n = length()
-            val inner = Walker(b, pos, pos + n, what)
+            val inner = Walker(b, pos, pos + n, what, depth + 1)
             while (inner.remaining > 0) inner.item()
             pos += n
         }
@@ -110,7 +118,7 @@ internal object MlsBounds {
         private fun extension() {
             val type = u16()
             val n = length()
-            val body = Walker(b, pos, pos + n, what)
+            val body = Walker(b, pos, pos + n, what, depth + 1)
             when (type) {
                 1, 4 -> body.opaque() // application_id, external_pub
                 2 -> body.vector { optional { node() } } // ratchet_tree
