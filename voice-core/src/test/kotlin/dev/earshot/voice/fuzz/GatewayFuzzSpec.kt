@@ -30,14 +30,14 @@ import kotlin.time.Duration.Companion.minutes
  * and allocates no more than the input permits; a connection fed garbage is either still up or ended with a typed
  * `VoiceConnectionException`, nothing escapes into the test's scope, and once the server goes away it ends typed
  * within 5 minutes (no hang). Seed and counts are printed; `-Dearshot.fuzz.inputs=N` sets the number of decoder
- * inputs (CI: 200 000) and, divided by 10, of driver messages (CI: 10 000).
+ * inputs (CI: 50 000) and, divided by 10, of driver messages (CI: 5 000).
  */
 @OptIn(ExperimentalCoroutinesApi::class)
 class GatewayFuzzSpec : FunSpec({
 
     test("decoder: mutated frames of every opcode throw only MalformedMessage or VoiceServerProtocolException, bounded allocation").config(timeout = 2.hours) {
         val seed = FuzzConfig.seed(12)
-        val inputs = FuzzConfig.inputs(200_000)
+        val inputs = FuzzConfig.inputs(50_000)
         val random = Random(seed)
         val gen = GatewayInputs(random)
         val findings = Findings()
@@ -82,7 +82,7 @@ class GatewayFuzzSpec : FunSpec({
 
     test("driver: mutated message sequences after a valid handshake end typed or leave the connection up, never hang").config(timeout = 2.hours) {
         val seed = FuzzConfig.seed(13)
-        val messages = FuzzConfig.inputs(100_000) / 10
+        val messages = FuzzConfig.inputs(50_000) / 10
         val findings = Findings()
         var sent = 0
         var connections = 0

@@ -65,13 +65,15 @@ class GatewayInputs(private val random: Random) {
     }
 
     /** A hostile text frame. */
-    fun text(): String = when (random.nextInt(10)) {
-        0, 1, 2 -> String(mutator.mutate(texts.random(random).toByteArray(), texts.map { it.toByteArray() }), Charsets.UTF_8)
-        3, 4, 5, 6 -> jsonMutation(texts.random(random))
-        7 -> deepNesting()
-        8 -> texts.random(random) // valid ones keep the driver's state moving
+    fun text(): String = when (random.nextInt(50)) {
+        in 0..14 -> String(mutator.mutate(textBytes.random(random), textBytes), Charsets.UTF_8)
+        in 15..34 -> jsonMutation(texts.random(random))
+        35 -> deepNesting()
+        in 36..41 -> texts.random(random) // valid ones keep the driver's state moving
         else -> splice(texts.random(random), texts.random(random))
     }
+
+    private val textBytes = texts.map { it.toByteArray() }
 
     /** A hostile binary frame (mostly DAVE opcodes, structure-preserving prefix half of the time). */
     fun binary(): ByteArray {
@@ -158,7 +160,15 @@ class GatewayInputs(private val random: Random) {
         4 -> JsonArray(List(random.nextInt(0, 40)) { boundaryValue(depth + 1) })
         // A long array (a secret_key or user_ids of thousands) holds scalars only, so sizes stay linear; one in 50 is
         // tens of thousands long.
-        5 -> JsonArray(List(if (random.nextInt(50) == 0) random.nextInt(10_000, 70_000) else random.nextInt(40, 2_000)) { NUMBER_ELEMENTS.random(random) })
+        5 -> JsonArray(
+            List(
+                when (random.nextInt(100)) {
+                    0 -> random.nextInt(10_000, 70_000)
+                    in 1..10 -> random.nextInt(40, 2_000)
+                    else -> random.nextInt(0, 40)
+                },
+            ) { NUMBER_ELEMENTS.random(random) },
+        )
         else -> JsonObject(List(random.nextInt(0, 4)) { FIELD_NAMES.random(random) to boundaryValue(depth + 1) }.toMap())
     }
 
