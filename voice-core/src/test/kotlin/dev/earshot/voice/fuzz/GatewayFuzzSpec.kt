@@ -154,7 +154,9 @@ private suspend fun fuzzOneConnection(scope: TestScope, random: Random, count: I
     }
     if (endedDuringFuzz == null && !connection.isAlive) endedDuringFuzz = connection.closed.await()
     if (endedDuringFuzz != null) {
-        if (endedDuringFuzz !is VoiceConnectionException) throw AssertionError("untyped ending", endedDuringFuzz)
+        if (endedDuringFuzz !is VoiceConnectionException) {
+            throw AssertionError("untyped ending: ${endedDuringFuzz.javaClass.name}: ${endedDuringFuzz.message?.take(200)}", endedDuringFuzz)
+        }
         return Outcome(sent, endedDuringFuzz.javaClass.simpleName)
     }
     // The server goes away: every socket from now on stays silent. The connection must give up, typed, in bounded time.
@@ -168,7 +170,7 @@ private suspend fun fuzzOneConnection(scope: TestScope, random: Random, count: I
         throw AssertionError("connection still alive ${SILENCE_LIMIT_SECONDS}s after the server went away, state ${connection.state.value}")
     }
     val cause = connection.closed.await()
-    if (cause !is VoiceConnectionException) throw AssertionError("after the server went away: untyped ending", cause)
+    if (cause !is VoiceConnectionException) throw AssertionError("after the server went away: untyped ending: ${cause?.javaClass?.name}", cause)
     if (connection.state.value !is VoiceConnectionState.Closed) throw AssertionError("closed but state ${connection.state.value}")
     return Outcome(sent, null)
 }
