@@ -56,7 +56,10 @@ internal class DaveCryptorManager(private val clock: NanoClock, private val ratc
             val deadline = now + CIPHER_EXPIRY_NANOS
             for (i in entries.indices) {
                 val e = entries[i]
-                if (e.generation < generation) {
+                // The earliest deadline stands (libdave takes the minimum): pushing it back at every new generation
+                // would keep generation 0 alive while generations advance, so the oldest generation never moved,
+                // the generation byte unwrapped against 0 after 256 generations, and every frame then failed as a replay.
+                if (e.generation < generation && (!e.hasExpiry || deadline - e.expiresAt < 0)) {
                     e.hasExpiry = true
                     e.expiresAt = deadline
                 }

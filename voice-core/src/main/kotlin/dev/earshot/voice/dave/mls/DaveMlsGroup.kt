@@ -39,7 +39,8 @@ import org.slf4j.LoggerFactory
  *
  * Lifecycle: [reset] (new keys and key package, op 26) → [setExternalSender] (op 25; creates the pending
  * one-member group at epoch 0) → [processProposals] (op 27 → op 28) → [processCommit] (op 29) or [processWelcome]
- * (op 30) → established. Every entry point that takes network bytes throws only [DaveMlsException].
+ * (op 30) → established. Every entry point that takes network bytes throws only [DaveMlsException], and checks
+ * every declared length against the bytes present ([MlsBounds]) before BouncyCastle allocates from it.
  *
  * Not thread-safe: one caller (the DAVE session loop) owns it. [random] supplies commit secrets; BouncyCastle draws
  * key pairs from its own SecureRandom.
@@ -124,7 +125,10 @@ internal class DaveMlsGroup(
      * ciphersuite 2, one group-context extension `external_senders`. Throws [DaveMlsException] on a malformed payload.
      */
     fun setExternalSender(payload: ByteArray) {
-        val sender = guard("op 25 external sender") { decodeExact<ExternalSender>(payload, "ExternalSender") }
+        val sender = guard("op 25 external sender") {
+            MlsBounds.checkExternalSender(payload)
+            decodeExact<ExternalSender>(payload, "ExternalSender")
+        }
         val changed = externalSenderBytes?.contentEquals(payload) != true
         externalSenderBytes = payload.copyOf()
         externalSender = sender
@@ -156,7 +160,10 @@ internal class DaveMlsGroup(
         val before = LinkedHashMap(cached)
         try {
             when (val op = payload[0].toInt() and 0xFF) {
-                0 -> append(g, payload.copyOfRange(1, payload.size), recognizedUserIds)
+                0 -> {
+                    MlsBounds.checkMessages(vector)
+                    append(g, payload.copyOfRange(1, payload.size), recognizedUserIds)
+                }
                 1 -> revoke(g, vector)
                 else -> throw DaveMlsException("unknown op 27 operation type $op")
             }
@@ -258,6 +265,7 @@ internal class DaveMlsGroup(
         val g = group ?: return null
         if (!proposalsSeen) return null
         val next = guard("op 29 commit") {
+            MlsBounds.checkMessage(commit)
             val message = decodeExact<MLSMessage>(commit, "MLSMessage")
             if (message.wireFormat != WireFormat.mls_public_message) throw DaveMlsException("commit is not a PublicMessage")
             val content = authenticatedContentOf(commit).content
@@ -287,6 +295,7 @@ internal class DaveMlsGroup(
         val j = join ?: throw DaveMlsException("welcome without a key package")
         val expectedSender = externalSenderBytes ?: throw DaveMlsException("welcome before the external sender (op 25)")
         val next = guard("op 30 welcome") {
+            MlsBounds.checkWelcome(welcome)
             val w = decodeExact<Welcome>(welcome, "Welcome")
             Group(j.initPrivate, id.leafKeys, id.signaturePrivate, j.keyPackage, w, null, HashMap(), HashMap())
         }
@@ -449,8 +458,8 @@ internal class DaveMlsGroup(
 
         /**
          * Runs BouncyCastle code under [BC_MLS_LOCK], turning everything it throws into [DaveMlsException]. bcmls
-         * 1.84 allocates a declared opaque length before checking it against the input, so garbage can ask for up to
-         * 1 GiB; an OutOfMemoryError from that allocation is reported as bad input too.
+         * 1.84 allocates a declared opaque length before checking it against the input, so network bytes are checked
+         * by [MlsBounds] first; an OutOfMemoryError that still comes from such an allocation is reported as bad input.
          */
         inline fun <T> guard(what: String, block: () -> T): T = try {
             synchronized(BC_MLS_LOCK) { block() }
