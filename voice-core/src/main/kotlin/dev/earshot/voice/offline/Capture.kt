@@ -14,7 +14,8 @@ import java.time.Instant
 /**
  * Writes received datagrams with their arrival times to a capture file, for [OfflineReceiver.replay]. The format:
  * the 8 bytes `ESCAP001`, the start time (epoch seconds as a big-endian Long, nanoseconds as an Int), then one record
- * per datagram: nanoseconds since the start (Long), length (Int, at most 65535), the bytes. Datagrams stay encrypted,
+ * per datagram: nanoseconds since the start (Long), length (Int, at most 65535), the bytes; a last record with
+ * length -1 marks when the source ended ([end]). Datagrams stay encrypted,
  * so a capture is only as sensitive as the key kept beside it. Thread-safe; buffered, flushed by [close].
  *
  * @param startedAt the moment the capture (and the receiver reading it) started; replay's virtual time 0.
@@ -36,11 +37,18 @@ public class CaptureWriter(path: Path, public val startedAt: Instant) : AutoClos
         out.write(bytes, offset, length)
     }
 
+    /** Records that the source ended [sinceStartNanos] after [startedAt] (once; later datagrams are not expected). */
+    public fun end(sinceStartNanos: Long): Unit = synchronized(this) {
+        out.writeLong(sinceStartNanos)
+        out.writeInt(END)
+    }
+
     override fun close(): Unit = synchronized(this) { out.close() }
 
     internal companion object {
         val MAGIC = "ESCAP001".toByteArray(Charsets.US_ASCII)
         const val MAX_DATAGRAM = 65_535
+        const val END = -1
     }
 }
 
@@ -54,6 +62,11 @@ public class CaptureReader(path: Path) : AutoCloseable {
 
     /** The capture's start: replay's virtual time 0. */
     public val startedAt: Instant
+
+    /** When the captured source ended, once [datagrams] has read that far; null if the capture does not say. */
+    @Volatile
+    public var endedAt: Instant? = null
+        private set
 
     /** Whether [datagrams] stopped at a truncated or corrupt record rather than at the end of the file. */
     @Volatile
@@ -87,6 +100,10 @@ public class CaptureReader(path: Path) : AutoCloseable {
             }
             try {
                 length = input.readInt()
+                if (length == CaptureWriter.END) {
+                    endedAt = startedAt.plusNanos(since)
+                    return@sequence
+                }
                 if (length !in 0..CaptureWriter.MAX_DATAGRAM) {
                     truncated = true
                     return@sequence
@@ -117,10 +134,16 @@ public class CapturingDatagramSource(
     private val clock: NanoClock = NanoClock.SYSTEM,
 ) : DatagramSource {
     private val startNanos = clock.nanoTime()
+    private var ended = false
 
     override fun poll(buffer: ByteArray): Int {
         val n = source.poll(buffer)
         if (n >= 0) writer.write(clock.nanoTime() - startNanos, buffer, 0, minOf(n, buffer.size))
+        if (n == DatagramSource.CLOSED && !ended) {
+            // The end is part of the capture: the receiver plays out from that moment, so a replay must too.
+            ended = true
+            writer.end(clock.nanoTime() - startNanos)
+        }
         return n
     }
 

@@ -27,7 +27,7 @@ import kotlin.time.Duration
  *
  * ```
  * CaptureReader(capture).use { cap ->
- *     OfflineReceiver.replay(cap.datagrams(), EncryptionMode.AEAD_AES256_GCM_RTPSIZE, key, start = cap.startedAt) {
+ *     OfflineReceiver.replay(cap, EncryptionMode.AEAD_AES256_GCM_RTPSIZE, key) {
  *         listen(RecordingSinks.perUserWav(dir))
  *         listen(RecordingSinks.mixedWav(dir.resolve("mixed.wav")))
  *     }
@@ -57,6 +57,34 @@ public object OfflineReceiver {
         frameDecryptor: FrameDecryptor = FrameDecryptor.PASSTHROUGH,
         configure: ReceiveConfig.Builder.() -> Unit = {},
         setup: ReplayScope.() -> Unit,
+    ): ReplayResult = run(datagrams, mode, key, start, { null }, ssrcs, frameDecryptor, configure, setup)
+
+    /**
+     * Replays a capture file (see [CaptureWriter]) from its start to its recorded end, so that the receiver starts
+     * and its source ends when the live ones did: the ticks, and so the files, are those of the live run. The other
+     * parameters are those of the other [replay].
+     */
+    public fun replay(
+        capture: CaptureReader,
+        mode: EncryptionMode,
+        key: ByteArray,
+        ssrcs: SsrcDirectory = SsrcDirectory(),
+        frameDecryptor: FrameDecryptor = FrameDecryptor.PASSTHROUGH,
+        configure: ReceiveConfig.Builder.() -> Unit = {},
+        setup: ReplayScope.() -> Unit,
+    ): ReplayResult =
+        run(capture.datagrams(), mode, key, capture.startedAt, { capture.endedAt }, ssrcs, frameDecryptor, configure, setup)
+
+    private fun run(
+        datagrams: Sequence<TimedDatagram>,
+        mode: EncryptionMode,
+        key: ByteArray,
+        start: Instant?,
+        end: () -> Instant?,
+        ssrcs: SsrcDirectory,
+        frameDecryptor: FrameDecryptor,
+        configure: ReceiveConfig.Builder.() -> Unit,
+        setup: ReplayScope.() -> Unit,
     ): ReplayResult {
         val iterator = datagrams.iterator()
         val first = if (start == null && iterator.hasNext()) iterator.next() else null
@@ -70,7 +98,7 @@ public object OfflineReceiver {
             readDispatcher = loop
             pipelineDispatcher = loop
         }
-        val source = ReplaySource(all, origin, virtualClock)
+        val source = ReplaySource(all, origin, virtualClock, end)
         val receiver = VoiceReceiver(source, config, ssrcs, frameDecryptor)
         receiver.wallClock = { origin.plusNanos(loop.nanoTime) }
         receiver.setTransportKey(mode, key)

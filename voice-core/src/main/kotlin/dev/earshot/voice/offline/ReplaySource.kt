@@ -9,12 +9,14 @@ import java.time.Instant
 /**
  * A [DatagramSource] handing out recorded datagrams at their arrival times on a virtual [clock] whose 0 is [start]:
  * [poll] gives the next datagram once its time has come, [awaitReadable] sleeps (in virtual time) until then.
- * Datagrams stamped before [start], or before the one before them, are handed out without waiting.
+ * Datagrams stamped before [start], or before the one before them, are handed out without waiting. After the last
+ * one the source ends at [end] (when it says, else at once), as the captured source did.
  */
 internal class ReplaySource(
     private val datagrams: Iterator<TimedDatagram>,
     private val start: Instant,
     private val clock: NanoClock,
+    private val end: () -> Instant?,
 ) : DatagramSource {
     private var next: TimedDatagram? = null
     private var nextNanos = 0L
@@ -37,8 +39,14 @@ internal class ReplaySource(
         return next
     }
 
+    /** Nanoseconds until the source may end (after the last datagram), or 0. */
+    private fun untilEnd(): Long {
+        val e = end() ?: return 0
+        return Duration.between(start, e).toNanos() - clock.nanoTime()
+    }
+
     override fun poll(buffer: ByteArray): Int {
-        val d = peek() ?: return DatagramSource.CLOSED
+        val d = peek() ?: return if (untilEnd() > 0) DatagramSource.EMPTY else DatagramSource.CLOSED
         if (nextNanos > clock.nanoTime()) return DatagramSource.EMPTY
         next = null
         replayed++
@@ -47,8 +55,7 @@ internal class ReplaySource(
     }
 
     override suspend fun awaitReadable() {
-        if (peek() == null) return
-        val wait = nextNanos - clock.nanoTime()
+        val wait = if (peek() == null) untilEnd() else nextNanos - clock.nanoTime()
         if (wait > 0) delay((wait + 999_999) / 1_000_000)
     }
 }
