@@ -14,10 +14,13 @@ import dev.earshot.voice.model.VoiceTick
 import dev.earshot.voice.pipeline.Broadcaster
 import dev.earshot.voice.pipeline.DatagramSource
 import dev.earshot.voice.pipeline.ReceivePipeline
+import dev.earshot.voice.audio.TickConverter
+import dev.earshot.voice.codec.PcmFormat
 import dev.earshot.voice.sink.AudioFormat
 import dev.earshot.voice.sink.AudioSink
 import dev.earshot.voice.sink.Listening
 import dev.earshot.voice.sink.MixerSink
+import dev.earshot.voice.sink.Recording
 import dev.earshot.voice.sink.SinkHost
 import dev.earshot.voice.rtp.RtcpPacket
 import kotlinx.coroutines.CancellationException
@@ -59,10 +62,31 @@ public class VoiceReceiver(
     private val counters = Counters()
     // Ticks and events in one stream, so every consumer sees them in the order they happened.
     private val outputs = Broadcaster<VoiceOutput>(config.tickQueueCapacity) { counters.inc(Counter.DROPPED_TICKS) }
-    private val pipeline = ReceivePipeline(config, source, ssrcs, frameDecryptor, counters, outputs::emit)
+
+    /**
+     * The receiver's one timeline: every flow and sink places a frame at the same tick, and ticks map to wall-clock
+     * time, to the [NanoClock] and to each speaker's RTP timestamps (see [ReceiveTimeline]).
+     */
+    public val timeline: ReceiveTimeline = ReceiveTimeline()
+
+    /** Wall-clock time now; replaced by the offline replay, whose time is the capture's. */
+    internal var wallClock: () -> java.time.Instant = java.time.Instant::now
+
+    private val pipeline = ReceivePipeline(
+        config, source, ssrcs, frameDecryptor, counters,
+        emit = { out ->
+            // The timeline learns of a tick before anyone sees it, so a sink listened now knows its first tick.
+            if (out is VoiceTick) timeline.onTick(out)
+            outputs.emit(out)
+        },
+        onClockStart = { origin ->
+            val elapsed = config.clock.nanoTime() - origin
+            timeline.start(origin, wallClock().minusNanos(elapsed))
+        },
+    )
     @Volatile
     private var failure: Throwable? = null
-    private val sinks = SinkHost({ capacity, dropped -> outputs.flow(capacity, dropped) }, { failure })
+    private val sinks = SinkHost(outputs, timeline, config.decode) { failure }
     private val done = CompletableDeferred<Throwable?>()
     private var job: Job? = null
     private var scope: CoroutineScope? = null
@@ -110,8 +134,25 @@ public class VoiceReceiver(
     /** Ticks and events interleaved in the order they happened, from the moment of collection. */
     public val outputsFlow: Flow<VoiceOutput> get() = outputs.flow()
 
+    /**
+     * Every tick with its PCM in [format]: the receiver's own format as is, or converted from 48 kHz stereo to 16 kHz
+     * mono per speaker (each with its own filter state, 1.25 ms delay), so one connection can feed a 48 kHz recording
+     * and a 16 kHz recogniser at once. Frame ticks are unchanged: converted frames stay on the one timeline.
+     */
+    public fun ticks(format: PcmFormat): Flow<VoiceTick> {
+        val from = checkPcm(format, "flow")
+        if (from == format) return ticks
+        return kotlinx.coroutines.flow.flow {
+            val converter = TickConverter(from, format)
+            ticks.collect { emit(converter.convert(it)) }
+        }
+    }
+
     /** The frames of one user (by Discord user id), one per tick in which they speak. */
     public fun frames(userId: Long): Flow<AudioFrame> = ticks.mapNotNull { it.frameOf(userId) }
+
+    /** The frames of one user with PCM in [format] (see [ticks] for the conversion). */
+    public fun frames(userId: Long, format: PcmFormat): Flow<AudioFrame> = ticks(format).mapNotNull { it.frameOf(userId) }
 
     /** The frames of one SSRC, whether or not its user is known. */
     public fun framesOfSsrc(ssrc: Long): Flow<AudioFrame> = ticks.mapNotNull { it.frameOfSsrc(ssrc) }
@@ -124,12 +165,14 @@ public class VoiceReceiver(
     /**
      * The combined track: one frame per tick, every speaker included by [policy] mixed (32-bit accumulation, clamped),
      * silence when nobody speaks. Needs decoding. Each collection mixes on its own, from the moment of collection.
+     * [format] is the mix's PCM format: default (null) the receiver's, or 16 kHz mono from a 48 kHz stereo receiver.
      */
-    public fun mixed(policy: MixPolicy = MixPolicy()): Flow<AudioFrame> {
-        val format = checkNotNull(config.decode) { "mixing needs PCM: set ReceiveConfig.decode" }
+    public fun mixed(policy: MixPolicy = MixPolicy(), format: PcmFormat? = null): Flow<AudioFrame> {
+        val decode = checkNotNull(config.decode) { "mixing needs PCM: set ReceiveConfig.decode" }
+        val out = format ?: decode
         return kotlinx.coroutines.flow.flow {
-            val mixer = PcmMixer(format)
-            ticks.collect { tick -> emit(MixerSink.mixedFrame(mixer, policy, tick)) }
+            val mixer = PcmMixer(out)
+            ticks(out).collect { tick -> emit(MixerSink.mixedFrame(mixer, policy, tick)) }
         }
     }
 
@@ -147,30 +190,60 @@ public class VoiceReceiver(
      * Starts feeding [sink] (see [AudioSink] for the contract) until it is stopped, the receiver stops, or the sink
      * throws; [after] is then called exactly once with the error, or null. Any number of sinks may listen at once,
      * each with its own queue and coroutine. The receiver must have been started.
+     *
+     * The sink joins the current default [Recording] (starting one at this tick if none runs), so sinks listened by
+     * separate calls, at different moments, write files that start at the same t0 and end with the same tick. A sink
+     * wanting 16 kHz mono from a receiver decoding 48 kHz stereo gets its PCM converted (see [ticks]).
      */
-    public fun listen(sink: AudioSink, after: (Throwable?) -> Unit = {}): Listening {
+    public fun listen(sink: AudioSink, after: (Throwable?) -> Unit = {}): Listening = listen(sink, null, after)
+
+    /**
+     * Like the other [listen], in [recording] (from [newRecording]); null joins the default recording. Fails with
+     * [IllegalStateException] if [recording] has ended.
+     */
+    public fun listen(sink: AudioSink, recording: Recording?, after: (Throwable?) -> Unit = {}): Listening {
         val scope = checkNotNull(scope) { "start the receiver before listening" }
         val wants = sink.wants
-        if (wants is AudioFormat.Pcm) {
-            require(config.decode == wants.format) {
-                "sink ${sink::class.simpleName} wants PCM ${wants.format} but this receiver decodes to ${config.decode}; " +
-                    "set ReceiveConfig.decode = ${wants.format}"
-            }
-        }
-        return sinks.listen(scope, sink, after)
+        if (wants is AudioFormat.Pcm) checkPcm(wants.format, "sink ${sink::class.simpleName}")
+        return sinks.listen(scope, sink, recording, after)
     }
+
+    /**
+     * A new recording starting at the receiver's next tick, separate from the default one, for sinks that must share
+     * a t0 and an end of their own: pass it to [listen]. It lasts until [Recording.stop] or the receiver's end.
+     */
+    public fun newRecording(): Recording = sinks.newRecording()
+
+    /** The default recording that [listen] joins now, or null when none runs (the next [listen] starts one). */
+    public val recording: Recording? get() = sinks.currentRecording
 
     /** Whether any sink is listening. */
     public val isListening: Boolean get() = sinks.isListening
 
-    /** Stops every listening sink (each one's cleanup runs and its `after` gets null) and waits for them. */
+    /**
+     * Stops every listening sink at one tick, the last one emitted: each first handles the ticks up to it, then its
+     * cleanup runs (all files end together) and its `after` gets null. Waits for them all. Ends the default recording.
+     */
     public suspend fun stopListening() {
         sinks.stopAll()
     }
 
-    /** Waits until every listening sink has ended; after the receiver stopped, each first works through its queue. */
-    internal suspend fun awaitSinks() {
+    /**
+     * Waits until every listening sink has ended (cleanup done, files closed); after the receiver stopped, each
+     * first works through its queue. With [awaitClose], the way to know a recording is complete.
+     */
+    public suspend fun awaitSinks() {
         sinks.awaitAll()
+    }
+
+    /** Checks that this receiver can deliver PCM in [format]; returns the format it decodes to. */
+    private fun checkPcm(format: PcmFormat, who: String): PcmFormat {
+        val decode = config.decode
+        require(decode != null && TickConverter.supports(decode, format)) {
+            "$who wants PCM $format but this receiver decodes to $decode; " +
+                "set ReceiveConfig.decode = ${PcmFormat.STEREO_48K} (converted to 16 kHz mono on demand) or $format"
+        }
+        return decode
     }
 
     /** Stops delivering to sinks until [resumeListening]; what happens meanwhile is not queued for them. */
@@ -195,6 +268,7 @@ public class VoiceReceiver(
     /** Drops the playout state and decoder of [ssrc] (its user left the channel). */
     public fun forgetSsrc(ssrc: Long) {
         ssrcs.unmap(ssrc)
+        timeline.forget(ssrc)
         scope?.let { pipeline.forget(it, ssrc) }
     }
 

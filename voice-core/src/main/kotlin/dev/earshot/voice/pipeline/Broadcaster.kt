@@ -11,10 +11,20 @@ import java.util.concurrent.CopyOnWriteArrayList
  * the receive clock or other collectors; cancelling a collector removes and frees its queue.
  */
 internal class Broadcaster<T>(private val capacity: Int, private val onDrop: () -> Unit) {
-    private class Subscription<T>(capacity: Int, val accepts: (T) -> Boolean, onDrop: () -> Unit) {
+    /** One subscriber's queue; iterate it to receive, [cancel] it to leave. */
+    class Subscription<T>(capacity: Int, val accepts: (T) -> Boolean, onDrop: () -> Unit) {
         @Volatile
         var active = true
         val channel = Channel<T>(capacity, BufferOverflow.DROP_OLDEST) { if (active) onDrop() }
+        internal var owner: Broadcaster<T>? = null
+
+        operator fun iterator() = channel.iterator()
+
+        fun cancel() {
+            active = false
+            owner?.subscriptions?.remove(this)
+            channel.cancel()
+        }
     }
 
     private val subscriptions = CopyOnWriteArrayList<Subscription<T>>()
@@ -36,17 +46,25 @@ internal class Broadcaster<T>(private val capacity: Int, private val onDrop: () 
      * ticks out of a tick collector's queue.
      */
     fun flow(queueCapacity: Int = capacity, dropped: () -> Unit = {}, accepts: (T) -> Boolean = { true }): Flow<T> = kotlinx.coroutines.flow.flow {
+        val sub = subscribe(queueCapacity, dropped, accepts)
+        try {
+            for (v in sub) emit(v)
+        } finally {
+            sub.cancel()
+        }
+    }
+
+    /**
+     * Subscribes at once (unlike [flow], whose collection subscribes when it starts): everything emitted after this
+     * call is queued for the returned subscription until it is cancelled. Its owner must [Subscription.cancel] it.
+     */
+    fun subscribe(queueCapacity: Int = capacity, dropped: () -> Unit = {}, accepts: (T) -> Boolean = { true }): Subscription<T> {
         val sub = Subscription(queueCapacity, accepts) { onDrop(); dropped() }
+        sub.owner = this
         subscriptions += sub
         // close() may have run between the check and the add; closing twice is harmless.
         if (closed) sub.channel.close()
-        try {
-            for (v in sub.channel) emit(v)
-        } finally {
-            sub.active = false
-            subscriptions -= sub
-            sub.channel.cancel()
-        }
+        return sub
     }
 
     /** Ends every current and future collection after what is already queued. */

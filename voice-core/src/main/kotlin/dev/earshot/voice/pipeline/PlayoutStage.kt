@@ -163,7 +163,7 @@ internal class Playout(
  * The receive clock: one [VoiceTick] every 20 ms, deadline-based so it does not drift. When it falls behind (a GC
  * pause, an overloaded machine) it catches up without sleeping, so the tick count always matches elapsed time, and
  * counts each late tick. A [VoiceEvent.Stats] follows every 50th tick. After [ingestDone] reports true and every
- * speaker has played out, it stops.
+ * speaker has played out, it stops. Tick `n` is due at [start] + (n + 1) * 20 ms: [start] is the timeline's origin.
  */
 internal suspend fun runClockLoop(
     playout: Playout,
@@ -171,8 +171,8 @@ internal suspend fun runClockLoop(
     counters: Counters,
     ingestDone: () -> Boolean,
     emit: (VoiceOutput) -> Unit,
+    start: Long = clock.nanoTime(),
 ) {
-    val start = clock.nanoTime()
     while (true) {
         val deadline = start + (playout.nextTick + 1) * TICK_NANOS
         val wait = deadline - clock.nanoTime()

@@ -33,6 +33,7 @@ internal class ReceivePipeline(
     private val frameDecryptor: FrameDecryptor,
     val counters: Counters,
     private val emit: (VoiceOutput) -> Unit,
+    private val onClockStart: (originNanos: Long) -> Unit = {},
 ) {
     val opener = PacketOpener(counters)
     private val pool = PacketPool()
@@ -80,8 +81,11 @@ internal class ReceivePipeline(
                         ingestDone = true
                     }
                 }
+                // The timeline's origin: tick n starts n * 20 ms after it, for every flow and sink.
+                val origin = config.clock.nanoTime()
+                onClockStart(origin)
                 launch(serial + CoroutineName("earshot-clock")) {
-                    runClockLoop(playout, config.clock, counters, { ingestDone }, emit)
+                    runClockLoop(playout, config.clock, counters, { ingestDone }, emit, origin)
                 }
             }
         } finally {

@@ -18,7 +18,11 @@ public sealed class AudioFormat {
         override fun toString(): String = "Opus"
     }
 
-    /** Decoded PCM in [format] (`AudioFrame.pcm`); the receiver must decode (48 kHz stereo is converted on demand). */
+    /**
+     * Decoded PCM in [format] (`AudioFrame.pcm`). The receiver must decode; a receiver decoding 48 kHz stereo
+     * converts to 16 kHz mono for each sink that wants it (per speaker, its own filter state), so sinks of both
+     * formats can listen to one connection.
+     */
     public data class Pcm(public val format: PcmFormat = PcmFormat.STEREO_48K) : AudioFormat()
 }
 
@@ -57,6 +61,16 @@ public interface AudioSink {
 
     /** The sinks this one passes audio to (empty for a leaf); used to walk a sink tree. */
     public val children: List<AudioSink> get() = emptyList()
+
+    /**
+     * Called once, before any tick or event, with this sink's place on the receiver's timeline: its recording's t0
+     * ([Listening.startTick]), the tick it was listened at, and (by cleanup time) the tick its files must end with
+     * ([Listening.endTick]). Recording sinks use it so that all files of a recording start and end together. The
+     * default passes it on to [children].
+     */
+    public suspend fun onStart(listening: Listening) {
+        for (child in children) child.onStart(listening)
+    }
 
     /** One speaker's frame; [user] is null while the speaker's SSRC has no known user. */
     public suspend fun write(user: VoiceUser?, data: VoiceData)

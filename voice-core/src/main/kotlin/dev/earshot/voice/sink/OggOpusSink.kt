@@ -7,7 +7,8 @@ import dev.earshot.voice.model.VoiceTick
 
 /**
  * Writes one speaker's received Opus packets into an Ogg Opus file **without re-encoding** (lossless capture), on a
- * continuous timeline from [startTick]: ticks without a packet (pauses, lost packets, time before the first word)
+ * continuous timeline from [startTick] (default the t0 of the [Listening] it is started with, else the first tick it
+ * sees) through the listening's end tick: ticks without a packet (pauses, lost packets, time before the first word)
  * become silence in the file, so its duration and timing match the recording. Give it ticks carrying only one
  * speaker's frames (as [PerUserSink] does). Closes [writer] in [cleanup].
  */
@@ -15,6 +16,11 @@ public class OggOpusSink(private val writer: OggOpusWriter, private val startTic
     private var nextTick = -1L
     // Samples of the last packet that reach into later ticks (40/60 ms packets).
     private var covered = 0
+    private var listening: Listening? = null
+
+    override suspend fun onStart(listening: Listening) {
+        this.listening = listening
+    }
 
     override val wants: AudioFormat get() = AudioFormat.Opus
     override val overflow: SinkOverflow get() = SinkOverflow.Buffer()
@@ -24,7 +30,7 @@ public class OggOpusSink(private val writer: OggOpusWriter, private val startTic
     }
 
     override suspend fun onTick(tick: VoiceTick) {
-        if (nextTick < 0) nextTick = startTick ?: tick.tick
+        if (nextTick < 0) nextTick = startTick ?: listening?.startTick ?: tick.tick
         if (tick.tick < nextTick) return
         if (tick.tick > nextTick) gap(tick.tick - nextTick)
         nextTick = tick.tick + 1
@@ -36,11 +42,25 @@ public class OggOpusSink(private val writer: OggOpusWriter, private val startTic
             for (extra in frame.extraOpus) written(extra)
             return
         }
-        if (covered >= SAMPLES_PER_FRAME) covered -= SAMPLES_PER_FRAME else gap(1)
+        empty()
     }
 
     override suspend fun cleanup() {
+        // Every file of a recording ends with the same tick: the listening's end, when it ended normally.
+        val end = listening?.endTick
+        if (end != null) {
+            if (nextTick < 0) nextTick = startTick ?: listening?.startTick ?: end + 1
+            while (nextTick <= end) {
+                empty()
+                nextTick++
+            }
+        }
         writer.close()
+    }
+
+    /** A tick without a packet: covered by the last long packet, or silence. */
+    private fun empty() {
+        if (covered >= SAMPLES_PER_FRAME) covered -= SAMPLES_PER_FRAME else gap(1)
     }
 
     private fun written(opus: ByteArray) {
