@@ -3,6 +3,7 @@ package dev.earshot.voice.pipeline
 import dev.earshot.voice.Counter
 import dev.earshot.voice.Counters
 import dev.earshot.voice.ReceiveConfig
+import dev.earshot.voice.SpeakerStats
 import dev.earshot.voice.e2ee.FrameDecryptor
 import dev.earshot.voice.identity.SsrcDirectory
 import dev.earshot.voice.model.VoiceEvent
@@ -12,6 +13,7 @@ import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.coroutineScope
 import kotlinx.coroutines.launch
+import kotlinx.coroutines.withContext
 
 /**
  * The only place that knows the receive topology: which stages exist, the channels between them, their capacities
@@ -90,6 +92,9 @@ internal class ReceivePipeline(
             playout.close()
         }
     }
+
+    /** Every speaker's figures, read on the pipeline's own thread. */
+    suspend fun speakerStats(): List<SpeakerStats> = withContext(serial) { playout.speakerStats() }
 
     /** Forgets [ssrc] on the pipeline's own thread (a user left). */
     fun forget(scope: CoroutineScope, ssrc: Long) {
