@@ -36,7 +36,7 @@ import kotlin.math.floor
  * ## Target
  * [target] = the larger of quantile and held peak, clamped to [[minTicks], [maxTicks]]; during the first
  * [WARMUP_PACKETS] learnt packets it is at least [initialTicks], so a speaker is not cut to the minimum delay before
- * anything is known about its network.
+ * anything is known about its network (its first spurt boundary shrinks it by at most a tick anyway).
  *
  * ## Discontinuities
  * A talk spurt whose first packet seems later than [maxTicks] is taken as a sender whose RTP clock did not run
@@ -186,8 +186,8 @@ public class DelayEstimator(
         public const val FORGET_FACTOR: Double = 0.997
         /** How long a late packet's relative delay holds the target up, in ticks (5 s). */
         public const val PEAK_HOLD_TICKS: Double = 250.0
-        /** Learnt packets before the target may fall below the initial delay (1 s of 20 ms packets). */
-        public const val WARMUP_PACKETS: Long = 50
+        /** Learnt packets before the target may fall below the initial delay (0.5 s of 20 ms packets). */
+        public const val WARMUP_PACKETS: Long = 25
         /** Packets weighed equally before forgetting starts: 1 / (1 - [FORGET_FACTOR]). */
         private const val MEMORY_PACKETS = 333L
         private const val RENORMALISE_ABOVE = 1e100

@@ -81,10 +81,11 @@ class AdaptivePlayoutSpec : FunSpec({
                 // The same packets overwhelm the fixed delay: the scenario is not one that any delay survives.
                 lateShare(null, fixed.end) shouldBeGreaterThan 0.2
                 adaptive.end.targetDelay.inWholeMilliseconds shouldBeLessThanOrEqual maxJitter + 40L
-                // Frames played from their own packet decode as the reference does, bar decoder state after a
-                // concealment: most are bit-exact, and the rest close.
-                (adaptive.fidelity.exact.toDouble() / adaptive.fidelity.delivered) shouldBeGreaterThan 0.8
-                if (!adaptive.fidelity.snrMedian.isNaN()) adaptive.fidelity.snrMedian shouldBeGreaterThan 20.0
+                // Frames played from their own packet decode as the reference does, bar decoder state in the frames
+                // right after a concealment (AudioQualitySpec's "near loss" frames): most are bit-exact.
+                adaptive.fidelity.delivered shouldBeGreaterThan 980
+                (adaptive.fidelity.exact.toDouble() / adaptive.fidelity.delivered) shouldBeGreaterThan 0.85
+                if (!adaptive.fidelity.snrMedian.isNaN()) adaptive.fidelity.snrMedian shouldBeGreaterThan 12.0
             }
         }
     }
