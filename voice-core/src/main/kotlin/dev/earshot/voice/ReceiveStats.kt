@@ -35,7 +35,7 @@ import java.util.concurrent.atomic.AtomicLongArray
  * @property decodeErrors packets the Opus decoder rejected (then concealed).
  * @property silenceFrames Opus silence frames (`F8 FF FE`) played.
  * @property resyncs times a speaker's sequence jumped and playout restarted.
- * @property stretches ticks concealed mid-spurt to grow an adaptive playout delay (also counted in [concealed]).
+ * @property stretches ticks concealed mid-spurt to grow an adaptive playout delay (also counted in [concealed] when decoding).
  * @property ticks receive-clock ticks produced.
  * @property lateTicks ticks that were produced late (the clock had fallen behind by a tick or more).
  * @property droppedDatagrams read-queue overflow drops (oldest first).

@@ -153,7 +153,7 @@ internal class Speaker(
     override fun desiredTick(timestamp: Long): Long {
         val base = estimator.baseTransit
         if (base.isNaN()) return Long.MIN_VALUE
-        // Tick k is produced at time k + 1: play in the last tick produced no earlier than arrival + target.
+        // Tick k is produced at time k + 1: the first tick produced after baseline arrival + target.
         return floor(timestamp.toDouble() / SAMPLES_PER_FRAME + base + targetTicks).toLong()
     }
 
