@@ -8,14 +8,21 @@ import kotlin.time.Duration
 import kotlin.time.Duration.Companion.milliseconds
 
 /**
- * Immutable settings of a [VoiceReceiver]. Build one with `ReceiveConfig { playoutDelay = 80.milliseconds }`;
+ * Immutable settings of a [VoiceReceiver]. Build one with `ReceiveConfig { decode = PcmFormat.MONO_16K }`;
  * every property states its default.
  */
 public class ReceiveConfig private constructor(b: Builder) {
     /** PCM format to decode to, or null to skip decoding and deliver Opus packets only. Default [PcmFormat.STEREO_48K]. */
     public val decode: PcmFormat? = b.decode
-    /** Jitter-buffer delay added to the first packet of a talk spurt before it plays. Default 60 ms (3 ticks). */
-    public val playoutDelay: Duration = b.playoutDelay
+    /**
+     * How long audio waits in each speaker's jitter buffer: [PlayoutDelay.Adaptive] (follows each speaker's measured
+     * jitter between 20 and 500 ms, starting at 60 ms) or [PlayoutDelay.Fixed]. Default `PlayoutDelay.Adaptive()`:
+     * it starts where the fixed delay used to sit (60 ms), so a new speaker sounds the same, and then buys latency on
+     * a clean network and robustness on a jittery one instead of concealing packets that did arrive.
+     */
+    public val playout: PlayoutDelay = b.playout
+    /** The delay a new speaker starts with: [PlayoutDelay.Fixed.delay] or [PlayoutDelay.Adaptive.initial]. Default 60 ms. */
+    public val playoutDelay: Duration get() = playout.initial
     /** How long to conceal when a speaker's packets stop without silence frames, before ending the spurt. Default 60 ms. */
     public val maxConcealment: Duration = b.maxConcealment
     /**
@@ -58,7 +65,7 @@ public class ReceiveConfig private constructor(b: Builder) {
     /** Dispatcher of the pipeline stages (used with parallelism 1). Default `Dispatchers.Default`. */
     public val pipelineDispatcher: CoroutineDispatcher? = b.pipelineDispatcher
 
-    /** Playout delay in whole ticks (rounded up). */
+    /** Initial (or fixed) playout delay in whole ticks (rounded up). */
     internal val delayTicks: Int get() = ticksOf(playoutDelay)
     internal val concealTicks: Int get() = ticksOf(maxConcealment)
     internal val speakingHangTicks: Int get() = maxOf(1, ticksOf(speakingHang))
@@ -66,7 +73,13 @@ public class ReceiveConfig private constructor(b: Builder) {
     /** Mutable builder for [ReceiveConfig]; see the properties there for meanings and defaults. */
     public class Builder internal constructor() {
         public var decode: PcmFormat? = PcmFormat.STEREO_48K
-        public var playoutDelay: Duration = 60.milliseconds
+        public var playout: PlayoutDelay = PlayoutDelay.Adaptive()
+        /** Shorthand for `playout = PlayoutDelay.Fixed(value)`; reads the current mode's initial delay. */
+        public var playoutDelay: Duration
+            get() = playout.initial
+            set(value) {
+                playout = PlayoutDelay.Fixed(value)
+            }
         public var maxConcealment: Duration = 60.milliseconds
         public var jitterCapacity: Int = 256
         public var maxSsrcs: Int = 64
@@ -83,7 +96,6 @@ public class ReceiveConfig private constructor(b: Builder) {
         public var pipelineDispatcher: CoroutineDispatcher? = null
 
         internal fun build(): ReceiveConfig {
-            require(!playoutDelay.isNegative()) { "playoutDelay must not be negative" }
             require(!maxConcealment.isNegative()) { "maxConcealment must not be negative" }
             require(jitterCapacity >= 4) { "jitterCapacity must be at least 4" }
             require(maxSsrcs >= 1 && holdPerSsrc >= 1 && maxHeldSsrcs >= 0) { "limits must be positive" }

@@ -35,6 +35,7 @@ import java.util.concurrent.atomic.AtomicLongArray
  * @property decodeErrors packets the Opus decoder rejected (then concealed).
  * @property silenceFrames Opus silence frames (`F8 FF FE`) played.
  * @property resyncs times a speaker's sequence jumped and playout restarted.
+ * @property stretches ticks concealed mid-spurt to grow an adaptive playout delay (also counted in [concealed] when decoding).
  * @property ticks receive-clock ticks produced.
  * @property lateTicks ticks that were produced late (the clock had fallen behind by a tick or more).
  * @property droppedDatagrams read-queue overflow drops (oldest first).
@@ -66,6 +67,7 @@ public class ReceiveStats internal constructor(values: LongArray) {
     public val decodeErrors: Long = values[Counter.DECODE_ERRORS.ordinal]
     public val silenceFrames: Long = values[Counter.SILENCE_FRAMES.ordinal]
     public val resyncs: Long = values[Counter.RESYNCS.ordinal]
+    public val stretches: Long = values[Counter.STRETCHES.ordinal]
     public val ticks: Long = values[Counter.TICKS.ordinal]
     public val lateTicks: Long = values[Counter.LATE_TICKS.ordinal]
     public val droppedDatagrams: Long = values[Counter.DROPPED_DATAGRAMS.ordinal]
@@ -78,8 +80,8 @@ public class ReceiveStats internal constructor(values: LongArray) {
     private fun fields(): List<Long> = listOf(
         datagrams, rtpAudio, rtcp, discovery, keepalive, otherPayload, malformed, noKey, authFailures, malformedAudio,
         decrypted, rtcpAuthFailures, heldUnknownSsrc, droppedUnknownSsrc, e2eeFailures, ssrcLimitDrops, late,
-        duplicates, lost, concealed, fecRecovered, decoded, decodeErrors, silenceFrames, resyncs, ticks, lateTicks,
-        droppedDatagrams, droppedTicks,
+        duplicates, lost, concealed, fecRecovered, decoded, decodeErrors, silenceFrames, resyncs, stretches, ticks,
+        lateTicks, droppedDatagrams, droppedTicks,
     )
 }
 
@@ -87,8 +89,8 @@ public class ReceiveStats internal constructor(values: LongArray) {
 internal enum class Counter {
     DATAGRAMS, RTP_AUDIO, RTCP, DISCOVERY, KEEPALIVE, OTHER_PAYLOAD, MALFORMED, NO_KEY, AUTH_FAILURES, MALFORMED_AUDIO,
     DECRYPTED, RTCP_AUTH_FAILURES, HELD_UNKNOWN_SSRC, DROPPED_UNKNOWN_SSRC, E2EE_FAILURES, SSRC_LIMIT_DROPS, LATE,
-    DUPLICATES, LOST, CONCEALED, FEC_RECOVERED, DECODED, DECODE_ERRORS, SILENCE_FRAMES, RESYNCS, TICKS, LATE_TICKS,
-    DROPPED_DATAGRAMS, DROPPED_TICKS,
+    DUPLICATES, LOST, CONCEALED, FEC_RECOVERED, DECODED, DECODE_ERRORS, SILENCE_FRAMES, RESYNCS, STRETCHES, TICKS,
+    LATE_TICKS, DROPPED_DATAGRAMS, DROPPED_TICKS,
 }
 
 /** Live counters shared by the stages; increments are atomic because stages run on different threads. */

@@ -265,6 +265,13 @@ public class VoiceReceiver(
     /** A snapshot of the counters. */
     public fun stats(): ReceiveStats = counters.snapshot()
 
+    /**
+     * A snapshot of every speaker's playout figures (current and target playout delay, jitter estimate, per-speaker
+     * counters), one per SSRC with playout state, in no particular order. Taken on the pipeline's own thread, so it
+     * is consistent with the ticks produced so far.
+     */
+    public suspend fun speakerStats(): List<SpeakerStats> = pipeline.speakerStats()
+
     /** Drops the playout state and decoder of [ssrc] (its user left the channel). */
     public fun forgetSsrc(ssrc: Long) {
         ssrcs.unmap(ssrc)

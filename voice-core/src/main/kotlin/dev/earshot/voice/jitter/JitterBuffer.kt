@@ -12,11 +12,21 @@ import dev.earshot.voice.VoiceConstants.SAMPLES_PER_FRAME
  *
  * ## Talk spurts and timing
  * A talk spurt starts when a packet arrives while the buffer is [State.IDLE]. Its playout tick comes from an
- * *anchor* (an RTP timestamp paired with a tick): the first spurt is anchored at `arrival + delayTicks`; later
- * spurts are placed by their RTP timestamp relative to that anchor, so the silence between two spurts keeps its
- * real length and tracks line up with the sender's timing. The anchor is moved (to `arrival + delayTicks`) only
- * when a spurt would otherwise have to play in the past (latency grew) or more than `delayTicks + maxEarlyTicks`
- * ahead (latency shrank or clocks drifted).
+ * *anchor* (an RTP timestamp paired with a tick), chosen at the first [next] after the spurt's first packet arrived
+ * (so that every packet read in the same batch, e.g. after a stall, is known by then). Later spurts are placed by
+ * their RTP timestamp relative to that anchor, so the silence between two spurts keeps its real length and tracks
+ * line up with the sender's timing. Where a spurt *should* play is the *desired* tick:
+ * - without a [placer]: the tick the spurt's first packet arrived in plus [delayTicks]. The anchor is kept unless
+ *   the spurt would then play in the past or more than [maxEarlyTicks] after the desired tick;
+ * - with a [placer]: [PlayoutPlacer.desiredTick] (the speaker's delay after its fastest recent packet). A spurt that would
+ *   play before the desired tick is moved to it (the delay grows); one that would play later is moved one tick
+ *   earlier (the delay shrinks by at most 20 ms per spurt boundary, so a pause loses at most one tick); more than
+ *   [maxEarlyTicks] later is implausible (the sender's timestamps jumped) and the spurt is re-anchored.
+ *
+ * Mid-spurt the delay only grows (if [stretch]), and only where concealment plays anyway: when the next packet is
+ * not there and the placer wants the current audio played later than now, the buffer answers [Step.STRETCH] (conceal one tick without
+ * moving on) instead of giving up the slot, so the missing packet can still play when it comes. Nothing is ever
+ * dropped or skipped to shrink the delay.
  *
  * A spurt ends ([Step.SPURT_END]) when the buffer runs dry right after an Opus silence frame (`F8 FF FE`), or after
  * [maxUnderrunTicks] ticks of concealment with nothing to play (the sender went quiet without silence frames).
@@ -25,7 +35,9 @@ import dev.earshot.voice.VoiceConstants.SAMPLES_PER_FRAME
  *
  * ## Loss, lateness, floods
  * - A missing packet with later ones already buffered is [Step.MISSING]; [fecItem] then holds the following packet
- *   (still owned by the buffer) so the caller can recover the lost frame from its in-band FEC.
+ *   (still owned by the buffer) so the caller can recover the lost frame from its in-band FEC. This holds for the
+ *   last packet of a burst too, also when the burst outlasted [maxUnderrunTicks] and ended the spurt: a spurt that
+ *   resumes the same stream without a pause starts one slot early, on the lost packet before it.
  * - A packet older than the playout point is late and refused; one already buffered is a duplicate.
  * - A packet `capacity` or more ahead of the playout point, or [farLateResyncCount] consecutive packets far behind it,
  *   means the stream jumped: everything buffered is released and playout restarts at the new packet ([Resync]).
@@ -34,10 +46,14 @@ import dev.earshot.voice.VoiceConstants.SAMPLES_PER_FRAME
  * the caller again; the buffer never touches them afterwards.
  *
  * @param capacity ring slots (packets); default 64 = 1.28 s of 20 ms packets.
- * @param delayTicks playout delay in 20 ms ticks added to a spurt's first arrival when (re)anchoring; default 3 (60 ms).
- * @param maxEarlyTicks how far beyond `delayTicks` a spurt may be scheduled before the anchor is reset; default 3.
+ * @param delayTicks fixed playout delay in 20 ms ticks added to a spurt's first arrival when (re)anchoring without a
+ *   [placer]; default 3 (60 ms).
+ * @param maxEarlyTicks how far beyond the desired tick a spurt may be scheduled before the anchor is reset; default 3.
  * @param maxUnderrunTicks ticks of concealment with an empty buffer before a spurt is declared over; default 3 (60 ms).
  * @param farLateResyncCount consecutive far-behind packets that trigger a resync; default 4.
+ * @param placer where spurts should play (a delay estimate), or null for [delayTicks] after the first arrival;
+ *   default null.
+ * @param stretch whether the delay may grow mid-spurt by [Step.STRETCH] (with a [placer] only); default true.
  */
 public class JitterBuffer<T : Any>(
     public val capacity: Int = 64,
@@ -45,6 +61,8 @@ public class JitterBuffer<T : Any>(
     public val maxEarlyTicks: Int = 3,
     public val maxUnderrunTicks: Int = 3,
     public val farLateResyncCount: Int = 4,
+    public val placer: PlayoutPlacer? = null,
+    public val stretch: Boolean = true,
     private val release: (T) -> Unit = {},
 ) {
     init {
@@ -77,6 +95,11 @@ public class JitterBuffer<T : Any>(
         GAP,
         /** The spurt is over; the next packet starts a new one (reset the decoder). */
         SPURT_END,
+        /**
+         * The next packet is not there and the [placer] wants a longer delay: conceal one whole tick ([duration]
+         * samples) without moving on, so that packet can still play next tick. The delay is one tick longer.
+         */
+        STRETCH,
     }
 
     /** Result of [insert]. */
@@ -118,6 +141,13 @@ public class JitterBuffer<T : Any>(
     // Slots concealed since the buffer ran dry: the sequence numbers they stand in for start at nextSeq.
     private var underrunSlots = 0L
     private var farLateStreak = 0
+    // The spurt waiting in FILLING has not been placed yet (the anchor is chosen at the first next()).
+    private var placed = false
+    private var spurtArrivalTick = 0L
+    // The last spurt ended because concealment ran out (not after silence frames); dryTimestamp is the timestamp of
+    // nextSeq, where the buffer ran dry.
+    private var endedDry = false
+    private var dryTimestamp = 0L
 
     // Output of the last next() call; reused so that playout allocates nothing.
     /** The packet to play after [Step.PACKET]; null otherwise. */
@@ -151,13 +181,20 @@ public class JitterBuffer<T : Any>(
     /** Number of times the stream jumped and playout restarted. */
     public var resyncs: Long = 0
         private set
+    /** Ticks concealed by [Step.STRETCH] to grow the delay mid-spurt. */
+    public var stretches: Long = 0
+        private set
+
+    /** Whether a talk spurt has been placed: [tickOf] is meaningful. */
+    public val anchored: Boolean get() = hasAnchor && (state == State.PLAYING || placed)
 
     /**
      * Offers a packet. [seq] and [timestamp] are unwrapped; [durationSamples] is its length at 48 kHz;
-     * [isSilence] marks an Opus silence frame; [nowTick] is the tick that will be produced next.
-     * On anything but [Insert.ACCEPTED] and [Insert.RESYNC] the caller still owns [packet].
+     * [isSilence] marks an Opus silence frame; [arrivalTick] is the tick during which it arrived (the tick that will
+     * be produced next, when the receive clock is on time). On anything but [Insert.ACCEPTED] and [Insert.RESYNC] the
+     * caller still owns [packet].
      */
-    public fun insert(seq: Long, timestamp: Long, durationSamples: Int, isSilence: Boolean, packet: T, nowTick: Long): Insert {
+    public fun insert(seq: Long, timestamp: Long, durationSamples: Int, isSilence: Boolean, packet: T, arrivalTick: Long): Insert {
         var result = Insert.ACCEPTED
         if (!started) {
             started = true
@@ -192,7 +229,11 @@ public class JitterBuffer<T : Any>(
         durations[slot] = if (durationSamples > 0) durationSamples else SAMPLES_PER_FRAME
         silence[slot] = isSilence
         size++
-        if (state == State.IDLE) startSpurt(timestamp, nowTick)
+        if (state == State.IDLE) {
+            state = State.FILLING
+            placed = false
+            spurtArrivalTick = arrivalTick
+        }
         return result
     }
 
@@ -210,13 +251,22 @@ public class JitterBuffer<T : Any>(
             State.FILLING -> {
                 val first = lowestSlot()
                 if (first < 0) { state = State.IDLE; return Step.IDLE }
-                val ts = timestamps[first]
+                var ts = timestamps[first]
+                var seq = seqs[first]
+                if (!placed) place(ts, nowTick)
+                if (bridgesBurst(seq, ts) && nowTick <= tickOf(ts) - 1) {
+                    // Start one slot early, on the lost packet before this one: it plays as MISSING with this packet
+                    // as its FEC source.
+                    seq--
+                    ts -= lastDuration
+                }
                 if (nowTick < tickOf(ts)) return Step.FILLING
                 // Anything between the end of the last spurt and this one was sent and never arrived.
-                val skipped = seqs[first] - nextSeq
+                val skipped = seq - nextSeq
                 if (skipped > 0) lost += skipped
-                nextSeq = seqs[first]
+                nextSeq = seq
                 playTimestamp = ts
+                endedDry = false
                 state = State.PLAYING
                 underrunTicks = 0
                 underrunSlots = 0
@@ -261,6 +311,8 @@ public class JitterBuffer<T : Any>(
                 underrunSlots = 0
                 return Step.PACKET
             }
+            // The next packet is not here: concealment plays anyway, so this is where the delay may grow for free.
+            if (wantsStretch(nowTick, wanted)) return stretch(wanted)
             if (size > 0) {
                 // Slots already concealed during an underrun belong to some of the missing packets: skip those.
                 val first = lowestSlot()
@@ -287,8 +339,12 @@ public class JitterBuffer<T : Any>(
             if (lastWasSilence) return endSpurt()
             if (underrunTick != nowTick) {
                 underrunTick = nowTick
-                if (++underrunTicks > maxUnderrunTicks) return endSpurt()
+                if (++underrunTicks > maxUnderrunTicks) {
+                    endedDry = true
+                    return endSpurt()
+                }
             }
+            if (underrunSlots == 0L) dryTimestamp = playTimestamp
             stepSeq = nextSeq + underrunSlots++
             stepTimestamp = playTimestamp
             duration = wanted
@@ -310,6 +366,16 @@ public class JitterBuffer<T : Any>(
         return step
     }
 
+    /**
+     * Whether a spurt starting at [seq] ([ts]) continues one that ended dry (concealment ran out during a burst loss)
+     * without a pause: sequence and timestamp moved on together from where the buffer ran dry. Then the packet before
+     * it was lost in the burst, and this one may carry it as in-band FEC.
+     */
+    private fun bridgesBurst(seq: Long, ts: Long): Boolean {
+        if (!endedDry || seq - 1 < nextSeq) return false
+        return ts - dryTimestamp == (seq - nextSeq) * lastDuration
+    }
+
     private fun endSpurt(): Step {
         // Only reached with an empty buffer: the next insert starts a new spurt.
         state = State.IDLE
@@ -319,15 +385,40 @@ public class JitterBuffer<T : Any>(
         return Step.SPURT_END
     }
 
-    private fun startSpurt(timestamp: Long, nowTick: Long) {
-        state = State.FILLING
+    /** Chooses the anchor of the spurt whose first packet (in sequence) is stamped [ts]; see the class description. */
+    private fun place(ts: Long, nowTick: Long) {
+        placed = true
+        val p = placer
+        val desired = maxOf(p?.desiredTick(ts) ?: (spurtArrivalTick + delayTicks), nowTick)
         if (hasAnchor) {
-            val tick = tickOf(timestamp)
-            if (tick >= nowTick && tick <= nowTick + delayTicks + maxEarlyTicks) return
+            val tick = tickOf(ts)
+            if (p == null) {
+                if (tick >= nowTick && tick <= desired + maxEarlyTicks) return
+            } else if (tick >= desired && tick <= desired + maxEarlyTicks) {
+                // Shrink gently: one tick per spurt boundary keeps every pause within a tick of its real length.
+                if (tick > desired) anchorTick--
+                return
+            }
         }
         hasAnchor = true
-        anchorTs = timestamp
-        anchorTick = nowTick + delayTicks
+        anchorTs = ts
+        anchorTick = desired
+    }
+
+    /** Whether to grow the delay by a [Step.STRETCH] now: only for whole ticks, never inside closing silence. */
+    private fun wantsStretch(nowTick: Long, wanted: Int): Boolean {
+        val p = placer ?: return false
+        return stretch && wanted == SAMPLES_PER_FRAME && !lastWasSilence && p.desiredTick(playTimestamp) > nowTick
+    }
+
+    private fun stretch(wanted: Int): Step {
+        // The audio at playTimestamp now plays one tick later: move the anchor with it.
+        anchorTick++
+        stretches++
+        stepSeq = nextSeq
+        stepTimestamp = playTimestamp
+        duration = wanted
+        return Step.STRETCH
     }
 
     /** The tick at which RTP timestamp [ts] plays under the current anchor. */
@@ -340,6 +431,8 @@ public class JitterBuffer<T : Any>(
         nextSeq = seq
         floorSeq = Long.MIN_VALUE
         hasAnchor = false
+        placed = false
+        endedDry = false
         state = State.IDLE
         lastWasSilence = false
     }
@@ -369,4 +462,13 @@ public class JitterBuffer<T : Any>(
     }
 
     private fun slotOf(seq: Long): Int = Math.floorMod(seq, capacity.toLong()).toInt()
+}
+
+/** Where a [JitterBuffer]'s talk spurts should play: the seam between the buffer and an adaptive delay estimate. */
+public fun interface PlayoutPlacer {
+    /**
+     * The tick at which the audio stamped [timestamp] (unwrapped RTP) should play under the delay wanted now. Called
+     * when a spurt is placed and when the next packet is missing mid-spurt; must not allocate.
+     */
+    public fun desiredTick(timestamp: Long): Long
 }

@@ -4,6 +4,7 @@ import dev.earshot.voice.Counter
 import dev.earshot.voice.Counters
 import dev.earshot.voice.NanoClock
 import dev.earshot.voice.ReceiveConfig
+import dev.earshot.voice.SpeakerStats
 import dev.earshot.voice.VoiceConstants.FRAME_MS
 import dev.earshot.voice.audio.SpeakingChange
 import dev.earshot.voice.audio.SpeakingDetector
@@ -30,12 +31,32 @@ internal class Playout(
     private val speaking = SpeakingDetector(config.speakingHangTicks)
     private val speakingKeys = ArrayList<Long>()
 
-    /** The tick that will be produced next; packets arriving now are stamped with it. */
+    /** The tick that will be produced next. */
     var nextTick: Long = 0L
         private set
 
+    private var epochSet = false
+    private var epochNanos = 0L
+
+    /**
+     * The clock time at which the tick schedule starts: tick k is due at `epoch + (k + 1) * 20 ms`. Fixed by the
+     * first caller (the clock loop as it starts, or a packet inserted before it).
+     */
+    fun epoch(): Long {
+        if (!epochSet) {
+            epochNanos = config.clock.nanoTime()
+            epochSet = true
+        }
+        return epochNanos
+    }
+
     val speakerCount: Int get() = speakers.size
 
+    /**
+     * Inserts a packet into its speaker. Its arrival is taken from the reader's stamp against the tick schedule, not
+     * from [nextTick]: when the clock runs late (start-up, a stall) [nextTick] lags behind real time, and a spurt
+     * anchored on it would be placed too early and every later one measured against that.
+     */
     fun insert(p: ReceivedPacket) {
         val speaker = speakers[p.ssrc] ?: admit(p.ssrc)
         if (speaker == null) {
@@ -43,7 +64,18 @@ internal class Playout(
             pool.release(p)
             return
         }
-        speaker.insert(p, nextTick)
+        val sinceEpoch = p.arrivalNanos - epoch()
+        // Stamped more than a tick after the due time of the tick still to be produced: the clock is behind, so this
+        // process stalled and the stamp measures the stall, not the network. Place it, but do not learn from it.
+        val learn = sinceEpoch <= (nextTick + 2) * TICK_NANOS
+        speaker.insert(p, sinceEpoch.toDouble() / TICK_NANOS, learn, nextTick)
+    }
+
+    /** A snapshot of every speaker's figures, in no particular order. */
+    fun speakerStats(): List<SpeakerStats> {
+        val out = ArrayList<SpeakerStats>(speakers.size)
+        speakers.forEach { _, s -> out += s.stats() }
+        return out
     }
 
     // Decoding runs across cores only when there is decoding to do and more than one speaker to share out.
@@ -151,7 +183,7 @@ internal class Playout(
             counters = counters,
             pool = pool,
             jitterCapacity = config.jitterCapacity,
-            delayTicks = config.delayTicks,
+            playout = config.playout,
             concealTicks = config.concealTicks,
         )
         speakers[ssrc] = speaker
@@ -161,9 +193,12 @@ internal class Playout(
 
 /**
  * The receive clock: one [VoiceTick] every 20 ms, deadline-based so it does not drift. When it falls behind (a GC
- * pause, an overloaded machine) it catches up without sleeping, so the tick count always matches elapsed time, and
- * counts each late tick. A [VoiceEvent.Stats] follows every 50th tick. After [ingestDone] reports true and every
- * speaker has played out, it stops. Tick `n` is due at [start] + (n + 1) * 20 ms: [start] is the timeline's origin.
+ * pause, an overloaded machine, a slow start-up) it catches up without sleeping, so the tick count always matches
+ * elapsed time, and counts each late tick. A late tick is still the tick of its scheduled time: playout decides by
+ * tick number, and packets are placed by their arrival stamps against the schedule ([Playout.epoch]), so a late
+ * clock changes when ticks are delivered, never where audio lands in them. A [VoiceEvent.Stats] follows every 50th
+ * tick. After [ingestDone] reports true and every speaker has played out, it stops. Tick `n` is due at
+ * [start] + (n + 1) * 20 ms: [start] is the timeline's origin, the playout's epoch.
  */
 internal suspend fun runClockLoop(
     playout: Playout,
@@ -171,7 +206,7 @@ internal suspend fun runClockLoop(
     counters: Counters,
     ingestDone: () -> Boolean,
     emit: (VoiceOutput) -> Unit,
-    start: Long = clock.nanoTime(),
+    start: Long = playout.epoch(),
 ) {
     while (true) {
         val deadline = start + (playout.nextTick + 1) * TICK_NANOS

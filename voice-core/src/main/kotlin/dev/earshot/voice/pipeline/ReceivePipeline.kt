@@ -3,6 +3,7 @@ package dev.earshot.voice.pipeline
 import dev.earshot.voice.Counter
 import dev.earshot.voice.Counters
 import dev.earshot.voice.ReceiveConfig
+import dev.earshot.voice.SpeakerStats
 import dev.earshot.voice.e2ee.FrameDecryptor
 import dev.earshot.voice.identity.SsrcDirectory
 import dev.earshot.voice.model.VoiceEvent
@@ -12,6 +13,7 @@ import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.coroutineScope
 import kotlinx.coroutines.launch
+import kotlinx.coroutines.withContext
 
 /**
  * The only place that knows the receive topology: which stages exist, the channels between them, their capacities
@@ -60,6 +62,10 @@ internal class ReceivePipeline(
     suspend fun run() {
         var wake: AutoCloseable? = null
         try {
+            // The timeline's origin, fixed before any packet is stamped: tick n starts n * 20 ms after it, for every
+            // flow and sink, and packets are placed by their arrival stamps against it.
+            val origin = playout.epoch()
+            onClockStart(origin)
             coroutineScope {
                 // A new SSRC mapping releases held packets promptly, even if their speaker has stopped sending.
                 wake = directory.onMapped {
@@ -81,9 +87,6 @@ internal class ReceivePipeline(
                         ingestDone = true
                     }
                 }
-                // The timeline's origin: tick n starts n * 20 ms after it, for every flow and sink.
-                val origin = config.clock.nanoTime()
-                onClockStart(origin)
                 launch(serial + CoroutineName("earshot-clock")) {
                     runClockLoop(playout, config.clock, counters, { ingestDone }, emit, origin)
                 }
@@ -94,6 +97,9 @@ internal class ReceivePipeline(
             playout.close()
         }
     }
+
+    /** Every speaker's figures, read on the pipeline's own thread. */
+    suspend fun speakerStats(): List<SpeakerStats> = withContext(serial) { playout.speakerStats() }
 
     /** Forgets [ssrc] on the pipeline's own thread (a user left). */
     fun forget(scope: CoroutineScope, ssrc: Long) {

@@ -2,23 +2,35 @@ package dev.earshot.voice.pipeline
 
 import dev.earshot.voice.Counter
 import dev.earshot.voice.Counters
+import dev.earshot.voice.PlayoutDelay
+import dev.earshot.voice.SpeakerStats
 import dev.earshot.voice.VoiceConstants
 import dev.earshot.voice.VoiceConstants.SAMPLES_PER_FRAME
 import dev.earshot.voice.codec.OpusDecoderFactory
 import dev.earshot.voice.codec.OpusFrameDecoder
 import dev.earshot.voice.codec.OpusPacketInfo
 import dev.earshot.voice.codec.PcmFormat
+import dev.earshot.voice.jitter.DelayEstimator
 import dev.earshot.voice.jitter.JitterBuffer
+import dev.earshot.voice.jitter.PlayoutPlacer
 import dev.earshot.voice.model.AudioFrame
 import dev.earshot.voice.model.FrameKind
 import dev.earshot.voice.rtp.SequenceUnwrapper
 import dev.earshot.voice.rtp.TimestampUnwrapper
+import kotlin.math.floor
+import kotlin.time.Duration
+import kotlin.time.Duration.Companion.milliseconds
 
 /**
  * Pure core of playout for one SSRC: its jitter buffer and Opus decoder. [insert] takes packets in arrival order;
  * [produce] is called once per receive-clock tick and returns that tick's 20 ms of audio, or null when the speaker
  * is silent. Decoding happens here, in sequence order, so concealment (PLC) and FEC recovery run exactly where a
  * packet is missing. Not thread-safe: owned by the playout stage.
+ *
+ * It also keeps the speaker's [DelayEstimator] (fed with every packet's arrival stamp) and is the jitter buffer's
+ * [PlayoutPlacer]: a spurt should play `target` after the time a packet of the fastest recent transit would have
+ * arrived (see [desiredTick]). The target follows the estimate with [PlayoutDelay.Adaptive] and is constant with
+ * [PlayoutDelay.Fixed]; only the adaptive delay grows mid-spurt.
  */
 internal class Speaker(
     val ssrc: Long,
@@ -27,16 +39,36 @@ internal class Speaker(
     private val counters: Counters,
     private val pool: PacketPool,
     jitterCapacity: Int,
-    delayTicks: Int,
+    playout: PlayoutDelay,
     concealTicks: Int,
-) {
+) : PlayoutPlacer {
+    private val adaptive = playout is PlayoutDelay.Adaptive
+    private val estimator = when (playout) {
+        is PlayoutDelay.Adaptive -> DelayEstimator(ticks(playout.min), ticks(playout.max), ticks(playout.initial))
+        // Fixed: the estimate is only reported.
+        is PlayoutDelay.Fixed -> ticks(playout.delay).let { DelayEstimator(0.0, maxOf(it, REPORT_MAX_TICKS), it) }
+    }
+    private val fixedTicks = kotlin.math.ceil(ticks(playout.initial)).toInt()
     private val jitter = JitterBuffer<ReceivedPacket>(
         capacity = jitterCapacity,
-        delayTicks = delayTicks,
-        maxEarlyTicks = maxOf(delayTicks, 1),
+        delayTicks = fixedTicks,
+        maxEarlyTicks = if (adaptive) ADAPTIVE_MAX_EARLY_TICKS else maxOf(fixedTicks, 1),
         maxUnderrunTicks = concealTicks,
+        placer = this,
+        stretch = adaptive,
         release = pool::release,
     )
+    // The estimator's target in ticks, refreshed every few packets and on every late one (a quantile costs a scan).
+    private var targetTicks = if (adaptive) estimator.initialTicks else fixedTicks.toDouble()
+    private var sinceTarget = 0
+    private var lastTimestamp = 0L
+
+    // This speaker's own tallies for speakerStats(); written on the thread that owns the speaker.
+    private var received = 0L
+    private var duplicates = 0L
+    private var lateOnInsert = 0L
+    private var concealed = 0L
+    private var fecRecovered = 0L
     private val seqs = SequenceUnwrapper()
     private val timestamps = TimestampUnwrapper()
     private var decoder: OpusFrameDecoder? = null
@@ -72,9 +104,14 @@ internal class Speaker(
 
     val isIdle: Boolean get() = jitter.state == JitterBuffer.State.IDLE && jitter.size == 0 && carry48 == 0
 
-    /** Offers a decrypted packet; takes ownership of it. */
-    fun insert(p: ReceivedPacket, nowTick: Long) {
+    /**
+     * Offers a decrypted packet; takes ownership of it. [arrival] is when the reader stamped it, in ticks of the
+     * receive clock's schedule (tick k is produced at time k + 1); [learn] is false when that stamp says more about a
+     * stall of this process than about the network; [nowTick] is the tick that will be produced next.
+     */
+    fun insert(p: ReceivedPacket, arrival: Double, learn: Boolean, nowTick: Long) {
         lastArrivalTick = nowTick
+        received++
         if (p.userId != ReceivedPacket.NO_USER && p.userId != userId) {
             userId = p.userId
             boxedUser = p.userId
@@ -84,17 +121,65 @@ internal class Speaker(
         val len = p.payloadLength
         val silence = OpusPacketInfo.isSilenceFrame(buf, off, len)
         val samples = OpusPacketInfo.samplesPerChannel48k(buf, off, len)
+        val ts = timestamps.unwrap(p.timestamp)
+        val spurtStart = jitter.state == JitterBuffer.State.IDLE
+        val relative = estimator.onArrival(ts, arrival, learn, spurtStart)
+        // Already too late for its slot on arrival, though the buffer may still hold it for a while.
+        var late = learn && jitter.state == JitterBuffer.State.PLAYING && arrival >= jitter.tickOf(ts) + 1
         val result = jitter.insert(
-            seqs.unwrap(p.sequence), timestamps.unwrap(p.timestamp),
-            if (samples > 0) samples else SAMPLES_PER_FRAME, silence, p, nowTick,
+            seqs.unwrap(p.sequence), ts, if (samples > 0) samples else SAMPLES_PER_FRAME, silence, p,
+            maxOf(floor(arrival).toLong(), nowTick),
         )
         when (result) {
-            JitterBuffer.Insert.ACCEPTED -> Unit
-            JitterBuffer.Insert.RESYNC -> { counters.inc(Counter.RESYNCS); needsReset = true; carry48 = 0 }
-            JitterBuffer.Insert.LATE -> { counters.inc(Counter.LATE); pool.release(p) }
-            JitterBuffer.Insert.DUPLICATE -> { counters.inc(Counter.DUPLICATES); pool.release(p) }
+            JitterBuffer.Insert.ACCEPTED -> lastTimestamp = ts
+            JitterBuffer.Insert.RESYNC -> {
+                counters.inc(Counter.RESYNCS); needsReset = true; carry48 = 0
+                estimator.reset()
+                estimator.onArrival(ts, arrival, learn, spurtStart = true)
+                lastTimestamp = ts
+                late = false
+            }
+            JitterBuffer.Insert.LATE -> { counters.inc(Counter.LATE); lateOnInsert++; pool.release(p); late = learn }
+            JitterBuffer.Insert.DUPLICATE -> { counters.inc(Counter.DUPLICATES); duplicates++; pool.release(p) }
+        }
+        if (late) estimator.onLate(relative, arrival)
+        if (adaptive && (late || ++sinceTarget >= TARGET_EVERY_PACKETS)) {
+            sinceTarget = 0
+            targetTicks = estimator.target(arrival)
         }
     }
+
+    /** The tick at which [timestamp] plays with the target delay after the baseline arrival; see [DelayEstimator]. */
+    override fun desiredTick(timestamp: Long): Long {
+        val base = estimator.baseTransit
+        if (base.isNaN()) return Long.MIN_VALUE
+        // Tick k is produced at time k + 1: the first tick produced after baseline arrival + target.
+        return floor(timestamp.toDouble() / SAMPLES_PER_FRAME + base + targetTicks).toLong()
+    }
+
+    /** The playout delay applied now, from the baseline arrival of a packet to the end of the tick it plays in. */
+    private fun appliedDelayTicks(): Double {
+        val base = estimator.baseTransit
+        if (!jitter.anchored || base.isNaN()) return targetTicks
+        return jitter.tickOf(lastTimestamp) + 1 - (lastTimestamp.toDouble() / SAMPLES_PER_FRAME + base)
+    }
+
+    /** This speaker's figures now. */
+    fun stats(): SpeakerStats = SpeakerStats(
+        ssrc = ssrc,
+        userId = boxedUser,
+        playoutDelay = millis(appliedDelayTicks()),
+        targetDelay = millis(targetTicks),
+        jitter = millis(estimator.quantileTicks()),
+        interarrivalJitter = millis(estimator.jitterTicks),
+        received = received,
+        lost = jitter.lost,
+        late = lateOnInsert + jitter.lateDrops,
+        concealed = concealed,
+        fecRecovered = fecRecovered,
+        duplicates = duplicates,
+        stretches = jitter.stretches,
+    )
 
     /** This tick's frame, or null when the speaker has nothing to say in it. */
     fun produce(tick: Long): AudioFrame? {
@@ -161,10 +246,11 @@ internal class Speaker(
                     filled48 += place(filled48, dur, want, k)
                     voiced = true
                 }
-                JitterBuffer.Step.UNDERRUN -> {
+                JitterBuffer.Step.UNDERRUN, JitterBuffer.Step.STRETCH -> {
                     val dur = jitter.duration
                     val k = if (format == null) FrameKind.MISSING else concealInto(dur)
-                    if (k == FrameKind.CONCEALED) counters.inc(Counter.CONCEALED)
+                    if (k == FrameKind.CONCEALED) { counters.inc(Counter.CONCEALED); concealed++ }
+                    if (step == JitterBuffer.Step.STRETCH) counters.inc(Counter.STRETCHES)
                     kind = worse(kind, k)
                     filled48 += place(filled48, dur, want, k)
                     voiced = true
@@ -226,6 +312,7 @@ internal class Speaker(
         counters.inc(Counter.DECODE_ERRORS)
         d.conceal(dur48, decoded)
         counters.inc(Counter.CONCEALED)
+        concealed++
         return DECODE_FAILED
     }
 
@@ -236,11 +323,13 @@ internal class Speaker(
             val n = decoder().decodeFec(next.data, next.payloadOffset, next.payloadLength, dur48, decoded)
             if (n > 0) {
                 counters.inc(Counter.FEC_RECOVERED)
+                fecRecovered++
                 return FrameKind.FEC_RECOVERED
             }
         }
         val k = concealInto(dur48)
         counters.inc(Counter.CONCEALED)
+        concealed++
         return k
     }
 
@@ -285,7 +374,23 @@ internal class Speaker(
         const val DECODE_FAILED = -1
 
         /** Steps that put audio (decoded, concealed or silence) into the tick and so define its sequence and timestamp. */
-        val AUDIBLE: Set<JitterBuffer.Step> = java.util.EnumSet.of(JitterBuffer.Step.PACKET, JitterBuffer.Step.MISSING, JitterBuffer.Step.UNDERRUN, JitterBuffer.Step.GAP)
+        val AUDIBLE: Set<JitterBuffer.Step> = java.util.EnumSet.of(
+            JitterBuffer.Step.PACKET, JitterBuffer.Step.MISSING, JitterBuffer.Step.UNDERRUN, JitterBuffer.Step.GAP,
+            JitterBuffer.Step.STRETCH,
+        )
+
+        /** With an adaptive delay a spurt more than this many ticks later than wanted is re-anchored at once. */
+        const val ADAPTIVE_MAX_EARLY_TICKS = 5
+
+        /** Packets between two refreshes of the cached target (a late packet refreshes it at once). */
+        const val TARGET_EVERY_PACKETS = 8
+
+        /** Histogram range of the report-only estimator of a fixed-delay speaker: 500 ms. */
+        const val REPORT_MAX_TICKS = 25.0
+
+        fun ticks(d: Duration): Double = d.inWholeMicroseconds / (VoiceConstants.FRAME_MS * 1000.0)
+
+        fun millis(ticks: Double): Duration = (ticks * VoiceConstants.FRAME_MS).milliseconds
 
         /** The more degraded of two kinds, so a tick that mixes decoded and concealed audio reports the concealment. */
         fun worse(a: FrameKind, b: FrameKind): FrameKind = if (severity(b) > severity(a)) b else a

@@ -15,9 +15,9 @@ import kotlin.random.Random
  * Packet k is sent at tick k with sequence `seq0 + k` and timestamp `ts0 + 960 k` (both wrapped), unless a test
  * moves it; [run] delivers packets at their arrival ticks and records what plays at each tick.
  */
-private class Harness(val seq0: Int, val ts0: Long, delay: Int = 3, capacity: Int = 64) {
+private class Harness(val seq0: Int, val ts0: Long, delay: Int = 3, capacity: Int = 64, placer: PlayoutPlacer? = null) {
     val released = mutableListOf<Int>()
-    val jb = JitterBuffer<Int>(capacity = capacity, delayTicks = delay, maxEarlyTicks = 3, maxUnderrunTicks = 3) { released += it }
+    val jb = JitterBuffer<Int>(capacity = capacity, delayTicks = delay, maxEarlyTicks = 3, maxUnderrunTicks = 3, placer = placer) { released += it }
     private val seqs = SequenceUnwrapper()
     private val tss = TimestampUnwrapper()
     private val arrivals = sortedMapOf<Long, MutableList<Pkt>>()
@@ -56,6 +56,7 @@ private class Harness(val seq0: Int, val ts0: Long, delay: Int = 3, capacity: In
                     }
                     Step.MISSING -> { out += "M" + (if (jb.fecItem != null) "+fec${jb.fecItem}" else ""); filled += jb.duration }
                     Step.UNDERRUN -> { out += "U"; filled += jb.duration }
+                    Step.STRETCH -> { out += "X"; filled += jb.duration }
                     Step.GAP -> { out += "G"; filled += jb.duration }
                 }
             }
@@ -68,6 +69,9 @@ private class Harness(val seq0: Int, val ts0: Long, delay: Int = 3, capacity: In
 
     fun playedPackets(): List<Int> = played.values.flatten().mapNotNull { it.removePrefix("S").toIntOrNull() }
 }
+
+/** Unwrapped timestamp of packet 0 in the placer tests (the harness's unwrapper starts at the first timestamp). */
+private const val tsUnwrapped0 = 0L
 
 private val wrapStarts = listOf(0, 1, 32767, 32768, 65534, 65535)
 private val tsStarts = listOf(0L, 0xFFFF_FFFFL - 960 * 5, 0x7FFF_FFFFL)
@@ -248,6 +252,42 @@ class JitterBufferSpec : FunSpec({
             h.inserts.count { it == JitterBuffer.Insert.LATE } shouldBe h.jb.farLateResyncCount - 1
             h.playedPackets().filter { it >= 20 } shouldContainExactly (20 + h.jb.farLateResyncCount - 1 until 60).toList()
         }
+    }
+
+    context("with a placer: a spurt grows to the desired tick at once, shrinks one tick per boundary, stretches at holes") {
+        withData(nameFn = { "seq0=$it" }, wrapStarts) { seq0 ->
+            // Desired: `lead` ticks after the packet's send tick (timestamps start at 0 here, one tick per 960).
+            var lead = 3L
+            val h = Harness(seq0, 0, placer = { ts -> Math.floorDiv(ts - tsUnwrapped0, 960L) + lead })
+            // Spurt 1 (0-19) at lead 3; spurt 2 (30-49) wanted at lead 1: one tick earlier only; spurt 3 (60-79)
+            // wanted at lead 1 again: one tick more; spurt 4 (90-109) wanted at lead 4: moved to it at once.
+            for (spurt in 0 until 4) {
+                for (k in 30 * spurt until 30 * spurt + 20) h.send(k)
+                for (k in 30 * spurt + 20 until 30 * spurt + 25) h.send(k, silence = true)
+            }
+            h.run(150) { t, _ -> lead = when { t < 25 -> 3L; t < 85 -> 1L; else -> 4L } }
+            h.tickOf(0) shouldBe 3L
+            h.tickOf(30) shouldBe 32L
+            h.tickOf(60) shouldBe 61L
+            h.tickOf(90) shouldBe 94L
+            h.jb.stretches shouldBe 0
+        }
+    }
+
+    test("with a placer wanting more delay mid-spurt, a hole is stretched and the late packet still plays") {
+        var lead = 1L
+        val h = Harness(7, 0, placer = { ts -> Math.floorDiv(ts - tsUnwrapped0, 960L) + lead })
+        // Packet 10 comes two ticks after its slot; the placer has meanwhile come to want lead 3.
+        for (k in 0 until 30) h.send(k, arriveAt = if (k == 10) 13L else k.toLong())
+        h.run(40) { t, _ -> if (t >= 10) lead = 3L }
+        // Slot 10 (tick 11) is missing: stretched twice (ticks 11, 12), then 10 plays at 13 and the rest follows.
+        (11L..12L).map { h.played[it]!!.single() } shouldBe listOf("X", "X")
+        h.tickOf(10) shouldBe 13L
+        h.tickOf(29) shouldBe 32L
+        h.jb.stretches shouldBe 2
+        h.jb.lost shouldBe 0
+        h.jb.lateDrops shouldBe 0
+        h.playedPackets() shouldContainExactly (0 until 30).toList()
     }
 
     test("a flood of random sequence numbers never holds more than capacity, and every packet comes back once") {

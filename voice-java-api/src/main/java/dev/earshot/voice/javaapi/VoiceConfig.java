@@ -32,6 +32,9 @@ public final class VoiceConfig {
     private final AudioFormat decode;
     private final boolean nativeOpus;
     private final Duration playoutDelay;
+    private final boolean adaptivePlayout;
+    private final Duration minPlayoutDelay;
+    private final Duration maxPlayoutDelay;
     private final Duration maxConcealment;
     private final int jitterCapacity;
     private final int maxSsrcs;
@@ -57,6 +60,9 @@ public final class VoiceConfig {
         this.decode = b.decode;
         this.nativeOpus = b.nativeOpus;
         this.playoutDelay = b.playoutDelay;
+        this.adaptivePlayout = b.adaptivePlayout;
+        this.minPlayoutDelay = b.minPlayoutDelay;
+        this.maxPlayoutDelay = b.maxPlayoutDelay;
         this.maxConcealment = b.maxConcealment;
         this.jitterCapacity = b.jitterCapacity;
         this.maxSsrcs = b.maxSsrcs;
@@ -90,6 +96,9 @@ public final class VoiceConfig {
         b.decode = decode;
         b.nativeOpus = nativeOpus;
         b.playoutDelay = playoutDelay;
+        b.adaptivePlayout = adaptivePlayout;
+        b.minPlayoutDelay = minPlayoutDelay;
+        b.maxPlayoutDelay = maxPlayoutDelay;
         b.maxConcealment = maxConcealment;
         b.jitterCapacity = jitterCapacity;
         b.maxSsrcs = maxSsrcs;
@@ -184,9 +193,32 @@ public final class VoiceConfig {
         return nativeOpus;
     }
 
-    /** Jitter-buffer delay before the first packet of a talk spurt plays; default 60 ms. */
+    /**
+     * How long a speaker's audio waits in its jitter buffer: the fixed delay, or with {@link #adaptivePlayout()} the
+     * delay a new speaker starts with; default 60 ms. Rounded to whole 20 ms ticks.
+     */
     public Duration playoutDelay() {
         return playoutDelay;
+    }
+
+    /**
+     * Whether each speaker's playout delay follows its measured arrival jitter, between {@link #minPlayoutDelay()}
+     * and {@link #maxPlayoutDelay()}, starting at {@link #playoutDelay()} (default true); false keeps
+     * {@link #playoutDelay()} fixed. The adaptive delay grows as soon as packets come late and shrinks by at most
+     * 20 ms per talk-spurt boundary once the network calms down.
+     */
+    public boolean adaptivePlayout() {
+        return adaptivePlayout;
+    }
+
+    /** The lowest adaptive playout delay; default 20 ms. Unused with a fixed delay. */
+    public Duration minPlayoutDelay() {
+        return minPlayoutDelay;
+    }
+
+    /** The highest adaptive playout delay; default 500 ms, at most 5 s. Unused with a fixed delay. */
+    public Duration maxPlayoutDelay() {
+        return maxPlayoutDelay;
     }
 
     /** How long to conceal when a speaker's packets stop without silence frames; default 60 ms. */
@@ -242,6 +274,9 @@ public final class VoiceConfig {
         private AudioFormat decode = AudioFormat.STEREO_48K;
         private boolean nativeOpus = false;
         private Duration playoutDelay = Duration.ofMillis(60);
+        private boolean adaptivePlayout = true;
+        private Duration minPlayoutDelay = Duration.ofMillis(20);
+        private Duration maxPlayoutDelay = Duration.ofMillis(500);
         private Duration maxConcealment = Duration.ofMillis(60);
         private int jitterCapacity = 256;
         private int maxSsrcs = 64;
@@ -354,6 +389,26 @@ public final class VoiceConfig {
         public Builder playoutDelay(Duration value) {
             Objects.requireNonNull(value, "playoutDelay");
             this.playoutDelay = value;
+            return this;
+        }
+
+        /** See {@link VoiceConfig#adaptivePlayout()}. */
+        public Builder adaptivePlayout(boolean value) {
+            this.adaptivePlayout = value;
+            return this;
+        }
+
+        /** See {@link VoiceConfig#minPlayoutDelay()}. */
+        public Builder minPlayoutDelay(Duration value) {
+            Objects.requireNonNull(value, "minPlayoutDelay");
+            this.minPlayoutDelay = value;
+            return this;
+        }
+
+        /** See {@link VoiceConfig#maxPlayoutDelay()}. */
+        public Builder maxPlayoutDelay(Duration value) {
+            Objects.requireNonNull(value, "maxPlayoutDelay");
+            this.maxPlayoutDelay = value;
             return this;
         }
 

@@ -2,6 +2,7 @@
 
 package dev.earshot.voice.javaapi.internal
 
+import dev.earshot.voice.PlayoutDelay
 import dev.earshot.voice.ReceiveConfig
 import dev.earshot.voice.codec.ConcentusDecoderFactory
 import dev.earshot.voice.codec.OpusDecoders
@@ -18,7 +19,15 @@ internal fun connectionConfig(c: VoiceConfig): VoiceConnectionConfig = VoiceConn
     receive = ReceiveConfig {
         decode = pcmFormat(c.decode())
         decoderFactory = if (c.nativeOpus()) OpusDecoders.nativeOrConcentus() else ConcentusDecoderFactory
-        playoutDelay = c.playoutDelay().toKotlinDuration()
+        playout = if (c.adaptivePlayout()) {
+            PlayoutDelay.Adaptive(
+                min = c.minPlayoutDelay().toKotlinDuration(),
+                max = c.maxPlayoutDelay().toKotlinDuration(),
+                initial = c.playoutDelay().toKotlinDuration(),
+            )
+        } else {
+            PlayoutDelay.Fixed(c.playoutDelay().toKotlinDuration())
+        }
         maxConcealment = c.maxConcealment().toKotlinDuration()
         jitterCapacity = c.jitterCapacity()
         maxSsrcs = c.maxSsrcs()
