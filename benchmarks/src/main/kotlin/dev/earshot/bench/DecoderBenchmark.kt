@@ -1,6 +1,6 @@
 package dev.earshot.bench
 
-import dev.earshot.voice.NanoClock
+import dev.earshot.voice.base.NanoClock
 import dev.earshot.voice.ReceiveConfig
 import dev.earshot.voice.VoiceReceiver
 import dev.earshot.voice.codec.ConcentusDecoderFactory

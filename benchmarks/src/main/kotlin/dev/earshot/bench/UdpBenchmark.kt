@@ -1,6 +1,6 @@
 package dev.earshot.bench
 
-import dev.earshot.voice.VoiceConstants
+import dev.earshot.voice.base.VoiceConstants
 import dev.earshot.voice.pipeline.DatagramSource
 import dev.earshot.voice.udp.SwitchableDatagramSource
 import dev.earshot.voice.udp.UdpSocket

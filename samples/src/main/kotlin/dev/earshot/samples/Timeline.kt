@@ -1,6 +1,6 @@
 package dev.earshot.samples
 
-import dev.earshot.voice.VoiceConstants
+import dev.earshot.voice.base.VoiceConstants
 import dev.earshot.voice.model.FrameKind
 
 /** What a user's slot in one tick held, as the timeline shows it. */

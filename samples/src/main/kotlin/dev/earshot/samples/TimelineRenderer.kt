@@ -66,7 +66,7 @@ class TimelineLayout(val timeline: Timeline, val labels: List<String>) {
 
     /** The plot columns where a new second starts: (column, seconds since the start). */
     fun secondMarks(): List<Pair<Int, Int>> {
-        val ticksPerSecond = 1000 / dev.earshot.voice.VoiceConstants.FRAME_MS
+        val ticksPerSecond = 1000 / dev.earshot.voice.base.VoiceConstants.FRAME_MS
         return (0..timeline.ticks / ticksPerSecond).map { s -> (s * ticksPerSecond / ticksPerColumn) to s }
             .filter { it.first <= columns }
     }

@@ -1,5 +1,7 @@
 package dev.earshot.voice
 
+import dev.earshot.voice.base.NanoClock
+import dev.earshot.voice.base.VoiceConstants
 import dev.earshot.voice.codec.ConcentusDecoderFactory
 import dev.earshot.voice.codec.OpusDecoderFactory
 import dev.earshot.voice.codec.PcmFormat

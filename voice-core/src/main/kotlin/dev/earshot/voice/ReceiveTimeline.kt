@@ -1,5 +1,6 @@
 package dev.earshot.voice
 
+import dev.earshot.voice.base.VoiceConstants
 import dev.earshot.voice.model.AudioFrame
 import dev.earshot.voice.model.VoiceTick
 import java.time.Duration

@@ -1,5 +1,6 @@
 package dev.earshot.voice
 
+import dev.earshot.voice.base.VoiceConstants
 import io.kotest.core.spec.style.FunSpec
 import io.kotest.matchers.shouldBe
 

@@ -1,6 +1,6 @@
 package dev.earshot.voice.codec
 
-import dev.earshot.voice.VoiceConstants
+import dev.earshot.voice.base.VoiceConstants
 
 import io.github.jaredmdobson.concentus.OpusDecoder
 import io.github.jaredmdobson.concentus.OpusException

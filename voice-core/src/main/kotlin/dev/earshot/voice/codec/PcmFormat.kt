@@ -1,6 +1,6 @@
 package dev.earshot.voice.codec
 
-import dev.earshot.voice.VoiceConstants
+import dev.earshot.voice.base.VoiceConstants
 
 // File-level: an enum's companion is not yet initialised while its entries are constructed.
 private const val FRAMES_PER_SECOND = 50

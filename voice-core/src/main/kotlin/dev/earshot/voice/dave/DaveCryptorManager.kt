@@ -1,6 +1,6 @@
 package dev.earshot.voice.dave
 
-import dev.earshot.voice.NanoClock
+import dev.earshot.voice.base.NanoClock
 
 /**
  * The ciphers, generation window and replay window of one key ratchet (one sender, one epoch), after libdave's

@@ -1,6 +1,6 @@
 package dev.earshot.voice.dave
 
-import dev.earshot.voice.NanoClock
+import dev.earshot.voice.base.NanoClock
 import org.slf4j.LoggerFactory
 import kotlin.time.Duration
 

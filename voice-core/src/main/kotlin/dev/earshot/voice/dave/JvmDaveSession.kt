@@ -1,6 +1,6 @@
 package dev.earshot.voice.dave
 
-import dev.earshot.voice.NanoClock
+import dev.earshot.voice.base.NanoClock
 import dev.earshot.voice.codec.OpusPacketInfo
 import dev.earshot.voice.dave.mls.DaveMlsException
 import dev.earshot.voice.dave.mls.DaveMlsGroup

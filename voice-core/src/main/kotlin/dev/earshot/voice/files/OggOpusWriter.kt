@@ -1,6 +1,6 @@
 package dev.earshot.voice.files
 
-import dev.earshot.voice.VoiceConstants
+import dev.earshot.voice.base.VoiceConstants
 import dev.earshot.voice.codec.OpusPacketInfo
 import java.io.OutputStream
 import java.nio.file.Files

@@ -1,6 +1,6 @@
 package dev.earshot.voice.jitter
 
-import dev.earshot.voice.VoiceConstants.SAMPLES_PER_FRAME
+import dev.earshot.voice.base.VoiceConstants.SAMPLES_PER_FRAME
 import kotlin.math.abs
 import kotlin.math.floor
 

@@ -1,6 +1,6 @@
 package dev.earshot.voice.jitter
 
-import dev.earshot.voice.VoiceConstants.SAMPLES_PER_FRAME
+import dev.earshot.voice.base.VoiceConstants.SAMPLES_PER_FRAME
 
 /**
  * The reorder and playout state machine for one SSRC: a pure core with no clock, no coroutines and no locks.

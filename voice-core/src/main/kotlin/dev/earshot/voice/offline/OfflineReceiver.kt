@@ -1,6 +1,6 @@
 package dev.earshot.voice.offline
 
-import dev.earshot.voice.NanoClock
+import dev.earshot.voice.base.NanoClock
 import dev.earshot.voice.ReceiveConfig
 import dev.earshot.voice.ReceiveStats
 import dev.earshot.voice.ReceiveTimeline

@@ -1,6 +1,6 @@
 package dev.earshot.voice.offline
 
-import dev.earshot.voice.NanoClock
+import dev.earshot.voice.base.NanoClock
 import dev.earshot.voice.pipeline.DatagramSource
 import kotlinx.coroutines.delay
 import java.time.Duration

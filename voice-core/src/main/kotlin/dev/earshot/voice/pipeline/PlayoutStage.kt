@@ -2,10 +2,10 @@ package dev.earshot.voice.pipeline
 
 import dev.earshot.voice.Counter
 import dev.earshot.voice.Counters
-import dev.earshot.voice.NanoClock
+import dev.earshot.voice.base.NanoClock
 import dev.earshot.voice.ReceiveConfig
 import dev.earshot.voice.SpeakerStats
-import dev.earshot.voice.VoiceConstants.FRAME_MS
+import dev.earshot.voice.base.VoiceConstants.FRAME_MS
 import dev.earshot.voice.audio.SpeakingChange
 import dev.earshot.voice.audio.SpeakingDetector
 import dev.earshot.voice.internal.LongMap

@@ -2,7 +2,7 @@ package dev.earshot.voice.pipeline
 
 import dev.earshot.voice.Counter
 import dev.earshot.voice.Counters
-import dev.earshot.voice.NanoClock
+import dev.earshot.voice.base.NanoClock
 
 /**
  * The socket reader: the only coroutine that touches the [DatagramSource]. It never waits for the pipeline: its

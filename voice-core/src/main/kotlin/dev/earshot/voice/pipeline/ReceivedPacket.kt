@@ -1,6 +1,6 @@
 package dev.earshot.voice.pipeline
 
-import dev.earshot.voice.VoiceConstants
+import dev.earshot.voice.base.VoiceConstants
 
 /**
  * A pooled datagram buffer plus what the stages learn about it. Exactly one stage owns a packet at a time; it

@@ -4,8 +4,8 @@ import dev.earshot.voice.Counter
 import dev.earshot.voice.Counters
 import dev.earshot.voice.PlayoutDelay
 import dev.earshot.voice.SpeakerStats
-import dev.earshot.voice.VoiceConstants
-import dev.earshot.voice.VoiceConstants.SAMPLES_PER_FRAME
+import dev.earshot.voice.base.VoiceConstants
+import dev.earshot.voice.base.VoiceConstants.SAMPLES_PER_FRAME
 import dev.earshot.voice.codec.OpusDecoderFactory
 import dev.earshot.voice.codec.OpusFrameDecoder
 import dev.earshot.voice.codec.OpusPacketInfo

@@ -1,6 +1,6 @@
 package dev.earshot.voice.rtp
 
-import dev.earshot.voice.VoiceConstants
+import dev.earshot.voice.base.VoiceConstants
 
 /*
  * What can land on a Discord voice UDP socket (docs/protocol.md sections 3.1-3.3, 8):

@@ -1,6 +1,6 @@
 package dev.earshot.voice.rtp
 
-import dev.earshot.voice.VoiceConstants
+import dev.earshot.voice.base.VoiceConstants
 
 /**
  * Writes RTP headers (the layout drawn in `RtpView.kt`) for sending and for building test packets.

@@ -1,7 +1,7 @@
 package dev.earshot.voice.send
 
-import dev.earshot.voice.NanoClock
-import dev.earshot.voice.VoiceConstants
+import dev.earshot.voice.base.NanoClock
+import dev.earshot.voice.base.VoiceConstants
 import dev.earshot.voice.e2ee.FrameEncryptor
 import dev.earshot.voice.codec.OpusPacketInfo
 import dev.earshot.voice.crypto.TransportCipher

@@ -1,6 +1,6 @@
 package dev.earshot.voice.send
 
-import dev.earshot.voice.VoiceConstants
+import dev.earshot.voice.base.VoiceConstants
 import dev.earshot.voice.codec.ConcentusEncoderFactory
 import dev.earshot.voice.codec.OpusEncoderFactory
 import dev.earshot.voice.codec.OpusFrameEncoder

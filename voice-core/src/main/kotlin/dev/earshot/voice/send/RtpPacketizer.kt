@@ -1,6 +1,6 @@
 package dev.earshot.voice.send
 
-import dev.earshot.voice.VoiceConstants
+import dev.earshot.voice.base.VoiceConstants
 import dev.earshot.voice.crypto.TransportCipher
 import dev.earshot.voice.rtp.HeaderExtensions
 import dev.earshot.voice.rtp.RtpWriter

@@ -1,6 +1,6 @@
 package dev.earshot.voice.sink
 
-import dev.earshot.voice.VoiceConstants
+import dev.earshot.voice.base.VoiceConstants
 import dev.earshot.voice.model.VoiceEvent
 import dev.earshot.voice.model.VoiceTick
 import kotlin.time.Duration

@@ -1,6 +1,6 @@
 package dev.earshot.voice.sink
 
-import dev.earshot.voice.VoiceConstants.SAMPLES_PER_FRAME
+import dev.earshot.voice.base.VoiceConstants.SAMPLES_PER_FRAME
 import dev.earshot.voice.codec.OpusPacketInfo
 import dev.earshot.voice.files.OggOpusWriter
 import dev.earshot.voice.model.VoiceTick

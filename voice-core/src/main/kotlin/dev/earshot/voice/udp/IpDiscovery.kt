@@ -1,6 +1,6 @@
 package dev.earshot.voice.udp
 
-import dev.earshot.voice.VoiceConstants
+import dev.earshot.voice.base.VoiceConstants
 import dev.earshot.voice.pipeline.DatagramSource
 import dev.earshot.voice.rtp.Wire
 import kotlinx.coroutines.withTimeoutOrNull

@@ -1,6 +1,6 @@
 package dev.earshot.voice.connection
 
-import dev.earshot.voice.NanoClock
+import dev.earshot.voice.base.NanoClock
 import dev.earshot.voice.ReceiveConfig
 import dev.earshot.voice.gateway.FakeGatewaySocket
 import dev.earshot.voice.gateway.GatewayConnector

@@ -1,6 +1,6 @@
 package dev.earshot.voice.dave
 
-import dev.earshot.voice.NanoClock
+import dev.earshot.voice.base.NanoClock
 
 /**
  * The DAVE frame layer seen from the benchmarks module, which cannot reach voice-core's internal classes: [senders]

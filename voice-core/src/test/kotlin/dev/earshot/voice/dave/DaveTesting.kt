@@ -1,6 +1,6 @@
 package dev.earshot.voice.dave
 
-import dev.earshot.voice.NanoClock
+import dev.earshot.voice.base.NanoClock
 
 /** A clock the test moves by hand. */
 class ManualClock(var now: Long = 1_000_000_000L) : NanoClock {

@@ -2,7 +2,6 @@ package dev.earshot.voice.files
 
 import dev.earshot.voice.testing.readOggResource
 import dev.earshot.voice.codec.OpusPacketInfo
-import dev.earshot.voice.files.OggOpusReader
 import dev.earshot.voice.testing.Pcm
 import io.kotest.assertions.throwables.shouldThrow
 import io.kotest.assertions.withClue

@@ -1,6 +1,6 @@
 package dev.earshot.voice.fuzz
 
-import dev.earshot.voice.NanoClock
+import dev.earshot.voice.base.NanoClock
 import dev.earshot.voice.dave.BASE_A
 import dev.earshot.voice.dave.DaveCallbacks
 import dev.earshot.voice.dave.DaveDecryptor

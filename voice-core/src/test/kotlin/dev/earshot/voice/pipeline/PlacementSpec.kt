@@ -1,6 +1,6 @@
 package dev.earshot.voice.pipeline
 
-import dev.earshot.voice.NanoClock
+import dev.earshot.voice.base.NanoClock
 import dev.earshot.voice.PlayoutDelay
 import dev.earshot.voice.testing.FakeSpeaker
 import dev.earshot.voice.testing.ReceiverHarness

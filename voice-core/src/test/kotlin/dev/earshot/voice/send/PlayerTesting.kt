@@ -1,6 +1,6 @@
 package dev.earshot.voice.send
 
-import dev.earshot.voice.NanoClock
+import dev.earshot.voice.base.NanoClock
 import dev.earshot.voice.crypto.EncryptionMode
 import dev.earshot.voice.crypto.TransportCipher
 import dev.earshot.voice.pipeline.DatagramSink

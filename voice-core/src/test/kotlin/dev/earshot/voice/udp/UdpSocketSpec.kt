@@ -1,7 +1,7 @@
 package dev.earshot.voice.udp
 
 import dev.earshot.voice.ReceiveConfig
-import dev.earshot.voice.VoiceConstants
+import dev.earshot.voice.base.VoiceConstants
 import dev.earshot.voice.VoiceReceiver
 import dev.earshot.voice.crypto.EncryptionMode
 import dev.earshot.voice.model.FrameKind

@@ -1,6 +1,6 @@
 package dev.earshot.voice.testkit
 
-import dev.earshot.voice.NanoClock
+import dev.earshot.voice.base.NanoClock
 import dev.earshot.voice.rtp.HeaderExtensions
 import dev.earshot.voice.testkit.internal.MemberPlayer
 import dev.earshot.voice.testkit.internal.PlannedFrame

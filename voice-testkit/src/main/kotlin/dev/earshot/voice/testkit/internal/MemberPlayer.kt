@@ -1,6 +1,6 @@
 package dev.earshot.voice.testkit.internal
 
-import dev.earshot.voice.NanoClock
+import dev.earshot.voice.base.NanoClock
 import dev.earshot.voice.codec.OpusPacketInfo
 import dev.earshot.voice.rtp.RtpWriter
 import dev.earshot.voice.testkit.MemberScript

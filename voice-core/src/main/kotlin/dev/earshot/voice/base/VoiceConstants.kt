@@ -1,4 +1,4 @@
-package dev.earshot.voice
+package dev.earshot.voice.base
 
 /** Discord voice constants shared by every stage; units are in the names. */
 public object VoiceConstants {

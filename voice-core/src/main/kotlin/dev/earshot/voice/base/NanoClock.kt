@@ -1,4 +1,4 @@
-package dev.earshot.voice
+package dev.earshot.voice.base
 
 /**
  * A monotonic clock in nanoseconds, injected so that tests run in virtual time.
