@@ -1,6 +1,6 @@
 package dev.earshot.samples
 
-import dev.earshot.voice.ReceiveStats
+import dev.earshot.voice.model.ReceiveStats
 import dev.earshot.voice.dave.DaveStats
 import java.nio.file.Path
 import java.util.Locale

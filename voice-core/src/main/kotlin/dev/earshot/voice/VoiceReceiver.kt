@@ -7,10 +7,16 @@ import dev.earshot.voice.identity.SsrcDirectory
 import dev.earshot.voice.audio.MixPolicy
 import dev.earshot.voice.audio.PcmMixer
 import dev.earshot.voice.model.AudioFrame
+import dev.earshot.voice.base.Counter
+import dev.earshot.voice.base.Counters
 import dev.earshot.voice.model.OpusPacket
+import dev.earshot.voice.model.ReceiveStats
+import dev.earshot.voice.model.ReceiveTimeline
+import dev.earshot.voice.model.SpeakerStats
 import dev.earshot.voice.model.VoiceEvent
 import dev.earshot.voice.model.VoiceOutput
 import dev.earshot.voice.model.VoiceTick
+import dev.earshot.voice.model.snapshot
 import dev.earshot.voice.pipeline.Broadcaster
 import dev.earshot.voice.pipeline.DatagramSource
 import dev.earshot.voice.pipeline.ReceivePipeline

@@ -2,8 +2,8 @@ package dev.earshot.voice.offline
 
 import dev.earshot.voice.base.NanoClock
 import dev.earshot.voice.ReceiveConfig
-import dev.earshot.voice.ReceiveStats
-import dev.earshot.voice.ReceiveTimeline
+import dev.earshot.voice.model.ReceiveStats
+import dev.earshot.voice.model.ReceiveTimeline
 import dev.earshot.voice.VoiceReceiver
 import dev.earshot.voice.crypto.EncryptionMode
 import dev.earshot.voice.e2ee.FrameDecryptor

@@ -1,10 +1,10 @@
 package dev.earshot.voice.pipeline
 
-import dev.earshot.voice.Counter
-import dev.earshot.voice.Counters
+import dev.earshot.voice.base.Counter
+import dev.earshot.voice.base.Counters
 import dev.earshot.voice.base.NanoClock
 import dev.earshot.voice.ReceiveConfig
-import dev.earshot.voice.SpeakerStats
+import dev.earshot.voice.model.SpeakerStats
 import dev.earshot.voice.base.VoiceConstants.FRAME_MS
 import dev.earshot.voice.audio.SpeakingChange
 import dev.earshot.voice.audio.SpeakingDetector
@@ -13,6 +13,7 @@ import dev.earshot.voice.model.AudioFrame
 import dev.earshot.voice.model.VoiceEvent
 import dev.earshot.voice.model.VoiceOutput
 import dev.earshot.voice.model.VoiceTick
+import dev.earshot.voice.model.snapshot
 import kotlinx.coroutines.delay
 import kotlinx.coroutines.yield
 

@@ -1,7 +1,7 @@
 package dev.earshot.voice.pipeline
 
-import dev.earshot.voice.Counter
-import dev.earshot.voice.Counters
+import dev.earshot.voice.base.Counter
+import dev.earshot.voice.base.Counters
 import dev.earshot.voice.base.NanoClock
 
 /**

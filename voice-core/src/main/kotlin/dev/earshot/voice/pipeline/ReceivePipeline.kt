@@ -1,9 +1,9 @@
 package dev.earshot.voice.pipeline
 
-import dev.earshot.voice.Counter
-import dev.earshot.voice.Counters
+import dev.earshot.voice.base.Counter
+import dev.earshot.voice.base.Counters
 import dev.earshot.voice.ReceiveConfig
-import dev.earshot.voice.SpeakerStats
+import dev.earshot.voice.model.SpeakerStats
 import dev.earshot.voice.e2ee.FrameDecryptor
 import dev.earshot.voice.identity.SsrcDirectory
 import dev.earshot.voice.model.VoiceEvent

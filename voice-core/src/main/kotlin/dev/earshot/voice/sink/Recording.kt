@@ -1,6 +1,6 @@
 package dev.earshot.voice.sink
 
-import dev.earshot.voice.ReceiveTimeline
+import dev.earshot.voice.model.ReceiveTimeline
 import java.time.Instant
 import java.util.concurrent.CopyOnWriteArrayList
 

@@ -1,7 +1,7 @@
 package dev.earshot.voice.pipeline
 
 import dev.earshot.voice.PlayoutDelay
-import dev.earshot.voice.SpeakerStats
+import dev.earshot.voice.model.SpeakerStats
 import dev.earshot.voice.model.FrameKind
 import dev.earshot.voice.testing.FakeSpeaker
 import dev.earshot.voice.testing.ReceiverHarness

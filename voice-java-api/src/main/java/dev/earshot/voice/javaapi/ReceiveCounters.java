@@ -1,6 +1,6 @@
 package dev.earshot.voice.javaapi;
 
-import dev.earshot.voice.ReceiveStats;
+import dev.earshot.voice.model.ReceiveStats;
 
 /**
  * A snapshot of a receiver's counters since it started; every received packet is counted once in one of them, so

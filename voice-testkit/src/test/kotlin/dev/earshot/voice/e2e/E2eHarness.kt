@@ -4,7 +4,7 @@ import io.kotest.matchers.longs.shouldBeLessThanOrEqual
 import io.kotest.matchers.ints.shouldBeGreaterThanOrEqual
 import io.kotest.matchers.shouldBe
 import dev.earshot.voice.ReceiveConfig
-import dev.earshot.voice.ReceiveStats
+import dev.earshot.voice.model.ReceiveStats
 import dev.earshot.voice.codec.ConcentusDecoderFactory
 import dev.earshot.voice.codec.PcmFormat
 import dev.earshot.voice.connection.VoiceConnection

@@ -1,6 +1,6 @@
-package dev.earshot.voice
+package dev.earshot.voice.model
 
-import java.util.concurrent.atomic.AtomicLongArray
+import dev.earshot.voice.base.Counters
 
 /**
  * A snapshot of a receiver's counters since it started. Every packet that enters is counted exactly once in one of
@@ -85,27 +85,5 @@ public class ReceiveStats internal constructor(values: LongArray) {
     )
 }
 
-/** Counter slots, in the same order as [ReceiveStats]'s properties. */
-internal enum class Counter {
-    DATAGRAMS, RTP_AUDIO, RTCP, DISCOVERY, KEEPALIVE, OTHER_PAYLOAD, MALFORMED, NO_KEY, AUTH_FAILURES, MALFORMED_AUDIO,
-    DECRYPTED, RTCP_AUTH_FAILURES, HELD_UNKNOWN_SSRC, DROPPED_UNKNOWN_SSRC, E2EE_FAILURES, SSRC_LIMIT_DROPS, LATE,
-    DUPLICATES, LOST, CONCEALED, FEC_RECOVERED, DECODED, DECODE_ERRORS, SILENCE_FRAMES, RESYNCS, STRETCHES, TICKS,
-    LATE_TICKS, DROPPED_DATAGRAMS, DROPPED_TICKS,
-}
-
-/** Live counters shared by the stages; increments are atomic because stages run on different threads. */
-internal class Counters {
-    private val values = AtomicLongArray(Counter.entries.size)
-
-    fun inc(counter: Counter) {
-        values.incrementAndGet(counter.ordinal)
-    }
-
-    fun add(counter: Counter, delta: Long) {
-        if (delta != 0L) values.addAndGet(counter.ordinal, delta)
-    }
-
-    operator fun get(counter: Counter): Long = values.get(counter.ordinal)
-
-    fun snapshot(): ReceiveStats = ReceiveStats(LongArray(values.length()) { values.get(it) })
-}
+/** A snapshot of the live [Counters] as the public [ReceiveStats]. */
+internal fun Counters.snapshot(): ReceiveStats = ReceiveStats(values())

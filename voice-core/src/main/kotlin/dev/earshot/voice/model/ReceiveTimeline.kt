@@ -1,8 +1,6 @@
-package dev.earshot.voice
+package dev.earshot.voice.model
 
 import dev.earshot.voice.base.VoiceConstants
-import dev.earshot.voice.model.AudioFrame
-import dev.earshot.voice.model.VoiceTick
 import java.time.Duration
 import java.time.Instant
 import java.util.concurrent.ConcurrentHashMap

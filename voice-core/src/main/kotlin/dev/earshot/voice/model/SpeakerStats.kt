@@ -1,4 +1,4 @@
-package dev.earshot.voice
+package dev.earshot.voice.model
 
 import kotlin.time.Duration
 
