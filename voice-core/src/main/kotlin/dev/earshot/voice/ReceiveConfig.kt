@@ -5,6 +5,7 @@ import dev.earshot.voice.base.VoiceConstants
 import dev.earshot.voice.codec.ConcentusDecoderFactory
 import dev.earshot.voice.codec.OpusDecoderFactory
 import dev.earshot.voice.codec.PcmFormat
+import dev.earshot.voice.jitter.PlayoutDelay
 import kotlinx.coroutines.CoroutineDispatcher
 import kotlin.time.Duration
 import kotlin.time.Duration.Companion.milliseconds

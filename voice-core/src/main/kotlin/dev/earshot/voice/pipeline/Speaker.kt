@@ -2,7 +2,7 @@ package dev.earshot.voice.pipeline
 
 import dev.earshot.voice.base.Counter
 import dev.earshot.voice.base.Counters
-import dev.earshot.voice.PlayoutDelay
+import dev.earshot.voice.jitter.PlayoutDelay
 import dev.earshot.voice.model.SpeakerStats
 import dev.earshot.voice.base.VoiceConstants
 import dev.earshot.voice.base.VoiceConstants.SAMPLES_PER_FRAME

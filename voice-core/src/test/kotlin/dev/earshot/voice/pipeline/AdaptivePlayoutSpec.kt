@@ -1,6 +1,6 @@
 package dev.earshot.voice.pipeline
 
-import dev.earshot.voice.PlayoutDelay
+import dev.earshot.voice.jitter.PlayoutDelay
 import dev.earshot.voice.model.SpeakerStats
 import dev.earshot.voice.model.FrameKind
 import dev.earshot.voice.testing.FakeSpeaker

@@ -1,6 +1,6 @@
 package dev.earshot.voice.pipeline
 
-import dev.earshot.voice.PlayoutDelay
+import dev.earshot.voice.jitter.PlayoutDelay
 import dev.earshot.voice.codec.ConcentusDecoderFactory
 import dev.earshot.voice.codec.OpusPacketInfo
 import dev.earshot.voice.codec.PcmFormat

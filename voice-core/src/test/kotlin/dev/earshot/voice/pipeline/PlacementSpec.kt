@@ -1,7 +1,7 @@
 package dev.earshot.voice.pipeline
 
 import dev.earshot.voice.base.NanoClock
-import dev.earshot.voice.PlayoutDelay
+import dev.earshot.voice.jitter.PlayoutDelay
 import dev.earshot.voice.testing.FakeSpeaker
 import dev.earshot.voice.testing.ReceiverHarness
 import io.kotest.core.spec.style.FunSpec

@@ -2,7 +2,7 @@
 
 package dev.earshot.voice.javaapi.internal
 
-import dev.earshot.voice.PlayoutDelay
+import dev.earshot.voice.jitter.PlayoutDelay
 import dev.earshot.voice.ReceiveConfig
 import dev.earshot.voice.codec.ConcentusDecoderFactory
 import dev.earshot.voice.codec.OpusDecoders

@@ -1,4 +1,4 @@
-package dev.earshot.voice
+package dev.earshot.voice.jitter
 
 import kotlin.time.Duration
 import kotlin.time.Duration.Companion.milliseconds
