@@ -9,7 +9,7 @@ import dev.earshot.voice.codec.NativeOpusLoad
 import dev.earshot.voice.codec.OpusDecoderFactory
 import dev.earshot.voice.codec.PcmFormat
 import dev.earshot.voice.crypto.EncryptionMode
-import dev.earshot.voice.pipeline.DatagramSource
+import dev.earshot.voice.datagram.DatagramSource
 import dev.earshot.voice.testing.FakeSpeaker
 import dev.earshot.voice.testing.readOggResource
 import kotlinx.coroutines.CoroutineStart

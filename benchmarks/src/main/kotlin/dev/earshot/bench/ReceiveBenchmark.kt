@@ -12,7 +12,7 @@ import dev.earshot.voice.dave.DaveReceiveBench
 import dev.earshot.voice.e2ee.FrameDecryptor
 import dev.earshot.voice.model.AudioFrame
 import dev.earshot.voice.model.FrameKind
-import dev.earshot.voice.pipeline.DatagramSource
+import dev.earshot.voice.datagram.DatagramSource
 import dev.earshot.voice.testing.FakeSpeaker
 import dev.earshot.voice.files.OggOpusReader
 import kotlinx.coroutines.CoroutineStart

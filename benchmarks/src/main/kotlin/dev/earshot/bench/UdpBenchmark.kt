@@ -1,7 +1,7 @@
 package dev.earshot.bench
 
 import dev.earshot.voice.base.VoiceConstants
-import dev.earshot.voice.pipeline.DatagramSource
+import dev.earshot.voice.datagram.DatagramSource
 import dev.earshot.voice.udp.SwitchableDatagramSource
 import dev.earshot.voice.udp.UdpSocket
 import io.ktor.network.selector.SelectorManager

@@ -18,7 +18,7 @@ import dev.earshot.voice.model.VoiceOutput
 import dev.earshot.voice.model.VoiceTick
 import dev.earshot.voice.model.snapshot
 import dev.earshot.voice.pipeline.Broadcaster
-import dev.earshot.voice.pipeline.DatagramSource
+import dev.earshot.voice.datagram.DatagramSource
 import dev.earshot.voice.pipeline.ReceivePipeline
 import dev.earshot.voice.audio.TickConverter
 import dev.earshot.voice.codec.PcmFormat

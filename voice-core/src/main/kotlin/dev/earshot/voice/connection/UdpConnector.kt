@@ -1,7 +1,7 @@
 package dev.earshot.voice.connection
 
-import dev.earshot.voice.pipeline.DatagramSink
-import dev.earshot.voice.pipeline.DatagramSource
+import dev.earshot.voice.datagram.DatagramSink
+import dev.earshot.voice.datagram.DatagramSource
 import dev.earshot.voice.udp.DatagramTransport
 import dev.earshot.voice.udp.IpDiscovery
 import dev.earshot.voice.udp.IpLiteral

@@ -1,7 +1,7 @@
 package dev.earshot.voice.offline
 
 import dev.earshot.voice.base.NanoClock
-import dev.earshot.voice.pipeline.DatagramSource
+import dev.earshot.voice.datagram.DatagramSource
 import kotlinx.coroutines.delay
 import java.time.Duration
 import java.time.Instant

@@ -3,6 +3,7 @@ package dev.earshot.voice.pipeline
 import dev.earshot.voice.base.Counter
 import dev.earshot.voice.base.Counters
 import dev.earshot.voice.base.NanoClock
+import dev.earshot.voice.datagram.DatagramSource
 
 /**
  * The socket reader: the only coroutine that touches the [DatagramSource]. It never waits for the pipeline: its

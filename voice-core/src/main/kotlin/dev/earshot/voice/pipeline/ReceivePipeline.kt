@@ -3,6 +3,7 @@ package dev.earshot.voice.pipeline
 import dev.earshot.voice.base.Counter
 import dev.earshot.voice.base.Counters
 import dev.earshot.voice.ReceiveConfig
+import dev.earshot.voice.datagram.DatagramSource
 import dev.earshot.voice.model.SpeakerStats
 import dev.earshot.voice.e2ee.FrameDecryptor
 import dev.earshot.voice.identity.SsrcDirectory

@@ -5,7 +5,7 @@ import dev.earshot.voice.base.VoiceConstants
 import dev.earshot.voice.e2ee.FrameEncryptor
 import dev.earshot.voice.codec.OpusPacketInfo
 import dev.earshot.voice.crypto.TransportCipher
-import dev.earshot.voice.pipeline.DatagramSink
+import dev.earshot.voice.datagram.DatagramSink
 import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.CompletableDeferred
 import kotlinx.coroutines.CoroutineExceptionHandler

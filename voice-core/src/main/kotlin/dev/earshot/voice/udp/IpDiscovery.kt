@@ -1,7 +1,7 @@
 package dev.earshot.voice.udp
 
 import dev.earshot.voice.base.VoiceConstants
-import dev.earshot.voice.pipeline.DatagramSource
+import dev.earshot.voice.datagram.DatagramSource
 import dev.earshot.voice.rtp.Wire
 import kotlinx.coroutines.withTimeoutOrNull
 import java.io.IOException

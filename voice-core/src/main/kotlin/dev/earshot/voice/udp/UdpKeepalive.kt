@@ -1,6 +1,6 @@
 package dev.earshot.voice.udp
 
-import dev.earshot.voice.pipeline.DatagramSink
+import dev.earshot.voice.datagram.DatagramSink
 import kotlinx.coroutines.delay
 import kotlin.time.Duration
 import kotlin.time.Duration.Companion.seconds

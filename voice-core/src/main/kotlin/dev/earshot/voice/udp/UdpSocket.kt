@@ -1,6 +1,6 @@
 package dev.earshot.voice.udp
 
-import dev.earshot.voice.pipeline.DatagramSource
+import dev.earshot.voice.datagram.DatagramSource
 import kotlinx.coroutines.CancellableContinuation
 import kotlinx.coroutines.DisposableHandle
 import kotlinx.coroutines.Job

@@ -5,7 +5,7 @@ import dev.earshot.voice.ReceiveConfig
 import dev.earshot.voice.gateway.FakeGatewaySocket
 import dev.earshot.voice.gateway.GatewayConnector
 import dev.earshot.voice.gateway.VoiceOp
-import dev.earshot.voice.pipeline.DatagramSource
+import dev.earshot.voice.datagram.DatagramSource
 import dev.earshot.voice.testing.ChannelDatagramSource
 import dev.earshot.voice.udp.DatagramTransport
 import dev.earshot.voice.udp.IpDiscoveryException

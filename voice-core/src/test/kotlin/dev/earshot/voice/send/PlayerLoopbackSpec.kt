@@ -7,7 +7,7 @@ import dev.earshot.voice.crypto.TransportCipher
 import dev.earshot.voice.identity.SsrcDirectory
 import dev.earshot.voice.model.AudioFrame
 import dev.earshot.voice.model.FrameKind
-import dev.earshot.voice.pipeline.DatagramSink
+import dev.earshot.voice.datagram.DatagramSink
 import dev.earshot.voice.testing.FakeSpeaker
 import dev.earshot.voice.testing.Pcm
 import dev.earshot.voice.testing.ReceiverHarness

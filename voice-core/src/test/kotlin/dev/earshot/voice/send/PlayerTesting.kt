@@ -3,7 +3,7 @@ package dev.earshot.voice.send
 import dev.earshot.voice.base.NanoClock
 import dev.earshot.voice.crypto.EncryptionMode
 import dev.earshot.voice.crypto.TransportCipher
-import dev.earshot.voice.pipeline.DatagramSink
+import dev.earshot.voice.datagram.DatagramSink
 import dev.earshot.voice.rtp.RtpPayload
 import dev.earshot.voice.rtp.RtpView
 import kotlinx.coroutines.ExperimentalCoroutinesApi

@@ -8,7 +8,7 @@ import dev.earshot.voice.identity.SsrcDirectory
 import dev.earshot.voice.model.FrameKind
 import dev.earshot.voice.model.VoiceEvent
 import dev.earshot.voice.model.VoiceTick
-import dev.earshot.voice.pipeline.DatagramSource
+import dev.earshot.voice.datagram.DatagramSource
 import dev.earshot.voice.testing.FakeSpeaker
 import dev.earshot.voice.testing.ReceiverHarness
 import dev.earshot.voice.testing.Speech

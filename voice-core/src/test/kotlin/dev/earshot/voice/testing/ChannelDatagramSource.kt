@@ -1,6 +1,6 @@
 package dev.earshot.voice.testing
 
-import dev.earshot.voice.pipeline.DatagramSource
+import dev.earshot.voice.datagram.DatagramSource
 import kotlinx.coroutines.channels.Channel
 
 /** A [DatagramSource] fed by a channel, standing in for the UDP socket. Closing the channel ends the source. */

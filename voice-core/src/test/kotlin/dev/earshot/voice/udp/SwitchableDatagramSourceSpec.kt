@@ -1,6 +1,6 @@
 package dev.earshot.voice.udp
 
-import dev.earshot.voice.pipeline.DatagramSource
+import dev.earshot.voice.datagram.DatagramSource
 import dev.earshot.voice.testing.ChannelDatagramSource
 import io.kotest.assertions.fail
 import io.kotest.assertions.throwables.shouldThrow

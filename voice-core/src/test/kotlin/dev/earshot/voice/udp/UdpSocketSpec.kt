@@ -5,7 +5,7 @@ import dev.earshot.voice.base.VoiceConstants
 import dev.earshot.voice.VoiceReceiver
 import dev.earshot.voice.crypto.EncryptionMode
 import dev.earshot.voice.model.FrameKind
-import dev.earshot.voice.pipeline.DatagramSource
+import dev.earshot.voice.datagram.DatagramSource
 import dev.earshot.voice.testing.FakeSpeaker
 import dev.earshot.voice.testing.Speech
 import io.kotest.assertions.throwables.shouldThrow

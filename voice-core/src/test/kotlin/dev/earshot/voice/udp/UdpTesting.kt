@@ -1,7 +1,7 @@
 package dev.earshot.voice.udp
 
-import dev.earshot.voice.pipeline.DatagramSink
-import dev.earshot.voice.pipeline.DatagramSource
+import dev.earshot.voice.datagram.DatagramSink
+import dev.earshot.voice.datagram.DatagramSource
 import dev.earshot.voice.testing.ChannelDatagramSource
 import java.net.InetSocketAddress
 import java.nio.ByteBuffer

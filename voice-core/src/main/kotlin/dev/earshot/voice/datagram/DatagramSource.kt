@@ -1,4 +1,4 @@
-package dev.earshot.voice.pipeline
+package dev.earshot.voice.datagram
 
 /**
  * Where the receive pipeline reads datagrams from: the UDP socket in production, a channel in tests. This seam keeps

@@ -1,4 +1,4 @@
-package dev.earshot.voice.pipeline
+package dev.earshot.voice.datagram
 
 /**
  * Where the sending side writes datagrams: the UDP socket connected to the voice server in production, a channel in
