@@ -28,7 +28,7 @@ import dev.earshot.voice.sink.Listening
 import dev.earshot.voice.sink.MixerSink
 import dev.earshot.voice.sink.Recording
 import dev.earshot.voice.sink.SinkHost
-import dev.earshot.voice.rtp.RtcpPacket
+import dev.earshot.voice.model.RtcpPacket
 import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.CompletableDeferred
 import kotlinx.coroutines.CoroutineName

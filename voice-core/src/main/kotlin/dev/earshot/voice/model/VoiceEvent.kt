@@ -1,6 +1,5 @@
 package dev.earshot.voice.model
 
-import dev.earshot.voice.rtp.RtcpPacket
 
 /** Something a receiver publishes in time order: a [VoiceTick] of audio, or a [VoiceEvent]. */
 public sealed interface VoiceOutput

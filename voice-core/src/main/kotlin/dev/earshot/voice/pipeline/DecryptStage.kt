@@ -6,7 +6,7 @@ import dev.earshot.voice.crypto.TransportCipher
 import dev.earshot.voice.rtp.HeaderExtensions
 import dev.earshot.voice.rtp.PacketDemux
 import dev.earshot.voice.rtp.PacketKind
-import dev.earshot.voice.rtp.RtcpPacket
+import dev.earshot.voice.model.RtcpPacket
 import dev.earshot.voice.rtp.RtcpParseResult
 import dev.earshot.voice.rtp.RtcpParser
 import dev.earshot.voice.rtp.RtpPayload

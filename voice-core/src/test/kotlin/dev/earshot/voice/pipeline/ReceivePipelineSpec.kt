@@ -13,7 +13,7 @@ import dev.earshot.voice.crypto.TransportCipher
 import dev.earshot.voice.e2ee.FrameDecryptor
 import dev.earshot.voice.identity.SsrcDirectory
 import dev.earshot.voice.model.FrameKind
-import dev.earshot.voice.rtp.RtcpPacket
+import dev.earshot.voice.model.RtcpPacket
 import dev.earshot.voice.testing.FakeSpeaker
 import dev.earshot.voice.files.OggOpusReader
 import dev.earshot.voice.testing.ReceiverHarness

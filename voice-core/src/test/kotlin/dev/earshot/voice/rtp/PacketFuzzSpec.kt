@@ -1,5 +1,6 @@
 package dev.earshot.voice.rtp
 
+import dev.earshot.voice.model.RtcpPacket
 import io.kotest.core.spec.style.FunSpec
 import kotlin.random.Random
 

@@ -1,5 +1,7 @@
 package dev.earshot.voice.rtp
 
+import dev.earshot.voice.model.ReportBlock
+import dev.earshot.voice.model.RtcpPacket
 import io.kotest.assertions.withClue
 import io.kotest.core.spec.style.FunSpec
 import io.kotest.datatest.withData
