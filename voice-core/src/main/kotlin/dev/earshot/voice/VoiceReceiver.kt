@@ -27,7 +27,7 @@ import dev.earshot.voice.sink.AudioSink
 import dev.earshot.voice.sink.Listening
 import dev.earshot.voice.sink.MixerSink
 import dev.earshot.voice.sink.Recording
-import dev.earshot.voice.sink.SinkHost
+import dev.earshot.voice.pipeline.SinkHost
 import dev.earshot.voice.model.RtcpPacket
 import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.CompletableDeferred
