@@ -14,7 +14,7 @@ import dev.earshot.voice.datagram.DatagramSource
 internal suspend fun runReadStage(
     source: DatagramSource,
     pool: PacketPool,
-    output: StageChannel,
+    output: DatagramQueue,
     counters: Counters,
     clock: NanoClock,
 ) {

@@ -54,7 +54,7 @@ internal class ReceivePipeline(
     @Volatile
     private var ingestDone = false
 
-    private val datagrams = StageChannel(config.stageQueueCapacity) {
+    private val datagrams = DatagramQueue(config.stageQueueCapacity) {
         counters.inc(Counter.DROPPED_DATAGRAMS)
         pool.release(it)
     }
@@ -79,7 +79,7 @@ internal class ReceivePipeline(
                 }
                 launch(serial + CoroutineName("earshot-receive")) {
                     try {
-                        runDecryptStage(
+                        runReceiveLoop(
                             datagrams, { p -> resolver.offer(p, config.clock.nanoTime()) }, opener, pool,
                             { rtcp -> rtcp.forEach { emit(VoiceEvent.Rtcp(it)) } }, counters,
                         )

@@ -14,7 +14,7 @@ import kotlin.coroutines.resume
  * nothing is allocated per element (BENCHMARKS.md, "Hot-path changes"). The consumer suspends only when the ring is
  * empty ([awaitItems]); the producer resumes it after its next offer.
  */
-internal class StageChannel(capacity: Int, private val onDrop: (ReceivedPacket) -> Unit) {
+internal class DatagramQueue(capacity: Int, private val onDrop: (ReceivedPacket) -> Unit) {
     init {
         require(capacity > 0) { "capacity must be positive, was $capacity" }
     }

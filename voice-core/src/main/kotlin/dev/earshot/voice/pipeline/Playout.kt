@@ -2,10 +2,8 @@ package dev.earshot.voice.pipeline
 
 import dev.earshot.voice.base.Counter
 import dev.earshot.voice.base.Counters
-import dev.earshot.voice.base.NanoClock
 import dev.earshot.voice.ReceiveConfig
 import dev.earshot.voice.model.SpeakerStats
-import dev.earshot.voice.base.VoiceConstants.FRAME_MS
 import dev.earshot.voice.audio.SpeakingChange
 import dev.earshot.voice.audio.SpeakingDetector
 import dev.earshot.voice.internal.LongMap
@@ -14,8 +12,6 @@ import dev.earshot.voice.model.VoiceEvent
 import dev.earshot.voice.model.VoiceOutput
 import dev.earshot.voice.model.VoiceTick
 import dev.earshot.voice.model.snapshot
-import kotlinx.coroutines.delay
-import kotlinx.coroutines.yield
 
 /**
  * Pure core of the playout stage: the table of [Speaker]s (one per SSRC, capped at [ReceiveConfig.maxSsrcs]) and the
@@ -193,52 +189,7 @@ internal class Playout(
 }
 
 /**
- * The receive clock: one [VoiceTick] every 20 ms, deadline-based so it does not drift. When it falls behind (a GC
- * pause, an overloaded machine, a slow start-up) it catches up without sleeping, so the tick count always matches
- * elapsed time, and counts each late tick. A late tick is still the tick of its scheduled time: playout decides by
- * tick number, and packets are placed by their arrival stamps against the schedule ([Playout.epoch]), so a late
- * clock changes when ticks are delivered, never where audio lands in them. A [VoiceEvent.Stats] follows every 50th
- * tick. After [ingestDone] reports true and every speaker has played out, it stops. Tick `n` is due at
- * [start] + (n + 1) * 20 ms: [start] is the timeline's origin, the playout's epoch.
- */
-internal suspend fun runClockLoop(
-    playout: Playout,
-    clock: NanoClock,
-    counters: Counters,
-    ingestDone: () -> Boolean,
-    emit: (VoiceOutput) -> Unit,
-    start: Long = playout.epoch(),
-) {
-    while (true) {
-        val deadline = start + (playout.nextTick + 1) * TICK_NANOS
-        val wait = deadline - clock.nanoTime()
-        if (wait > 0) {
-            delay((wait + 999_999) / 1_000_000)
-        } else {
-            if (-wait >= TICK_NANOS) counters.inc(Counter.LATE_TICKS)
-            // Catching up: let the stages sharing this dispatcher move the packets that arrived during the stall into
-            // the jitter buffers first, or the catch-up ticks would conceal audio that is already here.
-            yield()
-        }
-        val finishing = ingestDone()
-        val tick = playout.tick()
-        playout.detectSpeaking(tick, emit)
-        emit(tick)
-        if (tick.tick % STATS_EVERY_TICKS == STATS_EVERY_TICKS - 1) emit(VoiceEvent.Stats(counters.snapshot()))
-        if (finishing && playout.drained()) {
-            playout.finishSpeaking(emit)
-            return
-        }
-    }
-}
-
-internal const val TICK_NANOS: Long = FRAME_MS * 1_000_000L
-
-/**
  * Below this many speakers a tick decodes on the clock's thread alone: waking a helper and waiting for it costs more
  * than it saves (measured in `ReceiveBenchmark`, BENCHMARKS.md).
  */
 internal const val PARALLEL_FROM_SPEAKERS = 16
-
-/** Stats are published once a second. */
-private const val STATS_EVERY_TICKS = 50L

@@ -13,10 +13,10 @@ import kotlinx.coroutines.test.runTest
 import kotlinx.coroutines.withTimeout
 import kotlin.time.Duration.Companion.seconds
 
-class StageChannelSpec : FunSpec({
+class DatagramQueueSpec : FunSpec({
     fun packet(n: Int) = ReceivedPacket().apply { sequence = n }
 
-    fun StageChannel.drainAll(): List<Int> {
+    fun DatagramQueue.drainAll(): List<Int> {
         val out = arrayOfNulls<ReceivedPacket>(3)
         val got = ArrayList<Int>()
         while (true) {
@@ -27,7 +27,7 @@ class StageChannelSpec : FunSpec({
     }
 
     test("elements come out oldest first, in batches no larger than the array given") {
-        val q = StageChannel(8) { error("nothing is dropped") }
+        val q = DatagramQueue(8) { error("nothing is dropped") }
         (1..7).forEach { q.offer(packet(it)) }
         val out = arrayOfNulls<ReceivedPacket>(3)
         q.drainTo(out) shouldBe 3
@@ -38,7 +38,7 @@ class StageChannelSpec : FunSpec({
 
     test("a full queue drops its oldest element to onDrop and keeps the newest, across the ring's wrap") {
         val dropped = ArrayList<Int>()
-        val q = StageChannel(4) { dropped += it.sequence }
+        val q = DatagramQueue(4) { dropped += it.sequence }
         (1..3).forEach { q.offer(packet(it)) }
         q.drainAll() shouldContainExactly listOf(1, 2, 3) // the head is now mid-ring
         (4..10).forEach { q.offer(packet(it)) }
@@ -48,19 +48,19 @@ class StageChannelSpec : FunSpec({
 
     test("after close the queued elements still come out, then CLOSED; later offers go to onDrop") {
         val dropped = ArrayList<Int>()
-        val q = StageChannel(4) { dropped += it.sequence }
+        val q = DatagramQueue(4) { dropped += it.sequence }
         q.offer(packet(1))
         q.close()
         q.offer(packet(2))
         dropped shouldContainExactly listOf(2)
         val out = arrayOfNulls<ReceivedPacket>(4)
         q.drainTo(out) shouldBe 1
-        q.drainTo(out) shouldBe StageChannel.CLOSED
+        q.drainTo(out) shouldBe DatagramQueue.CLOSED
     }
 
     test("a waiting consumer is resumed by the next offer, and by close") {
         runTest {
-            val q = StageChannel(4) {}
+            val q = DatagramQueue(4) {}
             val waiting = async(start = CoroutineStart.UNDISPATCHED) { q.awaitItems(); "woken" }
             runCurrent()
             waiting.isActive shouldBe true
@@ -83,7 +83,7 @@ class StageChannelSpec : FunSpec({
             repeat(20) { round ->
                 val total = 50_000
                 val dropped = java.util.concurrent.atomic.AtomicInteger()
-                val q = StageChannel(if (round % 2 == 0) 16 else 4096) { dropped.incrementAndGet() }
+                val q = DatagramQueue(if (round % 2 == 0) 16 else 4096) { dropped.incrementAndGet() }
                 val producer = launch(Dispatchers.IO) {
                     for (i in 0 until total) q.offer(packet(i))
                     q.close()
@@ -95,7 +95,7 @@ class StageChannelSpec : FunSpec({
                         var count = 0
                         while (true) {
                             val n = q.drainTo(out)
-                            if (n == StageChannel.CLOSED) break
+                            if (n == DatagramQueue.CLOSED) break
                             if (n == 0) { q.awaitItems(); continue }
                             for (i in 0 until n) {
                                 val s = out[i]!!.sequence
