@@ -1,5 +1,6 @@
 package dev.earshot.voice.model
 
+import dev.earshot.voice.base.Counter
 import dev.earshot.voice.base.Counters
 
 /**
