@@ -7,7 +7,6 @@ import dev.earshot.voice.identity.SsrcDirectory
 import dev.earshot.voice.audio.MixPolicy
 import dev.earshot.voice.audio.PcmMixer
 import dev.earshot.voice.model.AudioFrame
-import dev.earshot.voice.base.Counter
 import dev.earshot.voice.base.Counters
 import dev.earshot.voice.model.OpusPacket
 import dev.earshot.voice.model.ReceiveStats
@@ -17,8 +16,8 @@ import dev.earshot.voice.model.VoiceEvent
 import dev.earshot.voice.model.VoiceOutput
 import dev.earshot.voice.model.VoiceTick
 import dev.earshot.voice.model.snapshot
-import dev.earshot.voice.pipeline.Broadcaster
 import dev.earshot.voice.datagram.DatagramSource
+import dev.earshot.voice.pipeline.PipelineSettings
 import dev.earshot.voice.pipeline.ReceivePipeline
 import dev.earshot.voice.audio.TickConverter
 import dev.earshot.voice.codec.PcmFormat
@@ -27,7 +26,6 @@ import dev.earshot.voice.sink.AudioSink
 import dev.earshot.voice.sink.Listening
 import dev.earshot.voice.sink.MixerSink
 import dev.earshot.voice.sink.Recording
-import dev.earshot.voice.pipeline.SinkHost
 import dev.earshot.voice.model.RtcpPacket
 import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.CompletableDeferred
@@ -66,33 +64,19 @@ public class VoiceReceiver(
     frameDecryptor: FrameDecryptor = FrameDecryptor.PASSTHROUGH,
 ) {
     private val counters = Counters()
-    // Ticks and events in one stream, so every consumer sees them in the order they happened.
-    private val outputs = Broadcaster<VoiceOutput>(config.tickQueueCapacity) { counters.inc(Counter.DROPPED_TICKS) }
+
+    /** Wall-clock time now; replaced by the offline replay, whose time is the capture's. */
+    internal var wallClock: () -> java.time.Instant = java.time.Instant::now
+
+    // The topology (stages, queue, broadcaster, sink hosting, timeline) lives in the pipeline; this class is its front.
+    private val pipeline = ReceivePipeline(config.pipelineSettings(), source, ssrcs, frameDecryptor, counters) { wallClock() }
+    private val sinks = pipeline.sinks
 
     /**
      * The receiver's one timeline: every flow and sink places a frame at the same tick, and ticks map to wall-clock
      * time, to the [NanoClock] and to each speaker's RTP timestamps (see [ReceiveTimeline]).
      */
-    public val timeline: ReceiveTimeline = ReceiveTimeline()
-
-    /** Wall-clock time now; replaced by the offline replay, whose time is the capture's. */
-    internal var wallClock: () -> java.time.Instant = java.time.Instant::now
-
-    private val pipeline = ReceivePipeline(
-        config, source, ssrcs, frameDecryptor, counters,
-        emit = { out ->
-            // The timeline learns of a tick before anyone sees it, so a sink listened now knows its first tick.
-            if (out is VoiceTick) timeline.onTick(out)
-            outputs.emit(out)
-        },
-        onClockStart = { origin ->
-            val elapsed = config.clock.nanoTime() - origin
-            timeline.start(origin, wallClock().minusNanos(elapsed))
-        },
-    )
-    @Volatile
-    private var failure: Throwable? = null
-    private val sinks = SinkHost(outputs, timeline, config.decode) { failure }
+    public val timeline: ReceiveTimeline get() = pipeline.timeline
     private val done = CompletableDeferred<Throwable?>()
     private var job: Job? = null
     private var scope: CoroutineScope? = null
@@ -102,7 +86,7 @@ public class VoiceReceiver(
      * any thread; packets still in flight under the previous key are accepted for 2 s after a change.
      */
     public fun setTransportKey(mode: EncryptionMode, secretKey: ByteArray) {
-        pipeline.opener.setCipher(TransportCipher.create(mode, secretKey))
+        pipeline.setCipher(TransportCipher.create(mode, secretKey))
     }
 
     /**
@@ -124,21 +108,20 @@ public class VoiceReceiver(
                 cause = e
             } finally {
                 // Recorded before the stream closes, so that sinks ending with it can report the cause.
-                failure = cause
-                outputs.close()
+                pipeline.closeOutputs(cause)
                 done.complete(cause)
             }
         }.also { job = it }
     }
 
     /** Every receive-clock tick, from the moment of collection; completes when the receiver stops. */
-    public val ticks: Flow<VoiceTick> get() = outputs.flow(accepts = { it is VoiceTick }).filterIsInstance<VoiceTick>()
+    public val ticks: Flow<VoiceTick> get() = pipeline.outputs { it is VoiceTick }.filterIsInstance<VoiceTick>()
 
     /** Every [VoiceEvent] (speaking, members, RTCP, stats), from the moment of collection. */
-    public val events: Flow<VoiceEvent> get() = outputs.flow(accepts = { it is VoiceEvent }).filterIsInstance<VoiceEvent>()
+    public val events: Flow<VoiceEvent> get() = pipeline.outputs { it is VoiceEvent }.filterIsInstance<VoiceEvent>()
 
     /** Ticks and events interleaved in the order they happened, from the moment of collection. */
-    public val outputsFlow: Flow<VoiceOutput> get() = outputs.flow()
+    public val outputsFlow: Flow<VoiceOutput> get() = pipeline.outputs()
 
     /**
      * Every tick with its PCM in [format]: the receiver's own format as is, or converted from 48 kHz stereo to 16 kHz
@@ -165,7 +148,7 @@ public class VoiceReceiver(
 
     /** Speaking starts and stops derived from the audio itself (hang time [ReceiveConfig.speakingHang]). Hot, like all flows here. */
     public val speaking: Flow<VoiceEvent>
-        get() = outputs.flow(accepts = { it is VoiceEvent.SpeakingStarted || it is VoiceEvent.SpeakingStopped })
+        get() = pipeline.outputs { it is VoiceEvent.SpeakingStarted || it is VoiceEvent.SpeakingStopped }
             .filterIsInstance<VoiceEvent>()
 
     /**
@@ -263,10 +246,10 @@ public class VoiceReceiver(
     }
 
     /** Publishes an event from the voice gateway to every flow and sink, in order with what the receiver emits. */
-    internal fun publish(event: VoiceEvent) = outputs.emit(event)
+    internal fun publish(event: VoiceEvent) = pipeline.publish(event)
 
     /** Speakers (SSRCs) with playout state right now; for tests of the state limits. */
-    internal fun speakerCount(): Int = pipeline.playout.speakerCount
+    internal fun speakerCount(): Int = pipeline.speakerCount
 
     /** A snapshot of the counters. */
     public fun stats(): ReceiveStats = counters.snapshot()
@@ -281,15 +264,14 @@ public class VoiceReceiver(
     /** Drops the playout state and decoder of [ssrc] (its user left the channel). */
     public fun forgetSsrc(ssrc: Long) {
         ssrcs.unmap(ssrc)
-        timeline.forget(ssrc)
-        scope?.let { pipeline.forget(it, ssrc) }
+        pipeline.forget(scope, ssrc)
     }
 
     /** Stops the pipeline and waits until it has released everything. */
     public suspend fun close() {
         val j = job
         if (j == null) {
-            outputs.close()
+            pipeline.closeOutputs(null)
             done.complete(null)
             return
         }
@@ -304,3 +286,23 @@ public class VoiceReceiver(
         private val log = LoggerFactory.getLogger(VoiceReceiver::class.java)
     }
 }
+
+/** The pipeline's view of these settings: the same values, durations the stages count in ticks converted. */
+internal fun ReceiveConfig.pipelineSettings(): PipelineSettings = PipelineSettings(
+    decode = decode,
+    playout = playout,
+    concealTicks = concealTicks,
+    jitterCapacity = jitterCapacity,
+    maxSsrcs = maxSsrcs,
+    unknownSsrcHold = unknownSsrcHold,
+    holdPerSsrc = holdPerSsrc,
+    maxHeldSsrcs = maxHeldSsrcs,
+    speakingHangTicks = speakingHangTicks,
+    stageQueueCapacity = stageQueueCapacity,
+    tickQueueCapacity = tickQueueCapacity,
+    decoderFactory = decoderFactory,
+    decodeThreads = decodeThreads,
+    clock = clock,
+    readDispatcher = readDispatcher,
+    pipelineDispatcher = pipelineDispatcher,
+)

@@ -11,6 +11,7 @@ import dev.earshot.voice.gateway.GatewayClose
 import dev.earshot.voice.gateway.GatewayConnector
 import dev.earshot.voice.gateway.GatewayCounters
 import dev.earshot.voice.gateway.GatewayMessages
+import dev.earshot.voice.gateway.GatewayProtocolException
 import dev.earshot.voice.gateway.GatewaySession
 import dev.earshot.voice.gateway.Inbound
 import dev.earshot.voice.gateway.SeqTracker
@@ -303,6 +304,7 @@ internal class ConnectionDriver(
             return GatewaySocketClosedException("$what failed: the socket was cancelled ($e)", e)
         }
         if (e.isVmFatal()) throw e
+        if (e is GatewayProtocolException) return VoiceServerProtocolException(e.field, e.detail)
         return e as? Exception ?: VoiceConnectionInternalException("$what failed with $e; the socket was closed", e)
     }
 

@@ -1,6 +1,5 @@
 package dev.earshot.voice.gateway
 
-import dev.earshot.voice.connection.VoiceServerProtocolException
 import dev.earshot.voice.crypto.EncryptionMode
 import dev.earshot.voice.udp.IpLiteral
 import kotlinx.serialization.json.Json
@@ -54,12 +53,19 @@ internal sealed interface Inbound {
 internal class MalformedMessage(message: String) : Exception(message)
 
 /**
+ * A server message that breaks the voice gateway protocol in a way retrying cannot mend (a handshake field out of
+ * range, a heartbeat interval outside 1 ms to 1 hour). The connection turns it into its public
+ * `VoiceServerProtocolException` with the same [field], so this package needs nothing from the one above it.
+ */
+internal class GatewayProtocolException(val field: String, val detail: String) : Exception("($field): $detail")
+
+/**
  * Decodes server frames and encodes client messages of the voice gateway (v8). Pure, no I/O.
  *
  * Everything the server sends is checked here, at the edge, before anything else sees it. A frame that is too large
  * or nested too deeply, is not JSON, or is a message after the handshake with a field out of range is a
  * [MalformedMessage] (counted and skipped). A handshake message (Hello, Ready, Session Description) with a missing
- * or out-of-range field is a [VoiceServerProtocolException] naming the field: the connection cannot go on without
+ * or out-of-range field is a [GatewayProtocolException] naming the field: the connection cannot go on without
  * those values, and a server that sends them wrong will send them wrong again.
  */
 internal object GatewayMessages {
@@ -97,7 +103,7 @@ internal object GatewayMessages {
 
     /**
      * Decodes a text frame. Throws [MalformedMessage] for anything that is not a valid message, and
-     * [VoiceServerProtocolException] for a handshake message (ops 2, 4, 8) whose fields are missing or out of range.
+     * [GatewayProtocolException] for a handshake message (ops 2, 4, 8) whose fields are missing or out of range.
      */
     fun decodeText(text: String): Inbound {
         checkShape(text)
@@ -188,7 +194,7 @@ internal object GatewayMessages {
         else -> Inbound.Ignored(op, seq)
     }
 
-    // ---- the handshake: every failure is a VoiceServerProtocolException naming the field ----
+    // ---- the handshake: every failure is a GatewayProtocolException naming the field ----
 
     private fun decodeHello(d: JsonElement?, seq: Int): Inbound.Hello {
         val o = handshakeObject(d, "Hello")
@@ -247,7 +253,7 @@ internal object GatewayMessages {
     private fun handshakeObject(d: JsonElement?, message: String): JsonObject =
         d as? JsonObject ?: protocolError("$message.d", "the payload is not an object: ${brief(d)}")
 
-    private fun protocolError(field: String, message: String): Nothing = throw VoiceServerProtocolException(field, message)
+    private fun protocolError(field: String, message: String): Nothing = throw GatewayProtocolException(field, message)
 
     /** DAVE protocol versions accepted in Session Description (1 exists today). */
     private const val MAX_DAVE_VERSION = 255

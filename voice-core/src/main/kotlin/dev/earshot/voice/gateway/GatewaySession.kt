@@ -1,6 +1,5 @@
 package dev.earshot.voice.gateway
 
-import dev.earshot.voice.connection.VoiceServerProtocolException
 import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.CoroutineName
 import kotlinx.coroutines.Job
@@ -68,7 +67,7 @@ internal suspend inline fun <T> socketCall(what: String, block: () -> T): T = tr
  * One voice gateway WebSocket from open to close: reads and decodes frames, tracks `seq`, heartbeats on Hello's
  * interval with `{t, seq_ack}` and closes the socket as a zombie after [missedAckLimit] heartbeats in a row without an
  * ACK and without any frame read off the wire. Everything else goes to the handler given to [run]. Malformed frames
- * are counted and skipped; a [VoiceServerProtocolException] (a field out of range, such as Hello's interval) ends the
+ * are counted and skipped; a [GatewayProtocolException] (a field out of range, such as Hello's interval) ends the
  * session. Sends on a socket that closed under us fail with [GatewaySocketClosedException], never with a
  * [CancellationException].
  */
@@ -185,7 +184,7 @@ internal class GatewaySession(
      */
     private fun heartbeatInterval(ms: Double): Duration {
         if (!(ms >= MIN_HEARTBEAT_MS && ms <= MAX_HEARTBEAT_MS)) {
-            throw VoiceServerProtocolException("Hello.heartbeat_interval", "heartbeat interval of $ms ms is outside $MIN_HEARTBEAT_MS ms to 1 hour")
+            throw GatewayProtocolException("Hello.heartbeat_interval", "heartbeat interval of $ms ms is outside $MIN_HEARTBEAT_MS ms to 1 hour")
         }
         return ms.milliseconds
     }

@@ -15,8 +15,11 @@ public enum class FrameKind {
 }
 
 /**
- * One speaker's 20 ms of audio in one receive-clock tick. Immutable: arrays are copies owned by this frame, shared
- * between collectors, and must not be modified.
+ * One speaker's 20 ms of audio in one receive-clock tick. Its fields never change once it is built, but it is not
+ * deeply immutable: [pcm], [opus] and [extraOpus]'s arrays are handed out as they are, without a copy per collector
+ * (a copy per frame and collector would cost more than the rest of the fan-out). They are the frame's own (the
+ * pipeline never reuses them) and every flow, sink and collector of the tick sees the same arrays, so treat them as
+ * read-only and copy before changing one (`pcm.copyOf()`); a sink that modifies one changes it for all others.
  *
  * @property ssrc the RTP synchronisation source (unsigned 32-bit, held in a Long).
  * @property userId the Discord user id when known, else null.

@@ -1,7 +1,5 @@
 package dev.earshot.voice.model
 
-import dev.earshot.voice.codec.OpusPacketInfo
-
 /**
  * One received Opus packet after transport (and end-to-end) decryption, as sent by the speaker.
  *
@@ -22,7 +20,8 @@ public class OpusPacket(
 ) {
     /** Whether this is the 3-byte Opus silence frame `F8 FF FE`. */
     public val isSilence: Boolean
-        get() = OpusPacketInfo.isSilenceFrame(opus, 0, opus.size)
+        // Compared here rather than through codec/OpusPacketInfo, so that the model depends on no codec.
+        get() = opus.size == 3 && opus[0] == 0xF8.toByte() && opus[1] == 0xFF.toByte() && opus[2] == 0xFE.toByte()
 
     override fun toString(): String = "OpusPacket(ssrc=$ssrc, user=$userId, seq=$sequence, ts=$rtpTimestamp, bytes=${opus.size})"
 

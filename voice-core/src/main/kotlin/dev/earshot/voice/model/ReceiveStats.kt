@@ -22,7 +22,8 @@ import dev.earshot.voice.base.Counters
  * @property authFailures audio packets that failed transport authentication (tampered, wrong key, garbage).
  * @property malformedAudio decrypted packets whose padding or extension lengths do not fit.
  * @property decrypted audio packets that decrypted and parsed.
- * @property rtcpAuthFailures RTCP packets that failed authentication or parsing.
+ * @property rtcpAuthFailures RTCP datagrams that failed transport authentication (or came before any key).
+ * @property rtcpMalformed RTCP datagrams that authenticated but did not parse (their well-formed packets are dropped too).
  * @property heldUnknownSsrc packets held because their sender's user or end-to-end key was not known yet.
  * @property droppedUnknownSsrc held packets dropped (hold queue full, or still unresolved after the hold time).
  * @property e2eeFailures frames the end-to-end decryptor rejected.
@@ -55,6 +56,7 @@ public class ReceiveStats internal constructor(values: LongArray) {
     public val malformedAudio: Long = values[Counter.MALFORMED_AUDIO.ordinal]
     public val decrypted: Long = values[Counter.DECRYPTED.ordinal]
     public val rtcpAuthFailures: Long = values[Counter.RTCP_AUTH_FAILURES.ordinal]
+    public val rtcpMalformed: Long = values[Counter.RTCP_MALFORMED.ordinal]
     public val heldUnknownSsrc: Long = values[Counter.HELD_UNKNOWN_SSRC.ordinal]
     public val droppedUnknownSsrc: Long = values[Counter.DROPPED_UNKNOWN_SSRC.ordinal]
     public val e2eeFailures: Long = values[Counter.E2EE_FAILURES.ordinal]
@@ -80,7 +82,7 @@ public class ReceiveStats internal constructor(values: LongArray) {
 
     private fun fields(): List<Long> = listOf(
         datagrams, rtpAudio, rtcp, discovery, keepalive, otherPayload, malformed, noKey, authFailures, malformedAudio,
-        decrypted, rtcpAuthFailures, heldUnknownSsrc, droppedUnknownSsrc, e2eeFailures, ssrcLimitDrops, late,
+        decrypted, rtcpAuthFailures, rtcpMalformed, heldUnknownSsrc, droppedUnknownSsrc, e2eeFailures, ssrcLimitDrops, late,
         duplicates, lost, concealed, fecRecovered, decoded, decodeErrors, silenceFrames, resyncs, stretches, ticks,
         lateTicks, droppedDatagrams, droppedTicks,
     )

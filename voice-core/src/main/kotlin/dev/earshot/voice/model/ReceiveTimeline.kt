@@ -6,7 +6,7 @@ import java.time.Instant
 import java.util.concurrent.ConcurrentHashMap
 
 /**
- * The one timeline of a [VoiceReceiver], shared by every flow and sink: tick `n` covers the 20 ms that start
+ * The one timeline of a [dev.earshot.voice.VoiceReceiver], shared by every flow and sink: tick `n` covers the 20 ms that start
  * `n * 20 ms` after the [origin], whoever looks at it and whenever they started looking. Maps ticks to wall-clock
  * time ([instantOf]), to the receiver's monotonic clock ([nanosOf]) and, per speaker, to RTP timestamps
  * ([rtpTimestampAt], [tickOfRtpTimestamp]), so transcripts and external tools can carry true times.

@@ -3,7 +3,7 @@ package dev.earshot.voice.model
 import kotlin.time.Duration
 
 /**
- * The playout figures of one speaker (SSRC) of a [VoiceReceiver], from [VoiceReceiver.speakerStats]. Counters run
+ * The playout figures of one speaker (SSRC) of a [dev.earshot.voice.VoiceReceiver], from [dev.earshot.voice.VoiceReceiver.speakerStats]. Counters run
  * since the speaker's first packet (a speaker evicted or forgotten starts again from zero); they are this speaker's
  * share of the receiver-wide [ReceiveStats] counters of the same names.
  *

@@ -2,7 +2,7 @@ package dev.earshot.voice.pipeline
 
 import dev.earshot.voice.base.Counter
 import dev.earshot.voice.base.Counters
-import dev.earshot.voice.ReceiveConfig
+import dev.earshot.voice.identity.SsrcDirectory
 import dev.earshot.voice.model.SpeakerStats
 import dev.earshot.voice.audio.SpeakingChange
 import dev.earshot.voice.audio.SpeakingDetector
@@ -14,13 +14,13 @@ import dev.earshot.voice.model.VoiceTick
 import dev.earshot.voice.model.snapshot
 
 /**
- * Pure core of the playout stage: the table of [Speaker]s (one per SSRC, capped at [ReceiveConfig.maxSsrcs]) and the
+ * Pure core of the playout stage: the table of [Speaker]s (one per SSRC, capped at [PipelineSettings.maxSsrcs]) and the
  * assembly of one [VoiceTick] per 20 ms. Not thread-safe: the ingest loop and the clock loop that use it run on the
  * same single-threaded dispatcher, so they never interleave except at suspension points. [tick] hands speakers to
  * other threads only for the duration of the call, which blocks until they are done.
  */
 internal class Playout(
-    private val config: ReceiveConfig,
+    private val config: PipelineSettings,
     private val counters: Counters,
     private val pool: PacketPool,
 ) {
@@ -80,7 +80,7 @@ internal class Playout(
     private val order = ArrayList<Speaker>()
     private var produced = arrayOfNulls<AudioFrame>(16)
 
-    /** Produces the next tick; the speakers' frames are decoded in parallel (see [ReceiveConfig.decodeThreads]). */
+    /** Produces the next tick; the speakers' frames are decoded in parallel (see [PipelineSettings.decodeThreads]). */
     fun tick(): VoiceTick {
         val tick = nextTick++
         order.clear()
@@ -138,7 +138,7 @@ internal class Playout(
     }
 
     private fun SpeakingChange.toEvent(): VoiceEvent {
-        val user = speakers[key]?.userId?.takeIf { it != ReceivedPacket.NO_USER }
+        val user = speakers[key]?.userId?.takeIf { it != SsrcDirectory.UNKNOWN }
         return if (started) VoiceEvent.SpeakingStarted(user, key, tick) else VoiceEvent.SpeakingStopped(user, key, tick)
     }
 

@@ -38,7 +38,7 @@ internal suspend fun runReceiveLoop(
                 PacketOpener.Outcome.RTCP -> {
                     when (val r = RtcpParser.parse(p.data, 0, opener.rtcpLength)) {
                         is RtcpParseResult.Ok -> onRtcp(r.packets)
-                        is RtcpParseResult.Malformed -> counters.inc(Counter.RTCP_AUTH_FAILURES)
+                        is RtcpParseResult.Malformed -> counters.inc(Counter.RTCP_MALFORMED)
                     }
                     pool.release(p)
                 }

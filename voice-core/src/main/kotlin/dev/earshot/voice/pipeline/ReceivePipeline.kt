@@ -2,47 +2,66 @@ package dev.earshot.voice.pipeline
 
 import dev.earshot.voice.base.Counter
 import dev.earshot.voice.base.Counters
-import dev.earshot.voice.ReceiveConfig
+import dev.earshot.voice.crypto.TransportCipher
 import dev.earshot.voice.datagram.DatagramSource
-import dev.earshot.voice.model.SpeakerStats
 import dev.earshot.voice.e2ee.FrameDecryptor
 import dev.earshot.voice.identity.SsrcDirectory
+import dev.earshot.voice.model.ReceiveTimeline
+import dev.earshot.voice.model.SpeakerStats
 import dev.earshot.voice.model.VoiceEvent
 import dev.earshot.voice.model.VoiceOutput
+import dev.earshot.voice.model.VoiceTick
 import kotlinx.coroutines.CoroutineName
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.coroutineScope
+import kotlinx.coroutines.flow.Flow
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.withContext
+import java.time.Instant
 
 /**
- * The only place that knows the receive topology: which stages exist, the channels between them, their capacities
- * and overflow policies, and which dispatcher each runs on.
+ * The only place that knows the receive topology: which stages exist, the queue between them, its capacity and
+ * overflow policy, which dispatcher each loop runs on, and the output side (the [Broadcaster] every flow and sink
+ * subscribes to, the [SinkHost] that runs sinks, the [ReceiveTimeline] a tick reaches before anyone sees it).
+ * `VoiceReceiver` is a front over it: it calls the methods below and never touches a stage.
  *
  * ```
- * DatagramSource ─read─► [datagrams: cap N, drop oldest] ─decrypt ─► resolve (+E2EE, hold queue) ─► Playout
- *                                                                                 clock (20 ms) ─┘─► ticks
+ * DatagramSource ─read─► [DatagramQueue: cap N, drop oldest] ─receive: open ─► resolve (+E2EE, hold queue) ─► Playout
+ *                                                                                   clock (20 ms) ─┘─► ticks
+ *   ticks + events ─► timeline ─► Broadcaster ─► flows (cap tickQueueCapacity each) and SinkHost (a queue per sink)
  * ```
- * N = [ReceiveConfig.stageQueueCapacity]. The reader runs on the read dispatcher (IO) and never waits for the rest.
- * Decrypt, resolve and the jitter-buffer insert run as one loop, and the clock beside it, on one single-threaded view
- * of the pipeline dispatcher, so the playout state needs no locks and a packet crosses one queue, not three. The clock
- * shares each tick's decoding out to other cores for the duration of the tick ([ParallelRound]).
+ * N = [PipelineSettings.stageQueueCapacity]. The reader runs on the read dispatcher (IO) and never waits for the
+ * rest. Opening, resolving and the jitter-buffer insert run as one loop (`earshot-receive`), and the clock beside it,
+ * on one single-threaded view of the pipeline dispatcher, so the playout state needs no locks and a packet crosses
+ * one queue, not three. The clock shares each tick's decoding out to other cores for the duration of the tick
+ * ([ParallelRound]).
  */
 internal class ReceivePipeline(
-    private val config: ReceiveConfig,
+    private val config: PipelineSettings,
     private val source: DatagramSource,
     private val directory: SsrcDirectory,
     private val frameDecryptor: FrameDecryptor,
     val counters: Counters,
-    private val emit: (VoiceOutput) -> Unit,
-    private val onClockStart: (originNanos: Long) -> Unit = {},
+    private val wallClock: () -> Instant,
 ) {
-    val opener = PacketOpener(counters)
+    /** The receiver's one timeline; its origin is fixed as the clock starts. */
+    val timeline: ReceiveTimeline = ReceiveTimeline()
+
+    // Ticks and events in one stream, so every consumer sees them in the order they happened.
+    private val broadcaster = Broadcaster<VoiceOutput>(config.tickQueueCapacity) { counters.inc(Counter.DROPPED_TICKS) }
+
+    @Volatile
+    private var failure: Throwable? = null
+
+    /** Runs listened sinks, each fed from the broadcaster through its own queue. */
+    val sinks: SinkHost = SinkHost(broadcaster, timeline, config.decode) { failure }
+
+    private val opener = PacketOpener(counters)
     private val pool = PacketPool()
     private val serial = (config.pipelineDispatcher ?: Dispatchers.Default).limitedParallelism(1)
     private val readDispatcher = config.readDispatcher ?: Dispatchers.IO
-    val playout = Playout(config, counters, pool)
+    private val playout = Playout(config, counters, pool)
     private val resolver = Resolver(
         directory, frameDecryptor,
         HoldQueue(config.maxHeldSsrcs, config.holdPerSsrc, config.unknownSsrcHold.inWholeNanoseconds),
@@ -66,7 +85,7 @@ internal class ReceivePipeline(
             // The timeline's origin, fixed before any packet is stamped: tick n starts n * 20 ms after it, for every
             // flow and sink, and packets are placed by their arrival stamps against it.
             val origin = playout.epoch()
-            onClockStart(origin)
+            timeline.start(origin, wallClock().minusNanos(config.clock.nanoTime() - origin))
             coroutineScope {
                 // A new SSRC mapping releases held packets promptly, even if their speaker has stopped sending.
                 wake = directory.onMapped {
@@ -89,7 +108,7 @@ internal class ReceivePipeline(
                     }
                 }
                 launch(serial + CoroutineName("earshot-clock")) {
-                    runClockLoop(playout, config.clock, counters, { ingestDone }, emit, origin)
+                    runClockLoop(playout, config.clock, counters, { ingestDone }, ::emit, origin)
                 }
             }
         } finally {
@@ -99,11 +118,43 @@ internal class ReceivePipeline(
         }
     }
 
+    /** Installs a new transport key (any thread); the previous one keeps opening packets for a grace period. */
+    fun setCipher(cipher: TransportCipher) {
+        opener.setCipher(cipher)
+    }
+
+    /** The outputs (ticks and events in order) that [accepts] lets through, from the moment of collection. */
+    fun outputs(accepts: (VoiceOutput) -> Boolean = { true }): Flow<VoiceOutput> = broadcaster.flow(accepts = accepts)
+
+    /** Publishes an event from outside the stages (the voice gateway's) in order with the stages' outputs. */
+    fun publish(event: VoiceEvent) {
+        broadcaster.emit(event)
+    }
+
+    /**
+     * Ends the output stream after [run] has returned (or without it ever running): every flow completes, and sinks
+     * end after their queues, learning [cause] (null for a normal end) first.
+     */
+    fun closeOutputs(cause: Throwable?) {
+        failure = cause
+        broadcaster.close()
+    }
+
+    /** Speakers (SSRCs) with playout state right now. */
+    val speakerCount: Int get() = playout.speakerCount
+
     /** Every speaker's figures, read on the pipeline's own thread. */
     suspend fun speakerStats(): List<SpeakerStats> = withContext(serial) { playout.speakerStats() }
 
-    /** Forgets [ssrc] on the pipeline's own thread (a user left). */
-    fun forget(scope: CoroutineScope, ssrc: Long) {
-        scope.launch(serial) { playout.remove(ssrc) }
+    /** Forgets [ssrc]: its timeline anchor at once, its playout state on the pipeline's own thread once [scope] runs. */
+    fun forget(scope: CoroutineScope?, ssrc: Long) {
+        timeline.forget(ssrc)
+        scope?.launch(serial) { playout.remove(ssrc) }
+    }
+
+    // The timeline learns of a tick before anyone sees it, so a sink listened now knows its first tick.
+    private fun emit(out: VoiceOutput) {
+        if (out is VoiceTick) timeline.onTick(out)
+        broadcaster.emit(out)
     }
 }

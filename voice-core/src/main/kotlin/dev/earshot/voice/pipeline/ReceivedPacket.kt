@@ -1,6 +1,7 @@
 package dev.earshot.voice.pipeline
 
 import dev.earshot.voice.base.VoiceConstants
+import dev.earshot.voice.identity.SsrcDirectory
 
 /**
  * A pooled datagram buffer plus what the stages learn about it. Exactly one stage owns a packet at a time; it
@@ -20,18 +21,15 @@ internal class ReceivedPacket {
     var audioLevel = -1
     var speakerFlags = -1
 
-    // Set by the resolve stage: the Discord user, or -1 when unknown.
-    var userId = NO_USER
+    // Set by the resolver: the Discord user, or SsrcDirectory.UNKNOWN (the one "no user" value inside the pipeline;
+    // public values say null instead, converted once per speaker in Speaker.userIdOrNull).
+    var userId = SsrcDirectory.UNKNOWN
 
     fun clear() {
         length = 0
-        userId = NO_USER
+        userId = SsrcDirectory.UNKNOWN
         audioLevel = -1
         speakerFlags = -1
-    }
-
-    companion object {
-        const val NO_USER = -1L
     }
 }
 

@@ -2,6 +2,7 @@ package dev.earshot.voice.pipeline
 
 import dev.earshot.voice.base.Counter
 import dev.earshot.voice.base.Counters
+import dev.earshot.voice.identity.SsrcDirectory
 import dev.earshot.voice.jitter.PlayoutDelay
 import dev.earshot.voice.model.SpeakerStats
 import dev.earshot.voice.base.VoiceConstants
@@ -88,10 +89,11 @@ internal class Speaker(
     // The PCM of the tick being produced; see out().
     private var pcm: ShortArray? = null
 
-    var userId: Long = ReceivedPacket.NO_USER
+    var userId: Long = SsrcDirectory.UNKNOWN
         private set
-    // Boxed once per user change rather than once per frame: Discord ids are far outside Long's box cache.
-    private var boxedUser: Long? = null
+    // userId as public values carry it (null for no user), boxed once per user change rather than once per frame:
+    // Discord ids are far outside Long's box cache.
+    private var userIdOrNull: Long? = null
 
     /**
      * The SSRC, boxed once for the tick's sets rather than once per tick (SSRCs are far outside Long's box cache).
@@ -112,9 +114,9 @@ internal class Speaker(
     fun insert(p: ReceivedPacket, arrival: Double, learn: Boolean, nowTick: Long) {
         lastArrivalTick = nowTick
         received++
-        if (p.userId != ReceivedPacket.NO_USER && p.userId != userId) {
+        if (p.userId != SsrcDirectory.UNKNOWN && p.userId != userId) {
             userId = p.userId
-            boxedUser = p.userId
+            userIdOrNull = p.userId
         }
         val buf = p.data
         val off = p.payloadOffset
@@ -167,7 +169,7 @@ internal class Speaker(
     /** This speaker's figures now. */
     fun stats(): SpeakerStats = SpeakerStats(
         ssrc = ssrc,
-        userId = boxedUser,
+        userId = userIdOrNull,
         playoutDelay = millis(appliedDelayTicks()),
         targetDelay = millis(targetTicks),
         jitter = millis(estimator.quantileTicks()),
@@ -268,7 +270,7 @@ internal class Speaker(
         pcm = null
         return AudioFrame(
             ssrc = ssrc,
-            userId = boxedUser,
+            userId = userIdOrNull,
             tick = tick,
             sequence = (sequence and 0xFFFF).toInt(),
             rtpTimestamp = timestamp and 0xFFFF_FFFFL,

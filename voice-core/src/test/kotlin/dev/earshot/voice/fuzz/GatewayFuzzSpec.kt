@@ -4,7 +4,7 @@ import dev.earshot.voice.connection.ConnectionHarness
 import dev.earshot.voice.connection.VoiceConnection
 import dev.earshot.voice.connection.VoiceConnectionException
 import dev.earshot.voice.connection.VoiceConnectionState
-import dev.earshot.voice.connection.VoiceServerProtocolException
+import dev.earshot.voice.gateway.GatewayProtocolException
 import dev.earshot.voice.gateway.FakeGatewaySocket
 import dev.earshot.voice.gateway.GatewayMessages
 import dev.earshot.voice.gateway.MalformedMessage
@@ -26,7 +26,7 @@ import kotlin.time.Duration.Companion.minutes
  * frames of every opcode, and the real `ConnectionDriver` (through `VoiceConnection` and the in-memory fakes, in
  * virtual time) on mutated message sequences after a valid handshake.
  *
- * Invariants: the decoder throws nothing but `MalformedMessage` or `VoiceServerProtocolException` (never an `Error`)
+ * Invariants: the decoder throws nothing but `MalformedMessage` or `GatewayProtocolException` (never an `Error`)
  * and allocates no more than the input permits; a connection fed garbage is either still up or ended with a typed
  * `VoiceConnectionException`, nothing escapes into the test's scope, and once the server goes away it ends typed
  * within 5 minutes (no hang). Seed and counts are printed; `-Dearshot.fuzz.inputs=N` sets the number of decoder
@@ -35,7 +35,7 @@ import kotlin.time.Duration.Companion.minutes
 @OptIn(ExperimentalCoroutinesApi::class)
 class GatewayFuzzSpec : FunSpec({
 
-    test("decoder: mutated frames of every opcode throw only MalformedMessage or VoiceServerProtocolException, bounded allocation").config(timeout = 2.hours) {
+    test("decoder: mutated frames of every opcode throw only MalformedMessage or GatewayProtocolException, bounded allocation").config(timeout = 2.hours) {
         val seed = FuzzConfig.seed(12)
         val inputs = FuzzConfig.inputs(50_000)
         val random = Random(seed)
@@ -57,7 +57,7 @@ class GatewayFuzzSpec : FunSpec({
                 decoded++
             } catch (e: MalformedMessage) {
                 malformed++
-            } catch (e: VoiceServerProtocolException) {
+            } catch (e: GatewayProtocolException) {
                 protocol++
             } catch (t: Throwable) {
                 findings.record("decoder", t, bytes?.toHex() ?: text!!)

@@ -10,7 +10,6 @@ import kotlinx.serialization.json.int
 import kotlinx.serialization.json.jsonObject
 import kotlinx.serialization.json.jsonPrimitive
 import kotlinx.serialization.json.long
-import dev.earshot.voice.connection.VoiceServerProtocolException
 import kotlin.random.Random
 
 class GatewayMessagesSpec : FunSpec({
@@ -180,13 +179,13 @@ class GatewayMessagesSpec : FunSpec({
             session(dave = "-1") to "SessionDescription.dave_protocol_version", session(dave = "256") to "SessionDescription.dave_protocol_version",
             session(dave = "\"x\"") to "SessionDescription.dave_protocol_version",
         ) { (text, field) ->
-            val e = shouldThrow<VoiceServerProtocolException> { GatewayMessages.decodeText(text) }
+            val e = shouldThrow<GatewayProtocolException> { GatewayMessages.decodeText(text) }
             e.field shouldBe field
         }
 
         test("the key never appears in an error message") {
             val secret = (0 until 33).map { 200 + it % 50 }
-            val e = shouldThrow<VoiceServerProtocolException> { GatewayMessages.decodeText(session(key = secret.joinToString(",", "[", "]"))) }
+            val e = shouldThrow<GatewayProtocolException> { GatewayMessages.decodeText(session(key = secret.joinToString(",", "[", "]"))) }
             e.message!!.contains("201") shouldBe false
         }
 
@@ -215,7 +214,7 @@ class GatewayMessagesSpec : FunSpec({
             try {
                 GatewayMessages.decodeText(text)
             } catch (_: MalformedMessage) {
-            } catch (e: VoiceServerProtocolException) {
+            } catch (e: GatewayProtocolException) {
                 setOf("Hello", "Ready", "SessionDescription").contains(e.field.substringBefore('.')) shouldBe true
             }
             try {

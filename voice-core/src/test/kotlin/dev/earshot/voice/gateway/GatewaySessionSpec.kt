@@ -1,6 +1,5 @@
 package dev.earshot.voice.gateway
 
-import dev.earshot.voice.connection.VoiceServerProtocolException
 import io.kotest.assertions.throwables.shouldThrow
 import io.kotest.core.spec.style.FunSpec
 import io.kotest.datatest.withData
@@ -136,7 +135,7 @@ class GatewaySessionSpec : FunSpec({
             val session = GatewaySession(socket, SeqTracker(), GatewayCounters())
             val run = async(kotlinx.coroutines.SupervisorJob()) { session.run { } }
             socket.serverSends("""{"op":8,"d":{"heartbeat_interval":$interval}}""")
-            val e = shouldThrow<VoiceServerProtocolException> { run.await() }
+            val e = shouldThrow<GatewayProtocolException> { run.await() }
             e.field shouldBe "Hello.heartbeat_interval"
             socket.isClosed shouldBe true
         }

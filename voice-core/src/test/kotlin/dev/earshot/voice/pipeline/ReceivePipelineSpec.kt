@@ -416,6 +416,28 @@ class ReceivePipelineSpec : FunSpec({
         }
     }
 
+    test("RTCP that fails authentication and RTCP that does not parse are counted apart") {
+        runTest {
+            val h = ReceiverHarness(this)
+            val cipher = TransportCipher.create(EncryptionMode.AEAD_AES256_GCM_RTPSIZE, h.key)
+            // An RR header whose length field (7 words) promises 32 bytes, with only 8 behind it: it authenticates,
+            // then fails to parse.
+            val header = byteArrayOf(0x81.toByte(), 201.toByte(), 0, 7, 1, 2, 3, 4)
+            val body = ByteArray(8)
+            val out = ByteArray(100)
+            val n = cipher.encrypt(header, 0, 8, body, 0, body.size, 6, out, 0)
+            h.source.offer(out.copyOf(n))
+            // The same datagram with a ciphertext byte flipped fails authentication.
+            h.source.offer(out.copyOf(n).also { it[9] = (it[9].toInt() xor 1).toByte() })
+            h.source.close()
+            h.ticks.await()
+            val s = h.receiver.stats()
+            s.rtcp shouldBe 2L
+            s.rtcpMalformed shouldBe 1L
+            s.rtcpAuthFailures shouldBe 1L
+        }
+    }
+
     test("a flow collector that cancels frees its queue") {
         runTest {
             val h = ReceiverHarness(this) { decode = null }
