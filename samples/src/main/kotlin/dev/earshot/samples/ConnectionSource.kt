@@ -6,7 +6,7 @@ import kotlinx.coroutines.CoroutineScope
 /**
  * Where the demo's voice connection comes from. The recorder only needs a connected [VoiceConnection] and a way to
  * leave, so the embedded test server ([EmbeddedSource]) and a real Discord channel through Kord
- * ([dev.earshot.samples.kord.KordSource]) are interchangeable.
+ * ([dev.earshot.samples.KordSource]) are interchangeable.
  */
 interface ConnectionSource {
     /**

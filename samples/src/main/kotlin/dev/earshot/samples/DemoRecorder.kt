@@ -1,6 +1,5 @@
 package dev.earshot.samples
 
-import dev.earshot.samples.kord.KordSource
 import dev.earshot.voice.connection.VoiceConnection
 import java.nio.file.Files
 import java.nio.file.Path

@@ -1,9 +1,5 @@
-package dev.earshot.samples.kord
+package dev.earshot.samples
 
-import dev.earshot.samples.ConnectedChannel
-import dev.earshot.samples.ConnectionSource
-import dev.earshot.samples.DemoOptions
-import dev.earshot.samples.DiscordTarget
 import dev.earshot.voice.ReceiveConfig
 import dev.earshot.voice.codec.PcmFormat
 import dev.earshot.voice.connection.VoiceConnection

@@ -81,7 +81,7 @@ class DemoOptionsSpec : FunSpec({
 
     test("a token, guild and channel select the Kord source (not run here: tests never reach Discord); none, the embedded one") {
         val withToken = (DemoOptions.parse(listOf("--token", "t0ken", "--guild", "1", "--channel", "2"), emptyMap()) as ParsedArgs.Run).options
-        DemoRecorder.sourceFor(withToken).shouldBeInstanceOf<dev.earshot.samples.kord.KordSource>()
+        DemoRecorder.sourceFor(withToken).shouldBeInstanceOf<dev.earshot.samples.KordSource>()
         withToken.toString() shouldNotContain "t0ken"
         DemoRecorder.sourceFor(DemoOptions()).shouldBeInstanceOf<EmbeddedSource>()
     }
