@@ -158,7 +158,7 @@ internal object ArchitectureDocCheck {
 }
 
 /** The directory holding ARCHITECTURE.md, searched upwards from the working directory. */
-private fun repositoryRoot(): Path {
+internal fun repositoryRoot(): Path {
     var dir: Path? = Path.of(System.getProperty("user.dir")).toAbsolutePath()
     while (dir != null && !Files.isRegularFile(dir.resolve("ARCHITECTURE.md"))) dir = dir.parent
     return checkNotNull(dir) { "no ARCHITECTURE.md above ${System.getProperty("user.dir")}" }
