@@ -35,7 +35,16 @@ public class ScriptedMember internal constructor(
     /** The op 20 platform announced for it, or null for none. */
     public val platform: Int?,
 ) {
-    internal lateinit var job: Deferred<Unit>
+    // Not `internal lateinit var`: a lateinit property's backing field is as visible as the property, and an internal
+    // one is public in bytecode, so Java users would see a `job` field.
+    private lateinit var scriptJob: Deferred<Unit>
+
+    /** The script's coroutine; set once by [TestChannel.addMember]. */
+    internal var job: Deferred<Unit>
+        get() = scriptJob
+        set(value) {
+            scriptJob = value
+        }
 
     /** The member's DAVE client; null for a transport-only member. Set once, before the script starts. */
     internal var dave: MemberDave? = null
