@@ -8,8 +8,8 @@ import dev.earshot.voice.testkit.internal.Endpoint
 import dev.earshot.voice.testkit.internal.FaultInjector
 import dev.earshot.voice.testkit.internal.FaultOutcome
 import dev.earshot.voice.testkit.internal.GatewayConnection
-import java.net.InetSocketAddress
 import dev.earshot.voice.testkit.internal.blockingWait
+import java.net.InetSocketAddress
 import java.util.Collections
 import java.util.concurrent.TimeoutException
 import kotlin.time.Duration
