@@ -13,6 +13,7 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.time.Duration;
+import java.util.Objects;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
@@ -21,7 +22,11 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 
+import static dev.earshot.voice.javaapi.TestSupport.BOT;
+import static dev.earshot.voice.javaapi.TestSupport.CHANNEL;
+import static dev.earshot.voice.javaapi.TestSupport.GUILD;
 import static dev.earshot.voice.javaapi.TestSupport.WAIT_SECONDS;
+import static dev.earshot.voice.javaapi.TestSupport.sessionInfo;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -45,9 +50,9 @@ class JavaErrorsTest {
 
     @Test
     void aChannelRequiringDaveFailsAConnectionWithoutItWith4017() throws Exception {
-        VoiceTestServer server = JavaTestKit.startServer(true);
+        VoiceTestServer server = VoiceTestServer.start(TestSupport.DAVE_REQUIRED);
         try {
-            CompletableFuture<JavaVoiceConnection> f = EarshotVoice.connect(JavaTestKit.sessionInfo(server), TestSupport.testConfig().build());
+            CompletableFuture<JavaVoiceConnection> f = EarshotVoice.connect(sessionInfo(server.grant(GUILD, CHANNEL, BOT)), TestSupport.testConfig().build());
             ExecutionException e = assertThrows(ExecutionException.class, () -> f.get(WAIT_SECONDS, TimeUnit.SECONDS));
             DaveRequiredException cause = assertInstanceOf(DaveRequiredException.class, e.getCause());
             assertTrue(cause.getMessage().contains("requires DAVE"), cause.getMessage());
@@ -86,10 +91,10 @@ class JavaErrorsTest {
 
     @Test
     void theServerEndingTheCallReachesListenersAndClosedWithTheTypedCause() throws Exception {
-        VoiceTestServer server = JavaTestKit.startServer(false);
+        VoiceTestServer server = VoiceTestServer.start(TestSupport.TRANSPORT_ONLY);
         ExecutorService executor = TestSupport.namedExecutor("java-callbacks");
         try {
-            JavaVoiceConnection c = EarshotVoice.connect(JavaTestKit.sessionInfo(server), TestSupport.testConfig().build())
+            JavaVoiceConnection c = EarshotVoice.connect(sessionInfo(server.grant(GUILD, CHANNEL, BOT)), TestSupport.testConfig().build())
                     .get(WAIT_SECONDS, TimeUnit.SECONDS);
             CountDownLatch closed = new CountDownLatch(1);
             AtomicReference<@Nullable Throwable> cause = new AtomicReference<>();
@@ -100,7 +105,7 @@ class JavaErrorsTest {
                     closed.countDown();
                 }
             }, executor);
-            JavaTestKit.closeBot(server, 4014);
+            Objects.requireNonNull(server.session(GUILD, BOT), "no bot session").closeConnection(4014, "test");
             assertTrue(closed.await(WAIT_SECONDS, TimeUnit.SECONDS), "onClosed");
             VoiceGatewayClosedException e = assertInstanceOf(VoiceGatewayClosedException.class, cause.get());
             assertEquals(4014, e.getCode());
@@ -113,14 +118,14 @@ class JavaErrorsTest {
     }
     @Test
     void aServerUpdateWithinTheMoveGraceAfter4014KeepsTheConnection() throws Exception {
-        VoiceTestServer server = JavaTestKit.startServer(false);
+        VoiceTestServer server = VoiceTestServer.start(TestSupport.TRANSPORT_ONLY);
         try {
-            SessionInfo info = JavaTestKit.sessionInfo(server);
+            SessionInfo info = sessionInfo(server.grant(GUILD, CHANNEL, BOT));
             JavaVoiceConnection c = EarshotVoice.connect(info, TestSupport.testConfig().moveGrace(Duration.ofSeconds(30)).build())
                     .get(WAIT_SECONDS, TimeUnit.SECONDS);
-            JavaTestKit.closeBot(server, 4014);
+            Objects.requireNonNull(server.session(GUILD, BOT), "no bot session").closeConnection(4014, "test");
             assertTrue(TestSupport.eventually(() -> c.state() == ConnectionState.WAITING_FOR_SERVER), "waits for the move");
-            SessionInfo moved = JavaTestKit.regrant(server, info.sessionId());
+            SessionInfo moved = sessionInfo(server.grant(GUILD, CHANNEL, BOT, info.sessionId()));
             c.updateServer(moved.token(), moved.endpoint()).get(WAIT_SECONDS, TimeUnit.SECONDS);
             assertTrue(TestSupport.eventually(() -> c.state() == ConnectionState.CONNECTED), "connected again");
             assertFalse(c.closed().isDone());

@@ -8,6 +8,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -16,7 +17,12 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
+import static dev.earshot.voice.javaapi.TestSupport.BOT;
+import static dev.earshot.voice.javaapi.TestSupport.CHANNEL;
+import static dev.earshot.voice.javaapi.TestSupport.GUILD;
 import static dev.earshot.voice.javaapi.TestSupport.WAIT_SECONDS;
+import static dev.earshot.voice.javaapi.TestSupport.sessionInfo;
+import static dev.earshot.voice.javaapi.TestSupport.tones;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -28,10 +34,10 @@ class JavaSinkTest {
 
     @Test
     void javaSinksRunOnTheirExecutorAndBuiltInSinksRecordFiles(@TempDir Path dir) throws Exception {
-        VoiceTestServer server = JavaTestKit.startServer(false);
+        VoiceTestServer server = VoiceTestServer.start(TestSupport.TRANSPORT_ONLY);
         ExecutorService executor = TestSupport.namedExecutor(THREAD);
         try {
-            JavaVoiceConnection c = EarshotVoice.connect(JavaTestKit.sessionInfo(server), TestSupport.testConfig().build())
+            JavaVoiceConnection c = EarshotVoice.connect(sessionInfo(server.grant(GUILD, CHANNEL, BOT)), TestSupport.testConfig().build())
                     .get(WAIT_SECONDS, TimeUnit.SECONDS);
             List<String> wrongThreads = new CopyOnWriteArrayList<>();
             AtomicInteger written = new AtomicInteger();
@@ -63,7 +69,7 @@ class JavaSinkTest {
             ActiveSink ogg = c.listen(Sinks.perUserOgg(dir.resolve("ogg")));
             ActiveSink onlyTwo = c.listen(Sinks.onlyUsers(Sinks.perUserWav(dir.resolve("only2")), java.util.Set.of(2L)));
 
-            JavaTestKit.toneMember(server, 1, 440, 1000, 1);
+            server.channel(GUILD, CHANNEL).addMember("1", tones(440, Duration.ofMillis(1000), 1));
             assertTrue(stopped.await(WAIT_SECONDS, TimeUnit.SECONDS), "the speaker finished");
             assertInstanceOf(java.io.IOException.class, failing.finished().get(WAIT_SECONDS, TimeUnit.SECONDS), "the failing sink ended alone");
             assertTrue(mine.isActive() && wav.isActive(), "the others go on");
