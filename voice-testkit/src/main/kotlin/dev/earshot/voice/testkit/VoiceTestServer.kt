@@ -7,8 +7,8 @@ import dev.earshot.voice.testkit.internal.Close
 import dev.earshot.voice.testkit.internal.Endpoint
 import dev.earshot.voice.testkit.internal.blockingWait
 import java.security.SecureRandom
-import java.util.concurrent.TimeoutException
 import java.util.concurrent.Executors
+import java.util.concurrent.TimeoutException
 import kotlin.random.Random
 import kotlin.random.asKotlinRandom
 import kotlin.time.Duration
