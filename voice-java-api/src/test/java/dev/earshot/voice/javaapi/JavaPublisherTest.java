@@ -33,7 +33,7 @@ class JavaPublisherTest {
 
         @Override
         public void onSubscribe(Flow.Subscription s) {
-            check();
+            // Within subscribe(), on the subscribing thread; the other signals come on the executor.
             subscription = s;
             subscribed.countDown();
         }
@@ -72,7 +72,7 @@ class JavaPublisherTest {
     void framesArriveOnlyAsRequestedAndAFullBufferDropsTheOldest() throws Exception {
         VoiceTestServer server = JavaTestKit.startServer(false);
         ExecutorService executor = TestSupport.namedExecutor(THREAD);
-        try (JavaVoiceConnection c = EarshotVoice.connect(JavaTestKit.sessionInfo(server), TestSupport.testConfig().build())
+        try (JavaVoiceConnection c = EarshotVoice.connect(JavaTestKit.sessionInfo(server).core(), TestSupport.testConfig().build())
                 .get(WAIT_SECONDS, TimeUnit.SECONDS)) {
             VoicePublisher<VoiceFrame> frames = c.frames(1, executor, 8);
             Recorder<VoiceFrame> r = new Recorder<>();
@@ -91,7 +91,7 @@ class JavaPublisherTest {
             // What was kept is the newest: a gap of dropped frames separates it from what came before.
             assertTrue(r.items.get(5).tick() > lastBefore + 1, "oldest dropped, not newest");
             for (int i = 1; i < r.items.size(); i++) assertTrue(r.items.get(i).tick() > r.items.get(i - 1).tick());
-            assertTrue(r.items.stream().allMatch(f -> Long.valueOf(1L).equals(f.userId())));
+            assertTrue(r.items.stream().allMatch(f -> f.userId() == 1L));
             r.subscription.cancel();
             assertEquals(List.of(), r.wrongThreads);
         } finally {
@@ -105,7 +105,7 @@ class JavaPublisherTest {
         VoiceTestServer server = JavaTestKit.startServer(false);
         ExecutorService executor = TestSupport.namedExecutor(THREAD);
         try {
-            JavaVoiceConnection c = EarshotVoice.connect(JavaTestKit.sessionInfo(server), TestSupport.testConfig().build())
+            JavaVoiceConnection c = EarshotVoice.connect(JavaTestKit.sessionInfo(server).core(), TestSupport.testConfig().build())
                     .get(WAIT_SECONDS, TimeUnit.SECONDS);
             Recorder<ChannelEvent> events = new Recorder<>();
             c.events(executor).subscribe(events);

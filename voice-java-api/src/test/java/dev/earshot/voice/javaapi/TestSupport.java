@@ -1,5 +1,8 @@
 package dev.earshot.voice.javaapi;
 
+import dev.earshot.voice.ReceiveConfig;
+import dev.earshot.voice.connection.VoiceConnectionConfig;
+
 import java.time.Duration;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -13,10 +16,15 @@ final class TestSupport {
     private TestSupport() {
     }
 
-    /** Settings for the local test server: plain ws://, transport-only, quick retries. */
-    static VoiceConfig.Builder testConfig() {
-        return VoiceConfig.builder().secure(false).maxDaveProtocolVersion(0).reconnectDelay(Duration.ofMillis(100))
-                .tickQueueCapacity(3000);
+    /** Settings for the local test server: plain ws://, transport-only, quick retries, deep tick queues. */
+    static VoiceConnectionConfig.Builder testConfig() {
+        return testConfig(ReceiveConfig.builder());
+    }
+
+    /** {@link #testConfig()} with receive settings from {@code receive} (its tick queue deepened). */
+    static VoiceConnectionConfig.Builder testConfig(ReceiveConfig.Builder receive) {
+        return VoiceConnectionConfig.builder().secure(false).maxDaveProtocolVersion(0).reconnectDelay(Duration.ofMillis(100))
+                .receive(receive.tickQueueCapacity(3000).build());
     }
 
     /** A single-thread executor whose thread is called {@code name}. */
