@@ -9,7 +9,9 @@ import dev.earshot.voice.testkit.internal.FaultInjector
 import dev.earshot.voice.testkit.internal.FaultOutcome
 import dev.earshot.voice.testkit.internal.GatewayConnection
 import java.net.InetSocketAddress
+import dev.earshot.voice.testkit.internal.blockingWait
 import java.util.Collections
+import java.util.concurrent.TimeoutException
 import kotlin.time.Duration
 import kotlin.time.Duration.Companion.milliseconds
 import kotlin.time.Duration.Companion.seconds
@@ -17,6 +19,8 @@ import kotlinx.coroutines.Job
 import kotlinx.coroutines.delay
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.withTimeout
+import kotlinx.serialization.SerializationException
+import kotlinx.serialization.json.Json
 import kotlinx.serialization.json.JsonElement
 import kotlinx.serialization.json.buildJsonObject
 import kotlinx.serialization.json.put
@@ -169,6 +173,7 @@ public class ClientSession internal constructor(
      * Closes the client's WebSocket with [code] and [reason]. Codes below 4000 and 4015 leave the session resumable
      * (as Discord does); any other 4xxx code ends it, and the other members get op 13.
      */
+    @JvmOverloads
     public fun closeConnection(code: Int, reason: String = "") {
         require(code in 1000..4999) { "close code must be 1000..4999, was $code" }
         val resumable = code < 4000 || code == 4015
@@ -208,6 +213,7 @@ public class ClientSession internal constructor(
     }
 
     /** Waits until at least [count] packets were [received] and returns them; throws on [timeout]. */
+    @JvmSynthetic
     public suspend fun awaitReceived(count: Int, timeout: Duration = 5.seconds): List<CapturedPacket> =
         withTimeout(timeout) {
             var now = received
@@ -219,10 +225,28 @@ public class ClientSession internal constructor(
         }
 
     /** Waits until [isReady] (op 4 sent) and the client's UDP address is known; throws on [timeout]. */
+    @JvmSynthetic
     public suspend fun awaitReady(timeout: Duration = 5.seconds) {
         withTimeout(timeout) {
             while (!(isReady && udpAddress != null)) delay(POLL)
         }
+    }
+
+    /**
+     * Blocks until at least [count] packets were [received] and returns them, for Java tests; throws
+     * [TimeoutException] after [timeout] and [InterruptedException] when the thread is interrupted.
+     */
+    @Throws(TimeoutException::class, InterruptedException::class)
+    public fun awaitReceived(count: Int, timeout: java.time.Duration): List<CapturedPacket> =
+        blockingWait(timeout, { "user $userId sent fewer than $count packets" }) { awaitReceived(count, it) }
+
+    /**
+     * Blocks until [isReady] and the client's UDP address is known, for Java tests; throws [TimeoutException] after
+     * [timeout] and [InterruptedException] when the thread is interrupted.
+     */
+    @Throws(TimeoutException::class, InterruptedException::class)
+    public fun awaitReady(timeout: java.time.Duration) {
+        blockingWait(timeout, { "the session of user $userId was not ready" }) { awaitReady(it) }
     }
 
     // --- gateway messages ---
@@ -233,11 +257,27 @@ public class ClientSession internal constructor(
      * 14, 15, DAVE opcodes...). Waits in the replay buffer when no socket is attached.
      * @throws IllegalStateException after the session ended.
      */
+    @JvmSynthetic
     public fun sendMessage(op: Int, d: JsonElement) {
         synchronized(server.lock) {
             check(!isEnded) { "the session has ended" }
             send(op, d)
         }
+    }
+
+    /**
+     * Sends `{op, d}` with [d] given as JSON text (for Java, which has no kotlinx-serialization types at hand); see the
+     * other [sendMessage].
+     * @throws IllegalArgumentException if [d] is not valid JSON.
+     * @throws IllegalStateException after the session ended.
+     */
+    public fun sendMessage(op: Int, d: String) {
+        val parsed = try {
+            Json.parseToJsonElement(d)
+        } catch (e: SerializationException) {
+            throw IllegalArgumentException("not valid JSON: ${e.message}", e)
+        }
+        sendMessage(op, parsed)
     }
 
     /**

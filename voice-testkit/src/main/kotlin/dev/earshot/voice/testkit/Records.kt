@@ -68,14 +68,20 @@ public data class SpeakingUpdate(
     val atNanos: Long,
 )
 
-/** One JSON message a client sent on the voice gateway, parsed but otherwise as received. */
-public class ClientMessage(
+/**
+ * One JSON message a client sent on the voice gateway, parsed but otherwise as received. Made by the server only.
+ * Kotlin reads the payload as [d] (a kotlinx-serialization element), Java as JSON text ([payload]).
+ */
+public class ClientMessage internal constructor(
     /** The opcode. */
     public val op: Int,
     /** The `d` payload, or null when absent. */
-    public val d: JsonElement?,
+    @get:JvmSynthetic public val d: JsonElement?,
     /** `System.nanoTime()` when the server received it. */
     public val atNanos: Long,
 ) {
+    /** The `d` payload as JSON text, or null when absent. */
+    public val payload: String? get() = d?.toString()
+
     override fun toString(): String = "ClientMessage(op=$op)"
 }

@@ -2,7 +2,9 @@ package dev.earshot.voice.testkit
 
 import dev.earshot.voice.dave.DaveSession
 import dev.earshot.voice.testkit.internal.MemberDave
+import dev.earshot.voice.testkit.internal.blockingWait
 import java.util.Collections
+import java.util.concurrent.TimeoutException
 import kotlin.time.Duration
 import kotlin.time.Duration.Companion.seconds
 import kotlinx.coroutines.CancellationException
@@ -63,6 +65,7 @@ public class ScriptedMember internal constructor(
      * Waits until the script has finished, or the member left. Throws on [timeout], and rethrows what made the
      * script fail (a file that cannot be read, for example).
      */
+    @JvmSynthetic
     public suspend fun awaitFinished(timeout: Duration = 60.seconds) {
         withTimeout(timeout) {
             try {
@@ -72,6 +75,15 @@ public class ScriptedMember internal constructor(
                 if (!job.isCancelled || !currentCoroutineContext().isActive) throw e
             }
         }
+    }
+
+    /**
+     * Blocks until the script has finished, or the member left, for Java tests: throws [TimeoutException] after
+     * [timeout], [InterruptedException] when the thread is interrupted, and rethrows what made the script fail.
+     */
+    @Throws(TimeoutException::class, InterruptedException::class)
+    public fun awaitFinished(timeout: java.time.Duration) {
+        blockingWait(timeout, { "member $userId did not finish its script" }) { awaitFinished(it) }
     }
 
     /** Stops the script and leaves the channel now (every client gets op 13). */

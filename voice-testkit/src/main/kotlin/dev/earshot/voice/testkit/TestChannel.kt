@@ -12,6 +12,7 @@ import dev.earshot.voice.testkit.internal.MemberPlayer
 import dev.earshot.voice.testkit.internal.PlannedFrame
 import kotlin.time.Duration
 import kotlin.time.Duration.Companion.milliseconds
+import kotlin.time.toKotlinDuration
 import kotlinx.coroutines.CoroutineStart
 import kotlinx.coroutines.async
 import kotlinx.coroutines.delay
@@ -93,15 +94,17 @@ public class TestChannel internal constructor(
      * it joins the channel's MLS group and end-to-end encrypts its frames, which it sends unencrypted until its first
      * key is in force, as discord.js does. With `dave = false`, or when [userId] or the channel id is not a numeric
      * snowflake, the member is transport-only and the channel downgrades while it is present.
+     * Java adds members with the overloads below or with [newMember].
      * @throws IllegalArgumentException if [userId] is already in the channel.
      */
+    @JvmSynthetic
     public fun addMember(
         userId: String,
         script: MemberScript = MemberScript.SILENT,
         speaking: Int = 1,
         clientFlags: Int? = null,
         platform: Int? = null,
-        startDelay: Duration = 100.milliseconds,
+        startDelay: Duration = DEFAULT_START_DELAY,
         dave: Boolean = true,
     ): ScriptedMember {
         val member: ScriptedMember
@@ -147,6 +150,50 @@ public class TestChannel internal constructor(
         }
         member.job.start()
         return member
+    }
+
+    /** Adds a silent member with the defaults of the full [addMember] (a DAVE client when the channel can run DAVE). */
+    public fun addMember(userId: String): ScriptedMember = addMember(userId, MemberScript.SILENT)
+
+    /** Adds a member playing [script] with the defaults of the full [addMember]. */
+    public fun addMember(userId: String, script: MemberScript): ScriptedMember =
+        addMember(userId, script, speaking = 1, clientFlags = null, platform = null, startDelay = DEFAULT_START_DELAY, dave = true)
+
+    /**
+     * Starts describing member [userId], for Java: `channel.newMember("4").script(s).dave(false).add()`. Each setting
+     * is that of the full [addMember], with the same defaults.
+     */
+    public fun newMember(userId: String): MemberBuilder = MemberBuilder(userId)
+
+    /** Collects the settings of one scripted member; [add] adds it. See [newMember] and [addMember]. */
+    public inner class MemberBuilder internal constructor(private val userId: String) {
+        private var script = MemberScript.SILENT
+        private var speaking = 1
+        private var clientFlags: Int? = null
+        private var platform: Int? = null
+        private var startDelay = DEFAULT_START_DELAY
+        private var dave = true
+
+        /** What the member plays; default [MemberScript.SILENT]. */
+        public fun script(value: MemberScript): MemberBuilder = apply { script = value }
+
+        /** The op 5 speaking flags; default 1 (microphone). */
+        public fun speaking(value: Int): MemberBuilder = apply { speaking = value }
+
+        /** The op 18 flags to announce, or null for none (the default). */
+        public fun clientFlags(value: Int?): MemberBuilder = apply { clientFlags = value }
+
+        /** The op 20 platform to announce, or null for none (the default). */
+        public fun platform(value: Int?): MemberBuilder = apply { platform = value }
+
+        /** How long after joining the script starts; default 100 ms. */
+        public fun startDelay(value: java.time.Duration): MemberBuilder = apply { startDelay = value.toKotlinDuration() }
+
+        /** Whether the member is a DAVE client when the channel can run DAVE; default true. */
+        public fun dave(value: Boolean): MemberBuilder = apply { dave = value }
+
+        /** Adds the member; see [addMember]. */
+        public fun add(): ScriptedMember = addMember(userId, script, speaking, clientFlags, platform, startDelay, dave)
     }
 
     /** The scripted member with [userId], or null. */
@@ -332,6 +379,7 @@ public class TestChannel internal constructor(
         const val OP_CLIENT_PLATFORM = 20
         private const val HEADER_MAX = 16
         private val EMPTY = ByteArray(0)
+        private val DEFAULT_START_DELAY = 100.milliseconds
 
         /** A user or channel id as DAVE uses it (unsigned 64-bit), or null when it is not a numeric snowflake. */
         fun snowflake(id: String): Long? = id.toULongOrNull()?.toLong()

@@ -4,9 +4,13 @@ import dev.earshot.voice.crypto.EncryptionMode
 import kotlin.time.Duration
 import kotlin.time.Duration.Companion.milliseconds
 import kotlin.time.Duration.Companion.seconds
+import kotlin.time.toJavaDuration
+import kotlin.time.toKotlinDuration
 
 /**
- * How a [VoiceTestServer] behaves; every default matches what Discord does in 2026 unless stated.
+ * How a [VoiceTestServer] behaves; every default matches what Discord does in 2026 unless stated. Kotlin code uses the
+ * constructor's named arguments and [copy]; Java code uses [builder] (or `new TestServerConfig()` for the defaults),
+ * [toBuilder], and the `java.time.Duration` getters.
  *
  * @property tls serve `wss://` with the self-signed certificate of [TlsMaterial.shared] (needed by discord.js,
  *   which always connects with `wss://`); `ws://` when false. Default false.
@@ -39,22 +43,22 @@ import kotlin.time.Duration.Companion.seconds
  * @property seed seeds SSRCs, keys, tokens and RTP start values so runs repeat; null draws them from
  *   `SecureRandom`. Default null.
  */
-public data class TestServerConfig(
-    val tls: Boolean = false,
-    val host: String = "127.0.0.1",
-    val heartbeatInterval: Duration = 13_750.milliseconds,
-    val enforceHeartbeatTimeout: Boolean = true,
-    val modes: List<EncryptionMode> = listOf(EncryptionMode.AEAD_AES256_GCM_RTPSIZE, EncryptionMode.AEAD_XCHACHA20_POLY1305_RTPSIZE),
-    val extraModes: List<String> = emptyList(),
-    val daveProtocolVersion: Int = 1,
-    val requireDave: Boolean = false,
-    val resumeWindow: Duration = 60.seconds,
-    val replayBufferSize: Int = 256,
-    val keySwitchDelay: Duration = 200.milliseconds,
-    val previousKeyGrace: Duration = 2.seconds,
-    val endpointCloseDelay: Duration = 1.seconds,
-    val echoKeepalives: Boolean = true,
-    val seed: Long? = null,
+public class TestServerConfig(
+    public val tls: Boolean = false,
+    public val host: String = "127.0.0.1",
+    @get:JvmSynthetic public val heartbeatInterval: Duration = 13_750.milliseconds,
+    public val enforceHeartbeatTimeout: Boolean = true,
+    public val modes: List<EncryptionMode> = listOf(EncryptionMode.AEAD_AES256_GCM_RTPSIZE, EncryptionMode.AEAD_XCHACHA20_POLY1305_RTPSIZE),
+    public val extraModes: List<String> = emptyList(),
+    public val daveProtocolVersion: Int = 1,
+    public val requireDave: Boolean = false,
+    @get:JvmSynthetic public val resumeWindow: Duration = 60.seconds,
+    public val replayBufferSize: Int = 256,
+    @get:JvmSynthetic public val keySwitchDelay: Duration = 200.milliseconds,
+    @get:JvmSynthetic public val previousKeyGrace: Duration = 2.seconds,
+    @get:JvmSynthetic public val endpointCloseDelay: Duration = 1.seconds,
+    public val echoKeepalives: Boolean = true,
+    public val seed: Long? = null,
 ) {
     init {
         require(heartbeatInterval.isPositive()) { "heartbeatInterval must be positive" }
@@ -62,6 +66,180 @@ public data class TestServerConfig(
         require(daveProtocolVersion in 0..1) { "daveProtocolVersion must be 0 or 1, was $daveProtocolVersion" }
         require(!resumeWindow.isNegative() && !keySwitchDelay.isNegative() && !previousKeyGrace.isNegative() &&
             !endpointCloseDelay.isNegative()) { "durations must not be negative" }
+    }
+
+    /** The defaults, for Java (Kotlin's all-default constructor takes `kotlin.time.Duration`s, which Java cannot pass). */
+    public constructor() : this(tls = false)
+
+    // Java getters for the durations: the Kotlin properties' getters have mangled names Java cannot call.
+
+    /** [heartbeatInterval] for Java. */
+    @get:JvmName("getHeartbeatInterval")
+    public val javaHeartbeatInterval: java.time.Duration get() = heartbeatInterval.toJavaDuration()
+
+    /** [resumeWindow] for Java. */
+    @get:JvmName("getResumeWindow")
+    public val javaResumeWindow: java.time.Duration get() = resumeWindow.toJavaDuration()
+
+    /** [keySwitchDelay] for Java. */
+    @get:JvmName("getKeySwitchDelay")
+    public val javaKeySwitchDelay: java.time.Duration get() = keySwitchDelay.toJavaDuration()
+
+    /** [previousKeyGrace] for Java. */
+    @get:JvmName("getPreviousKeyGrace")
+    public val javaPreviousKeyGrace: java.time.Duration get() = previousKeyGrace.toJavaDuration()
+
+    /** [endpointCloseDelay] for Java. */
+    @get:JvmName("getEndpointCloseDelay")
+    public val javaEndpointCloseDelay: java.time.Duration get() = endpointCloseDelay.toJavaDuration()
+
+    /** A copy with the given values changed (Kotlin; Java uses [toBuilder]). */
+    @JvmSynthetic
+    public fun copy(
+        tls: Boolean = this.tls,
+        host: String = this.host,
+        heartbeatInterval: Duration = this.heartbeatInterval,
+        enforceHeartbeatTimeout: Boolean = this.enforceHeartbeatTimeout,
+        modes: List<EncryptionMode> = this.modes,
+        extraModes: List<String> = this.extraModes,
+        daveProtocolVersion: Int = this.daveProtocolVersion,
+        requireDave: Boolean = this.requireDave,
+        resumeWindow: Duration = this.resumeWindow,
+        replayBufferSize: Int = this.replayBufferSize,
+        keySwitchDelay: Duration = this.keySwitchDelay,
+        previousKeyGrace: Duration = this.previousKeyGrace,
+        endpointCloseDelay: Duration = this.endpointCloseDelay,
+        echoKeepalives: Boolean = this.echoKeepalives,
+        seed: Long? = this.seed,
+    ): TestServerConfig = TestServerConfig(
+        tls, host, heartbeatInterval, enforceHeartbeatTimeout, modes, extraModes, daveProtocolVersion, requireDave,
+        resumeWindow, replayBufferSize, keySwitchDelay, previousKeyGrace, endpointCloseDelay, echoKeepalives, seed,
+    )
+
+    /** A [Builder] holding this configuration's values. */
+    public fun toBuilder(): Builder = Builder(this)
+
+    private fun fields(): List<Any?> = listOf(
+        tls, host, heartbeatInterval, enforceHeartbeatTimeout, modes, extraModes, daveProtocolVersion, requireDave,
+        resumeWindow, replayBufferSize, keySwitchDelay, previousKeyGrace, endpointCloseDelay, echoKeepalives, seed,
+    )
+
+    override fun equals(other: Any?): Boolean = other is TestServerConfig && other.fields() == fields()
+
+    override fun hashCode(): Int = fields().hashCode()
+
+    override fun toString(): String =
+        "TestServerConfig(tls=$tls, host=$host, heartbeatInterval=$heartbeatInterval, " +
+            "enforceHeartbeatTimeout=$enforceHeartbeatTimeout, modes=$modes, extraModes=$extraModes, " +
+            "daveProtocolVersion=$daveProtocolVersion, requireDave=$requireDave, resumeWindow=$resumeWindow, " +
+            "replayBufferSize=$replayBufferSize, keySwitchDelay=$keySwitchDelay, previousKeyGrace=$previousKeyGrace, " +
+            "endpointCloseDelay=$endpointCloseDelay, echoKeepalives=$echoKeepalives, seed=$seed)"
+
+    /**
+     * Builds a [TestServerConfig] step by step, the way Java code does (`TestServerConfig.builder().tls(true).build()`);
+     * starts from the defaults, or from a config's values ([toBuilder]). Each setter is documented on the property of
+     * the same name; [build] checks the values.
+     */
+    public class Builder internal constructor(from: TestServerConfig) {
+        private var tls = from.tls
+        private var host = from.host
+        private var heartbeatInterval = from.heartbeatInterval
+        private var enforceHeartbeatTimeout = from.enforceHeartbeatTimeout
+        private var modes = from.modes
+        private var extraModes = from.extraModes
+        private var daveProtocolVersion = from.daveProtocolVersion
+        private var requireDave = from.requireDave
+        private var resumeWindow = from.resumeWindow
+        private var replayBufferSize = from.replayBufferSize
+        private var keySwitchDelay = from.keySwitchDelay
+        private var previousKeyGrace = from.previousKeyGrace
+        private var endpointCloseDelay = from.endpointCloseDelay
+        private var echoKeepalives = from.echoKeepalives
+        private var seed = from.seed
+
+        /** See [TestServerConfig.tls]. */
+        public fun tls(value: Boolean): Builder = apply { tls = value }
+
+        /** See [TestServerConfig.host]. */
+        public fun host(value: String): Builder = apply { host = value }
+
+        /** See [TestServerConfig.heartbeatInterval]. */
+        public fun heartbeatInterval(value: java.time.Duration): Builder = apply { heartbeatInterval = value.toKotlinDuration() }
+
+        /** See [TestServerConfig.heartbeatInterval]. */
+        @JvmSynthetic
+        public fun heartbeatInterval(value: Duration): Builder = apply { heartbeatInterval = value }
+
+        /** See [TestServerConfig.enforceHeartbeatTimeout]. */
+        public fun enforceHeartbeatTimeout(value: Boolean): Builder = apply { enforceHeartbeatTimeout = value }
+
+        /** See [TestServerConfig.modes]. */
+        public fun modes(value: List<EncryptionMode>): Builder = apply { modes = value.toList() }
+
+        /** See [TestServerConfig.modes]. */
+        public fun modes(vararg value: EncryptionMode): Builder = apply { modes = value.toList() }
+
+        /** See [TestServerConfig.extraModes]. */
+        public fun extraModes(value: List<String>): Builder = apply { extraModes = value.toList() }
+
+        /** See [TestServerConfig.extraModes]. */
+        public fun extraModes(vararg value: String): Builder = apply { extraModes = value.toList() }
+
+        /** See [TestServerConfig.daveProtocolVersion]. */
+        public fun daveProtocolVersion(value: Int): Builder = apply { daveProtocolVersion = value }
+
+        /** See [TestServerConfig.requireDave]. */
+        public fun requireDave(value: Boolean): Builder = apply { requireDave = value }
+
+        /** See [TestServerConfig.resumeWindow]. */
+        public fun resumeWindow(value: java.time.Duration): Builder = apply { resumeWindow = value.toKotlinDuration() }
+
+        /** See [TestServerConfig.resumeWindow]. */
+        @JvmSynthetic
+        public fun resumeWindow(value: Duration): Builder = apply { resumeWindow = value }
+
+        /** See [TestServerConfig.replayBufferSize]. */
+        public fun replayBufferSize(value: Int): Builder = apply { replayBufferSize = value }
+
+        /** See [TestServerConfig.keySwitchDelay]. */
+        public fun keySwitchDelay(value: java.time.Duration): Builder = apply { keySwitchDelay = value.toKotlinDuration() }
+
+        /** See [TestServerConfig.keySwitchDelay]. */
+        @JvmSynthetic
+        public fun keySwitchDelay(value: Duration): Builder = apply { keySwitchDelay = value }
+
+        /** See [TestServerConfig.previousKeyGrace]. */
+        public fun previousKeyGrace(value: java.time.Duration): Builder = apply { previousKeyGrace = value.toKotlinDuration() }
+
+        /** See [TestServerConfig.previousKeyGrace]. */
+        @JvmSynthetic
+        public fun previousKeyGrace(value: Duration): Builder = apply { previousKeyGrace = value }
+
+        /** See [TestServerConfig.endpointCloseDelay]. */
+        public fun endpointCloseDelay(value: java.time.Duration): Builder = apply { endpointCloseDelay = value.toKotlinDuration() }
+
+        /** See [TestServerConfig.endpointCloseDelay]. */
+        @JvmSynthetic
+        public fun endpointCloseDelay(value: Duration): Builder = apply { endpointCloseDelay = value }
+
+        /** See [TestServerConfig.echoKeepalives]. */
+        public fun echoKeepalives(value: Boolean): Builder = apply { echoKeepalives = value }
+
+        /** See [TestServerConfig.seed]; null draws from `SecureRandom`. */
+        public fun seed(value: Long?): Builder = apply { seed = value }
+
+        /** The configuration; throws [IllegalArgumentException] for a value out of range. */
+        public fun build(): TestServerConfig = TestServerConfig(
+            tls, host, heartbeatInterval, enforceHeartbeatTimeout, modes, extraModes, daveProtocolVersion, requireDave,
+            resumeWindow, replayBufferSize, keySwitchDelay, previousKeyGrace, endpointCloseDelay, echoKeepalives, seed,
+        )
+    }
+
+    /** Java's entry point to the [Builder]. */
+    public companion object {
+        /** A [Builder] starting from the defaults. */
+        @JvmStatic
+        public fun builder(): Builder = Builder(TestServerConfig())
     }
 }
 

@@ -44,6 +44,7 @@ public class TlsMaterial private constructor(
         private const val PASSWORD = "earshot-testkit"
 
         /** The process-wide material, generated on first use. */
+        @JvmStatic
         public val shared: TlsMaterial by lazy { generate() }
 
         private fun generate(): TlsMaterial {

@@ -5,7 +5,9 @@ import dev.earshot.voice.crypto.EncryptionMode
 import dev.earshot.voice.crypto.TransportCipher
 import dev.earshot.voice.testkit.internal.Close
 import dev.earshot.voice.testkit.internal.Endpoint
+import dev.earshot.voice.testkit.internal.blockingWait
 import java.security.SecureRandom
+import java.util.concurrent.TimeoutException
 import java.util.concurrent.Executors
 import kotlin.random.Random
 import kotlin.random.asKotlinRandom
@@ -43,6 +45,15 @@ import org.slf4j.LoggerFactory
  *     server.channel("1", "2").addMember("4", MemberScript { play(Path.of("speech.opus")) })
  *     // connect the client under test to "wss://${grant.endpoint}?v=8" with grant.token and grant.sessionId
  *     val session = server.awaitSession("1", "3")
+ * }
+ * ```
+ * From Java (every wait takes a `java.time.Duration` and blocks; the server is [AutoCloseable]):
+ * ```
+ * try (VoiceTestServer server = VoiceTestServer.start(TestServerConfig.builder().tls(true).build())) {
+ *     VoiceGrant grant = server.grant("1", "2", "3");
+ *     server.channel("1", "2").addMember("4", MemberScript.builder().tone(440, Duration.ofSeconds(1)).build());
+ *     // connect the client under test
+ *     ClientSession session = server.awaitSession("1", "3", Duration.ofSeconds(10));
  * }
  * ```
  * With [TestServerConfig.daveProtocolVersion] 1 (the default) the gateway also plays DAVE's server side for
@@ -119,6 +130,7 @@ public class VoiceTestServer private constructor(
      * the current [endpoint] and a session id ([sessionId], or a random one). A grant stays valid for repeated
      * Identifies until the endpoint moves.
      */
+    @JvmOverloads
     public fun grant(guildId: String, channelId: String, userId: String, sessionId: String? = null): VoiceGrant =
         synchronized(lock) {
             check(!isClosed) { "the server is closed" }
@@ -142,6 +154,7 @@ public class VoiceTestServer private constructor(
      * Waits for [userId]'s session in [guildId] and, when [ready] (the default), until it has a key and a UDP
      * address; throws on [timeout].
      */
+    @JvmSynthetic
     public suspend fun awaitSession(
         guildId: String,
         userId: String,
@@ -155,6 +168,24 @@ public class VoiceTestServer private constructor(
         }
         found
     }
+
+    /**
+     * Blocks until [userId]'s session in [guildId] has a key and a UDP address, for Java tests; throws
+     * [TimeoutException] after [timeout] and [InterruptedException] when the thread is interrupted.
+     */
+    @Throws(TimeoutException::class, InterruptedException::class)
+    public fun awaitSession(guildId: String, userId: String, timeout: java.time.Duration): ClientSession =
+        awaitSession(guildId, userId, timeout, true)
+
+    /**
+     * Blocks until [userId]'s session in [guildId] exists and, when [ready], has a key and a UDP address, for Java
+     * tests; throws [TimeoutException] after [timeout] and [InterruptedException] when the thread is interrupted.
+     */
+    @Throws(TimeoutException::class, InterruptedException::class)
+    public fun awaitSession(guildId: String, userId: String, timeout: java.time.Duration, ready: Boolean): ClientSession =
+        blockingWait(timeout, { "no ${if (ready) "ready " else ""}session of user $userId in guild $guildId" }) {
+            awaitSession(guildId, userId, it, ready)
+        }
 
     /**
      * Removes [userId] from its voice channel in [guildId] as the main gateway would on a leave or a kick: the

@@ -1,6 +1,8 @@
 package dev.earshot.voice.testkit.chaos
 
 import kotlin.time.Duration
+import kotlin.time.toJavaDuration
+import kotlin.time.toKotlinDuration
 
 /**
  * A point in one voice gateway connection at which a [ChaosScript] can act. At each step the [ChaosVoiceServer] runs
@@ -91,7 +93,7 @@ public sealed class ChaosAction {
     // ---- ending the connection ----
 
     /** Sends a close frame with [code] (any code, even ones RFC 6455 reserves) and [reason], then hangs up. */
-    public data class Close(public val code: Int, public val reason: String = "") : ChaosAction() {
+    public data class Close @JvmOverloads constructor(public val code: Int, public val reason: String = "") : ChaosAction() {
         override val isTerminal: Boolean get() = true
     }
 
@@ -99,7 +101,7 @@ public sealed class ChaosAction {
      * Ends the TCP connection without a close frame: an orderly end of stream (FIN) or, with [reset], a TCP reset
      * (RST, through SO_LINGER 0). The client sees an abnormal closure (1006).
      */
-    public data class Drop(public val reset: Boolean = false) : ChaosAction() {
+    public data class Drop @JvmOverloads constructor(public val reset: Boolean = false) : ChaosAction() {
         override val isTerminal: Boolean get() = true
     }
 
@@ -112,7 +114,20 @@ public sealed class ChaosAction {
      * Stops answering for [duration]: messages that arrive meanwhile (heartbeats too) wait and are handled after. An
      * infinite [duration] is [Silence]. A client that closes the connection ends the stall.
      */
-    public data class Stall(public val duration: Duration) : ChaosAction()
+    public class Stall(@get:JvmSynthetic public val duration: Duration) : ChaosAction() {
+        /** A stall of [duration], for Java. */
+        public constructor(duration: java.time.Duration) : this(duration.toKotlinDuration())
+
+        /** [duration] for Java. */
+        @get:JvmName("getDuration")
+        public val javaDuration: java.time.Duration get() = duration.toJavaDuration()
+
+        override fun equals(other: Any?): Boolean = other is Stall && other.duration == duration
+
+        override fun hashCode(): Int = duration.hashCode()
+
+        override fun toString(): String = "Stall(duration=$duration)"
+    }
 
     // ---- raw and broken frames ----
 
@@ -127,47 +142,47 @@ public sealed class ChaosAction {
     }
 
     /** Sends [count] frames of malformed input of [kind], chosen with [seed]. */
-    public data class Garbage(public val kind: GarbageKind, public val count: Int = 1, public val seed: Long = 0) : ChaosAction()
+    public data class Garbage @JvmOverloads constructor(public val kind: GarbageKind, public val count: Int = 1, public val seed: Long = 0) : ChaosAction()
 
     /**
      * Sends one text frame of [depth] nested JSON arrays (`[[[...]]]`, or objects `{"a":{"a":...}}` with [objects]),
      * closed properly unless [unclosed]; 5,000 to 1,000,000 deep is where recursive parsers overflow their stack.
      */
-    public data class Nested(public val depth: Int, public val objects: Boolean = false, public val unclosed: Boolean = false) : ChaosAction()
+    public data class Nested @JvmOverloads constructor(public val depth: Int, public val objects: Boolean = false, public val unclosed: Boolean = false) : ChaosAction()
 
     /**
      * Sends one frame of [bytes] bytes: a text frame holding an unknown opcode whose `d` is a string of that size
      * (valid JSON), or with [binary] a binary frame of that size (prefix seq 0, opcode 25, zeros after).
      */
-    public data class HugeFrame(public val bytes: Int, public val binary: Boolean = false) : ChaosAction()
+    public data class HugeFrame @JvmOverloads constructor(public val bytes: Int, public val binary: Boolean = false) : ChaosAction()
 
     /**
      * Sends a message of opcode [op] (default 18, client flags) whose string fields (`user_id` and every other one it
      * has) are [length] characters long: a huge string where a snowflake is expected.
      */
-    public data class HugeString(public val length: Int, public val op: Int = 18) : ChaosAction()
+    public data class HugeString @JvmOverloads constructor(public val length: Int, public val op: Int = 18) : ChaosAction()
 
     /** Sends opcode [op] with the raw JSON text [d] as its payload and, unless [withSeq] is false, the next `seq`. */
-    public data class SendOp(public val op: Int, public val d: String, public val withSeq: Boolean = true) : ChaosAction() {
+    public data class SendOp @JvmOverloads constructor(public val op: Int, public val d: String, public val withSeq: Boolean = true) : ChaosAction() {
         override fun toString(): String = "SendOp($op, ${d.take(60)})"
     }
 
     // ---- floods ----
 
     /** [count] Speaking messages (op 5), each for a distinct SSRC and user (ids from [firstUserId]). */
-    public data class SpeakingFlood(public val count: Int, public val firstUserId: Long = 1_000_000L) : ChaosAction()
+    public data class SpeakingFlood @JvmOverloads constructor(public val count: Int, public val firstUserId: Long = 1_000_000L) : ChaosAction()
 
     /**
      * [messages] Clients Connect messages (op 11) of [idsPerMessage] user ids each, all distinct (from [firstUserId]).
      * 45,000 ids make a message of about 1 MB.
      */
-    public data class ClientsConnectFlood(public val messages: Int, public val idsPerMessage: Int, public val firstUserId: Long = 10_000_000L) : ChaosAction()
+    public data class ClientsConnectFlood @JvmOverloads constructor(public val messages: Int, public val idsPerMessage: Int, public val firstUserId: Long = 10_000_000L) : ChaosAction()
 
     /** [count] Client Disconnect messages (op 13) for distinct users (from [firstUserId]), none of whom connected. */
-    public data class ClientDisconnectFlood(public val count: Int, public val firstUserId: Long = 1_000_000L) : ChaosAction()
+    public data class ClientDisconnectFlood @JvmOverloads constructor(public val count: Int, public val firstUserId: Long = 1_000_000L) : ChaosAction()
 
     /** [count] Client Flags (op 18) or, with [platform], Client Platform (op 20) messages for distinct users. */
-    public data class ClientFlagsFlood(public val count: Int, public val platform: Boolean = false, public val firstUserId: Long = 1_000_000L) : ChaosAction()
+    public data class ClientFlagsFlood @JvmOverloads constructor(public val count: Int, public val platform: Boolean = false, public val firstUserId: Long = 1_000_000L) : ChaosAction()
 
     /** [count] unsolicited Heartbeat ACKs (op 6) with nonces the client never sent. */
     public data class HeartbeatAckFlood(public val count: Int) : ChaosAction()
@@ -176,7 +191,7 @@ public sealed class ChaosAction {
     public data class HeartbeatRequestFlood(public val count: Int) : ChaosAction()
 
     /** [count] messages of opcode [op], one the client does not know (default 99), with a small object as `d`. */
-    public data class UnknownOpFlood(public val count: Int, public val op: Int = 99) : ChaosAction()
+    public data class UnknownOpFlood @JvmOverloads constructor(public val count: Int, public val op: Int = 99) : ChaosAction()
 
     // ---- bogus handshake messages (each replaces the server's own reply at its step) ----
 
@@ -184,7 +199,7 @@ public sealed class ChaosAction {
      * Hello (op 8) with [heartbeatInterval] as the raw JSON value of `heartbeat_interval`: `"NaN"`, `"Infinity"`,
      * `"1e300"`, `"0"`, `"-5"`, `"\"x\""`... Default: the server's configured interval.
      */
-    public data class SendHello(public val heartbeatInterval: String? = null) : ChaosAction() {
+    public data class SendHello @JvmOverloads constructor(public val heartbeatInterval: String? = null) : ChaosAction() {
         override val isReply: Boolean get() = true
     }
 
@@ -193,7 +208,7 @@ public sealed class ChaosAction {
      * [ip] (a hostname instead of a literal address is bogus), [port] (0 or 70000), [modes] (empty, or unknown names).
      * Null keeps the server's own value (a fresh SSRC, 127.0.0.1, its UDP port, its modes).
      */
-    public data class SendReady(
+    public data class SendReady @JvmOverloads constructor(
         public val ssrc: Long? = null,
         public val ip: String? = null,
         public val port: Int? = null,
@@ -209,7 +224,7 @@ public sealed class ChaosAction {
      * [ChaosServerConfig.daveProtocolVersion]). Sent at [ChaosStep.AFTER_IDENTIFY] it comes before Ready. The server
      * keeps [keyLength] 32 keys to decrypt the client's audio.
      */
-    public data class SendSessionDescription(
+    public data class SendSessionDescription @JvmOverloads constructor(
         public val keyLength: Int = 32,
         public val mode: String? = null,
         public val daveProtocolVersion: Int? = null,
@@ -235,7 +250,7 @@ public sealed class ChaosAction {
      * [lengthBytes] 1, 2, 4 or 8 bytes, 8 being a form MLS forbids) followed by only [presentBytes] bytes. Opcodes 27,
      * 29 and 30 get the fields that come before the length (operation type 0; transition id 1).
      */
-    public data class DaveLengthBomb(
+    public data class DaveLengthBomb @JvmOverloads constructor(
         public val op: Int,
         public val declaredLength: Long,
         public val lengthBytes: Int = 4,
@@ -251,5 +266,5 @@ public sealed class ChaosAction {
      * Maps [ssrc] to [userId] (op 5) and sends [frames] RTP packets of Opus silence from it over UDP, 20 ms apart,
      * encrypted with the session's key (needs a Session Description with a 32-byte key and a known client address).
      */
-    public data class SendAudio(public val frames: Int, public val ssrc: Long = 4242, public val userId: Long = 4242) : ChaosAction()
+    public data class SendAudio @JvmOverloads constructor(public val frames: Int, public val ssrc: Long = 4242, public val userId: Long = 4242) : ChaosAction()
 }

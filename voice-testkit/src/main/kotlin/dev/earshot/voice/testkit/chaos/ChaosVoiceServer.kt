@@ -4,30 +4,35 @@ import dev.earshot.voice.connection.VoiceSessionInfo
 import dev.earshot.voice.crypto.EncryptionMode
 import dev.earshot.voice.crypto.TransportCipher
 import dev.earshot.voice.testkit.internal.WsListener
+import dev.earshot.voice.testkit.internal.blockingWait
 import java.io.IOException
 import java.net.DatagramPacket
 import java.net.DatagramSocket
 import java.net.InetAddress
 import java.net.InetSocketAddress
 import java.util.concurrent.ConcurrentHashMap
+import java.util.concurrent.TimeoutException
 import java.util.concurrent.atomic.AtomicBoolean
 import java.util.concurrent.atomic.AtomicLong
 import kotlin.time.Duration
 import kotlin.time.Duration.Companion.milliseconds
 import kotlin.time.Duration.Companion.seconds
+import kotlin.time.toJavaDuration
+import kotlin.time.toKotlinDuration
 import kotlinx.coroutines.delay
 import kotlinx.coroutines.withTimeout
 import org.slf4j.LoggerFactory
 
 /**
  * Settings of a [ChaosVoiceServer]. The identity fields are what the client under test must identify with; use
- * [ChaosVoiceServer.sessionInfo] to get them as a [VoiceSessionInfo].
+ * [ChaosVoiceServer.sessionInfo] to get them as a [VoiceSessionInfo]. Java code uses [builder] (or
+ * `new ChaosServerConfig()` for the defaults).
  */
 public class ChaosServerConfig(
     /** Interface to bind; default 127.0.0.1. Ready advertises it as the UDP address. */
     public val host: String = "127.0.0.1",
     /** The `heartbeat_interval` of the server's own Hello; default 41.25 s, as Discord. */
-    public val heartbeatInterval: Duration = 41_250.milliseconds,
+    @get:JvmSynthetic public val heartbeatInterval: Duration = 41_250.milliseconds,
     /** The mode names offered in the server's own Ready; default AES-GCM then XChaCha20 (rtpsize). */
     public val modes: List<String> = listOf(EncryptionMode.AEAD_AES256_GCM_RTPSIZE.wireName, EncryptionMode.AEAD_XCHACHA20_POLY1305_RTPSIZE.wireName),
     /** The `dave_protocol_version` of the server's own Session Description; default 0 (transport encryption only). */
@@ -46,7 +51,74 @@ public class ChaosServerConfig(
     public val seed: Long = 0,
     /** Bytes a connection may have queued for the client before a flood waits for it to read; default 4 MiB. */
     public val maxQueuedBytes: Long = 4L shl 20,
-)
+) {
+    /** The defaults, for Java (the Kotlin constructor takes a `kotlin.time.Duration`, which Java cannot pass). */
+    public constructor() : this(host = "127.0.0.1")
+
+    /** [heartbeatInterval] for Java. */
+    @get:JvmName("getHeartbeatInterval")
+    public val javaHeartbeatInterval: java.time.Duration get() = heartbeatInterval.toJavaDuration()
+
+    /** Builds a [ChaosServerConfig] for Java, starting from the defaults; each setter is the property of the same name. */
+    public class Builder internal constructor() {
+        private var host = "127.0.0.1"
+        private var heartbeatInterval = 41_250.milliseconds
+        private var modes = ChaosServerConfig().modes
+        private var daveProtocolVersion = 0
+        private var guildId = 111L
+        private var channelId = 222L
+        private var userId = 999L
+        private var sessionId = "chaos-session"
+        private var token = "chaos-token"
+        private var seed = 0L
+        private var maxQueuedBytes = 4L shl 20
+
+        /** See [ChaosServerConfig.host]. */
+        public fun host(value: String): Builder = apply { host = value }
+
+        /** See [ChaosServerConfig.heartbeatInterval]. */
+        public fun heartbeatInterval(value: java.time.Duration): Builder = apply { heartbeatInterval = value.toKotlinDuration() }
+
+        /** See [ChaosServerConfig.modes]. */
+        public fun modes(value: List<String>): Builder = apply { modes = value.toList() }
+
+        /** See [ChaosServerConfig.daveProtocolVersion]. */
+        public fun daveProtocolVersion(value: Int): Builder = apply { daveProtocolVersion = value }
+
+        /** See [ChaosServerConfig.guildId]. */
+        public fun guildId(value: Long): Builder = apply { guildId = value }
+
+        /** See [ChaosServerConfig.channelId]. */
+        public fun channelId(value: Long): Builder = apply { channelId = value }
+
+        /** See [ChaosServerConfig.userId]. */
+        public fun userId(value: Long): Builder = apply { userId = value }
+
+        /** See [ChaosServerConfig.sessionId]. */
+        public fun sessionId(value: String): Builder = apply { sessionId = value }
+
+        /** See [ChaosServerConfig.token]. */
+        public fun token(value: String): Builder = apply { token = value }
+
+        /** See [ChaosServerConfig.seed]. */
+        public fun seed(value: Long): Builder = apply { seed = value }
+
+        /** See [ChaosServerConfig.maxQueuedBytes]. */
+        public fun maxQueuedBytes(value: Long): Builder = apply { maxQueuedBytes = value }
+
+        /** The configuration. */
+        public fun build(): ChaosServerConfig = ChaosServerConfig(
+            host, heartbeatInterval, modes, daveProtocolVersion, guildId, channelId, userId, sessionId, token, seed, maxQueuedBytes,
+        )
+    }
+
+    /** Java's entry point to the [Builder]. */
+    public companion object {
+        /** A [Builder] starting from the defaults. */
+        @JvmStatic
+        public fun builder(): Builder = Builder()
+    }
+}
 
 /**
  * One WebSocket connection the [ChaosVoiceServer] accepted (one connection attempt of the client), as far as it got.
@@ -175,10 +247,19 @@ public class ChaosVoiceServer private constructor(
         get() = ChaosUdpStats(discoveryAnswered.get(), discoveryIgnored.get(), audioIn.get(), keepalivesIn.get(), otherIn.get())
 
     /** Waits until the client has opened [count] connections; throws on [timeout]. */
+    @JvmSynthetic
     public suspend fun awaitAttempts(count: Int, timeout: Duration = 10.seconds): List<ChaosAttempt> = withTimeout(timeout) {
         while (synchronized(records) { records.size } < count) delay(5.milliseconds)
         attempts
     }
+
+    /**
+     * Blocks until the client has opened [count] connections and returns them, for Java tests; throws
+     * [TimeoutException] after [timeout] and [InterruptedException] when the thread is interrupted.
+     */
+    @Throws(TimeoutException::class, InterruptedException::class)
+    public fun awaitAttempts(count: Int, timeout: java.time.Duration): List<ChaosAttempt> =
+        blockingWait(timeout, { "the client opened fewer than $count connections" }) { awaitAttempts(count, it) }
 
     /** Stops listening, ends every connection without a close frame and closes the UDP socket. */
     override fun close() {
