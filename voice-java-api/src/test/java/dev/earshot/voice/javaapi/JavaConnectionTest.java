@@ -28,7 +28,7 @@ class JavaConnectionTest {
         VoiceTestServer server = JavaTestKit.startServer(false);
         ExecutorService executor = TestSupport.namedExecutor(THREAD);
         try {
-            JavaVoiceConnection c = EarshotVoice.connect(JavaTestKit.sessionInfo(server).core(), TestSupport.testConfig().build())
+            JavaVoiceConnection c = EarshotVoice.connect(JavaTestKit.sessionInfo(server), TestSupport.testConfig().build())
                     .get(WAIT_SECONDS, TimeUnit.SECONDS);
             assertEquals(ConnectionState.CONNECTED, c.state());
             assertEquals("aead_aes256_gcm_rtpsize", c.encryptionMode());
@@ -164,7 +164,7 @@ class JavaConnectionTest {
     void aPerUserSubscriptionGetsOnlyThatUserAndNothingOnceClosed() throws Exception {
         VoiceTestServer server = JavaTestKit.startServer(false);
         ExecutorService executor = TestSupport.namedExecutor(THREAD);
-        try (JavaVoiceConnection c = EarshotVoice.connect(JavaTestKit.sessionInfo(server).core(), TestSupport.testConfig().build())
+        try (JavaVoiceConnection c = EarshotVoice.connect(JavaTestKit.sessionInfo(server), TestSupport.testConfig().build())
                 .get(WAIT_SECONDS, TimeUnit.SECONDS)) {
             List<VoiceFrame> frames = new CopyOnWriteArrayList<>();
             List<String> wrongThreads = new CopyOnWriteArrayList<>();

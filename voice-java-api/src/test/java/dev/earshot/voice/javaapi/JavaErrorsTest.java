@@ -48,7 +48,7 @@ class JavaErrorsTest {
     void aChannelRequiringDaveFailsAConnectionWithoutItWith4017() throws Exception {
         VoiceTestServer server = JavaTestKit.startServer(true);
         try {
-            CompletableFuture<JavaVoiceConnection> f = EarshotVoice.connect(JavaTestKit.sessionInfo(server).core(), TestSupport.testConfig().build());
+            CompletableFuture<JavaVoiceConnection> f = EarshotVoice.connect(JavaTestKit.sessionInfo(server), TestSupport.testConfig().build());
             ExecutionException e = assertThrows(ExecutionException.class, () -> f.get(WAIT_SECONDS, TimeUnit.SECONDS));
             DaveRequiredException cause = assertInstanceOf(DaveRequiredException.class, e.getCause());
             assertTrue(cause.getMessage().contains("requires DAVE"), cause.getMessage());
@@ -90,7 +90,7 @@ class JavaErrorsTest {
         VoiceTestServer server = JavaTestKit.startServer(false);
         ExecutorService executor = TestSupport.namedExecutor("java-callbacks");
         try {
-            JavaVoiceConnection c = EarshotVoice.connect(JavaTestKit.sessionInfo(server).core(), TestSupport.testConfig().build())
+            JavaVoiceConnection c = EarshotVoice.connect(JavaTestKit.sessionInfo(server), TestSupport.testConfig().build())
                     .get(WAIT_SECONDS, TimeUnit.SECONDS);
             CountDownLatch closed = new CountDownLatch(1);
             AtomicReference<@Nullable Throwable> cause = new AtomicReference<>();
@@ -118,13 +118,13 @@ class JavaErrorsTest {
     void aServerUpdateWithinTheMoveGraceAfter4014KeepsTheConnection() throws Exception {
         VoiceTestServer server = JavaTestKit.startServer(false);
         try {
-            SessionInfo info = JavaTestKit.sessionInfo(server);
-            JavaVoiceConnection c = EarshotVoice.connect(info.core(), TestSupport.testConfig().moveGrace(Duration.ofSeconds(30)).build())
+            VoiceSessionInfo info = JavaTestKit.sessionInfo(server);
+            JavaVoiceConnection c = EarshotVoice.connect(info, TestSupport.testConfig().moveGrace(Duration.ofSeconds(30)).build())
                     .get(WAIT_SECONDS, TimeUnit.SECONDS);
             JavaTestKit.closeBot(server, 4014);
             assertTrue(TestSupport.eventually(() -> c.state() == ConnectionState.WAITING_FOR_SERVER), "waits for the move");
-            SessionInfo moved = JavaTestKit.regrant(server, info.sessionId());
-            c.updateServer(moved.token(), moved.endpoint()).get(WAIT_SECONDS, TimeUnit.SECONDS);
+            VoiceSessionInfo moved = JavaTestKit.regrant(server, info.getSessionId());
+            c.updateServer(moved.getToken(), moved.getEndpoint()).get(WAIT_SECONDS, TimeUnit.SECONDS);
             assertTrue(TestSupport.eventually(() -> c.state() == ConnectionState.CONNECTED), "connected again");
             assertFalse(c.closed().isDone());
             c.disconnect().get(WAIT_SECONDS, TimeUnit.SECONDS);

@@ -29,7 +29,7 @@ class JavaLifecycleTest {
         VoiceTestServer server = JavaTestKit.startServer(false);
         ExecutorService executor = TestSupport.namedExecutor("java-lifecycle");
         try {
-            JavaVoiceConnection c = EarshotVoice.connect(JavaTestKit.sessionInfo(server).core(), TestSupport.testConfig().build())
+            JavaVoiceConnection c = EarshotVoice.connect(JavaTestKit.sessionInfo(server), TestSupport.testConfig().build())
                     .get(WAIT_SECONDS, TimeUnit.SECONDS);
             CountDownLatch closed = new CountDownLatch(1);
             AtomicReference<@Nullable Throwable> cause = new AtomicReference<>();
@@ -60,7 +60,7 @@ class JavaLifecycleTest {
     @Test
     void aChannelMoveMakesTheConnectionWaitForItsNewServer() throws Exception {
         VoiceTestServer server = JavaTestKit.startServer(false);
-        try (JavaVoiceConnection c = EarshotVoice.connect(JavaTestKit.sessionInfo(server).core(), TestSupport.testConfig().build())
+        try (JavaVoiceConnection c = EarshotVoice.connect(JavaTestKit.sessionInfo(server), TestSupport.testConfig().build())
                 .get(WAIT_SECONDS, TimeUnit.SECONDS)) {
             long channel = c.session().getChannelId();
             // The same values change nothing.
@@ -81,7 +81,7 @@ class JavaLifecycleTest {
     void formatMismatchesFailWithMessagesNamingTheJavaSetters(@TempDir Path dir) throws Exception {
         VoiceTestServer server = JavaTestKit.startServer(false);
         ExecutorService executor = TestSupport.namedExecutor("java-lifecycle");
-        try (JavaVoiceConnection mono = EarshotVoice.connect(JavaTestKit.sessionInfo(server).core(),
+        try (JavaVoiceConnection mono = EarshotVoice.connect(JavaTestKit.sessionInfo(server),
                 TestSupport.testConfig(ReceiveConfig.builder().decode(PcmFormat.MONO_16K)).build()).get(WAIT_SECONDS, TimeUnit.SECONDS)) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> mono.listen(Sinks.perUserWav(dir)));
             assertTrue(e.getMessage().contains("ReceiveConfig.builder().decode(PcmFormat.STEREO_48K)"), e.getMessage());
@@ -92,7 +92,7 @@ class JavaLifecycleTest {
             server.close();
         }
         VoiceTestServer server2 = JavaTestKit.startServer(false);
-        try (JavaVoiceConnection opus = EarshotVoice.connect(JavaTestKit.sessionInfo(server2).core(),
+        try (JavaVoiceConnection opus = EarshotVoice.connect(JavaTestKit.sessionInfo(server2),
                 TestSupport.testConfig(ReceiveConfig.builder().decode(null)).build()).get(WAIT_SECONDS, TimeUnit.SECONDS)) {
             IllegalStateException e = assertThrows(IllegalStateException.class, () -> opus.combinedAudio(null, executor));
             assertTrue(e.getMessage().contains("ReceiveConfig.builder().decode(PcmFormat.STEREO_48K)"), e.getMessage());

@@ -72,7 +72,7 @@ class JavaPublisherTest {
     void framesArriveOnlyAsRequestedAndAFullBufferDropsTheOldest() throws Exception {
         VoiceTestServer server = JavaTestKit.startServer(false);
         ExecutorService executor = TestSupport.namedExecutor(THREAD);
-        try (JavaVoiceConnection c = EarshotVoice.connect(JavaTestKit.sessionInfo(server).core(), TestSupport.testConfig().build())
+        try (JavaVoiceConnection c = EarshotVoice.connect(JavaTestKit.sessionInfo(server), TestSupport.testConfig().build())
                 .get(WAIT_SECONDS, TimeUnit.SECONDS)) {
             VoicePublisher<VoiceFrame> frames = c.frames(1, executor, 8);
             Recorder<VoiceFrame> r = new Recorder<>();
@@ -105,7 +105,7 @@ class JavaPublisherTest {
         VoiceTestServer server = JavaTestKit.startServer(false);
         ExecutorService executor = TestSupport.namedExecutor(THREAD);
         try {
-            JavaVoiceConnection c = EarshotVoice.connect(JavaTestKit.sessionInfo(server).core(), TestSupport.testConfig().build())
+            JavaVoiceConnection c = EarshotVoice.connect(JavaTestKit.sessionInfo(server), TestSupport.testConfig().build())
                     .get(WAIT_SECONDS, TimeUnit.SECONDS);
             Recorder<ChannelEvent> events = new Recorder<>();
             c.events(executor).subscribe(events);

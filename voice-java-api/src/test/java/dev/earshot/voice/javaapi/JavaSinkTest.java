@@ -1,6 +1,7 @@
 package dev.earshot.voice.javaapi;
 
 import dev.earshot.voice.codec.PcmFormat;
+import dev.earshot.voice.testkit.ScriptedMember;
 import dev.earshot.voice.testkit.VoiceTestServer;
 import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.Test;
@@ -9,6 +10,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -34,7 +36,7 @@ class JavaSinkTest {
         VoiceTestServer server = JavaTestKit.startServer(false);
         ExecutorService executor = TestSupport.namedExecutor(THREAD);
         try {
-            JavaVoiceConnection c = EarshotVoice.connect(JavaTestKit.sessionInfo(server).core(), TestSupport.testConfig().build())
+            JavaVoiceConnection c = EarshotVoice.connect(JavaTestKit.sessionInfo(server), TestSupport.testConfig().build())
                     .get(WAIT_SECONDS, TimeUnit.SECONDS);
             List<String> wrongThreads = new CopyOnWriteArrayList<>();
             AtomicInteger written = new AtomicInteger();
@@ -66,8 +68,11 @@ class JavaSinkTest {
             ActiveSink ogg = c.listen(Sinks.perUserOgg(dir.resolve("ogg")));
             ActiveSink onlyTwo = c.listen(Sinks.onlyUsers(Sinks.perUserWav(dir.resolve("only2")), java.util.Set.of(2L)));
 
-            JavaTestKit.toneMember(server, 1, 440, 1000, 1);
+            ScriptedMember speaker = JavaTestKit.toneMember(server, 1, 440, 1000, 1);
+            speaker.awaitFinished(Duration.ofSeconds(WAIT_SECONDS));
             assertTrue(stopped.await(WAIT_SECONDS, TimeUnit.SECONDS), "the speaker finished");
+            // The second of tone has played out to the Java sink (its queue holds a second: nothing is dropped).
+            assertTrue(TestSupport.eventually(() -> written.get() >= 45), "frames written: " + written.get());
             // The failing sink ended alone, its future failed with the sink's error.
             ExecutionException failed = assertThrows(ExecutionException.class, () -> failing.finished().get(WAIT_SECONDS, TimeUnit.SECONDS));
             assertInstanceOf(java.io.IOException.class, failed.getCause());

@@ -31,7 +31,7 @@ class JavaTranscriptionTest {
     void utterancesCarryTheSpeakersUserRtpTimestampAndWallClockTimes() throws Exception {
         VoiceTestServer server = JavaTestKit.startServer(false);
         ExecutorService executor = TestSupport.namedExecutor(THREAD);
-        try (JavaVoiceConnection c = EarshotVoice.connect(JavaTestKit.sessionInfo(server).core(), TestSupport.testConfig().build())
+        try (JavaVoiceConnection c = EarshotVoice.connect(JavaTestKit.sessionInfo(server), TestSupport.testConfig().build())
                 .get(WAIT_SECONDS, TimeUnit.SECONDS)) {
             List<Utterance> utterances = new CopyOnWriteArrayList<>();
             CountDownLatch two = new CountDownLatch(2);
@@ -128,7 +128,7 @@ class JavaTranscriptionTest {
     void aMono16kConnectionFeedsTheSegmenterDirectlyAndTheFramesCarryLittleEndianBytes() throws Exception {
         VoiceTestServer server = JavaTestKit.startServer(false);
         ExecutorService executor = TestSupport.namedExecutor(THREAD);
-        try (JavaVoiceConnection c = EarshotVoice.connect(JavaTestKit.sessionInfo(server).core(),
+        try (JavaVoiceConnection c = EarshotVoice.connect(JavaTestKit.sessionInfo(server),
                 TestSupport.testConfig(dev.earshot.voice.ReceiveConfig.builder().decode(dev.earshot.voice.codec.PcmFormat.MONO_16K)).build())
                 .get(WAIT_SECONDS, TimeUnit.SECONDS)) {
             List<Utterance> utterances = new CopyOnWriteArrayList<>();
