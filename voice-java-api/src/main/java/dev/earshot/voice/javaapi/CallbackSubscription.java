@@ -16,7 +16,7 @@ import java.util.function.Function;
 /**
  * Runs the callbacks of one subscription on the caller's executor: each item of the source becomes one task there,
  * and the next item waits until that task has run, so calls are in order, never overlap, and a slow listener backs
- * up into the receiver's bounded queue (oldest dropped, counted in {@link ReceiveCounters#droppedTicks()}).
+ * up into the receiver's bounded queue (oldest dropped, counted in {@code ReceiveStats.droppedTicks}).
  */
 final class CallbackSubscription<T> implements Subscription {
     private static final Logger LOG = LoggerFactory.getLogger(CallbackSubscription.class);
