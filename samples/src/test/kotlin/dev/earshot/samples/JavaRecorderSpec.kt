@@ -2,8 +2,8 @@ package dev.earshot.samples
 
 import dev.earshot.samples.java.JavaRecorder
 import dev.earshot.voice.files.OggOpusReader
-import dev.earshot.voice.javaapi.SessionInfo
-import dev.earshot.voice.javaapi.VoiceConfig
+import dev.earshot.voice.connection.VoiceConnectionConfig
+import dev.earshot.voice.connection.VoiceSessionInfo
 import dev.earshot.voice.testkit.MemberScript
 import dev.earshot.voice.testkit.TestServerConfig
 import dev.earshot.voice.testkit.VoiceTestServer
@@ -29,8 +29,8 @@ class JavaRecorderSpec : FunSpec({
                 pause(300.milliseconds)
                 tone(660.0, 1000.milliseconds)
             })
-            val session = SessionInfo(100, 200L, 999, grant.sessionId, grant.token, grant.endpoint)
-            val cause = JavaRecorder.record(session, VoiceConfig.builder().secure(false).build(), dir, java.time.Duration.ofSeconds(4))
+            val session = VoiceSessionInfo(100, 200L, 999, grant.sessionId, grant.token, grant.endpoint)
+            val cause = JavaRecorder.record(session, VoiceConnectionConfig.builder().secure(false).build(), dir, java.time.Duration.ofSeconds(4))
             cause shouldBe null
         }
         val wav = Files.readAllBytes(dir.resolve("user-1001.wav"))

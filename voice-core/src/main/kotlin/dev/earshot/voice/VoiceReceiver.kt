@@ -157,7 +157,10 @@ public class VoiceReceiver(
      * [format] is the mix's PCM format: default (null) the receiver's, or 16 kHz mono from a 48 kHz stereo receiver.
      */
     public fun mixed(policy: MixPolicy = MixPolicy(), format: PcmFormat? = null): Flow<AudioFrame> {
-        val decode = checkNotNull(config.decode) { "mixing needs PCM: set ReceiveConfig.decode" }
+        val decode = checkNotNull(config.decode) {
+            "mixing needs PCM but this receiver decodes nothing (Opus only): ReceiveConfig { decode = PcmFormat.STEREO_48K } " +
+                "in Kotlin, ReceiveConfig.builder().decode(PcmFormat.STEREO_48K) in Java"
+        }
         val out = format ?: decode
         return kotlinx.coroutines.flow.flow {
             val mixer = PcmMixer(out)
@@ -229,8 +232,10 @@ public class VoiceReceiver(
     private fun checkPcm(format: PcmFormat, who: String): PcmFormat {
         val decode = config.decode
         require(decode != null && TickConverter.supports(decode, format)) {
-            "$who wants PCM $format but this receiver decodes to $decode; " +
-                "set ReceiveConfig.decode = ${PcmFormat.STEREO_48K} (converted to 16 kHz mono on demand) or $format"
+            "$who wants PCM $format but this receiver decodes to ${decode ?: "nothing (Opus only)"}; decode to " +
+                "${PcmFormat.STEREO_48K} (converted to 16 kHz mono on demand) or $format: " +
+                "ReceiveConfig { decode = PcmFormat.${PcmFormat.STEREO_48K} } in Kotlin, " +
+                "ReceiveConfig.builder().decode(PcmFormat.${PcmFormat.STEREO_48K}) in Java"
         }
         return decode
     }

@@ -1,10 +1,11 @@
 package dev.earshot.releasecheck;
 
+import dev.earshot.voice.connection.VoiceConnectionConfig;
+import dev.earshot.voice.connection.VoiceSessionInfo;
+import dev.earshot.voice.javaapi.ChannelEvent;
 import dev.earshot.voice.javaapi.EarshotVoice;
 import dev.earshot.voice.javaapi.JavaVoiceConnection;
-import dev.earshot.voice.javaapi.SessionInfo;
 import dev.earshot.voice.javaapi.Sinks;
-import dev.earshot.voice.javaapi.VoiceConfig;
 import dev.earshot.voice.javaapi.VoiceListener;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -16,7 +17,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicReference;
-import org.jspecify.annotations.Nullable;
 
 /**
  * What a Java user writes with voice-java-api: connect to the embedded voice server, record the mix to a WAV while
@@ -30,17 +30,17 @@ public final class JavaConsumer {
         Files.createDirectories(out);
         Path wav = out.resolve("mixed.wav");
         try (EmbeddedServer server = EmbeddedServer.start()) {
-            SessionInfo session = new SessionInfo(EmbeddedServer.GUILD, EmbeddedServer.CHANNEL, EmbeddedServer.BOT,
+            VoiceSessionInfo session = new VoiceSessionInfo(EmbeddedServer.GUILD, EmbeddedServer.CHANNEL, EmbeddedServer.BOT,
                     server.getSessionId(), server.getToken(), server.getEndpoint());
             // The embedded server speaks plain ws://, so secure(false).
-            VoiceConfig config = VoiceConfig.builder().secure(false).build();
+            VoiceConnectionConfig config = VoiceConnectionConfig.builder().secure(false).build();
             ExecutorService callbacks = Executors.newSingleThreadExecutor();
             try (JavaVoiceConnection voice = EarshotVoice.connect(session, config).get(30, TimeUnit.SECONDS)) {
                 System.out.println("connected: transport " + voice.encryptionMode() + ", DAVE privacy code " + voice.davePrivacyCode());
                 AtomicReference<CompletableFuture<Long>> nextStop = new AtomicReference<>(new CompletableFuture<>());
                 voice.addListener(new VoiceListener() {
-                    @Override public void onSpeakingStop(@Nullable Long userId, long ssrc) {
-                        nextStop.get().complete(userId);
+                    @Override public void onSpeakingStop(ChannelEvent.SpeakingStopped event) {
+                        nextStop.get().complete(event.userId());
                     }
                 }, callbacks);
                 voice.listen(Sinks.mixedWav(wav));

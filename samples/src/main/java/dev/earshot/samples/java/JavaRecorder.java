@@ -1,17 +1,19 @@
 package dev.earshot.samples.java;
 
+import dev.earshot.voice.connection.VoiceConnectionConfig;
+import dev.earshot.voice.connection.VoiceSessionInfo;
+import dev.earshot.voice.javaapi.ChannelEvent;
 import dev.earshot.voice.javaapi.EarshotVoice;
 import dev.earshot.voice.javaapi.JavaVoiceConnection;
-import dev.earshot.voice.javaapi.SessionInfo;
 import dev.earshot.voice.javaapi.Sinks;
 import dev.earshot.voice.javaapi.Subscription;
-import dev.earshot.voice.javaapi.VoiceConfig;
 import dev.earshot.voice.javaapi.VoiceListener;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -32,7 +34,7 @@ public final class JavaRecorder {
 
     public static void main(String[] args) throws Exception {
         Map<String, String> env = System.getenv();
-        SessionInfo session = new SessionInfo(
+        VoiceSessionInfo session = new VoiceSessionInfo(
                 Long.parseLong(require(env, "EARSHOT_GUILD")),
                 Long.parseLong(require(env, "EARSHOT_CHANNEL")),
                 Long.parseLong(require(env, "EARSHOT_USER")),
@@ -41,7 +43,7 @@ public final class JavaRecorder {
                 require(env, "EARSHOT_ENDPOINT"));
         Duration length = Duration.ofSeconds(Long.parseLong(env.getOrDefault("EARSHOT_SECONDS", "30")));
         Path out = Path.of(env.getOrDefault("EARSHOT_OUT", "java-recording"));
-        @Nullable Throwable cause = record(session, VoiceConfig.DEFAULT, out, length);
+        @Nullable Throwable cause = record(session, VoiceConnectionConfig.DEFAULT, out, length);
         System.exit(cause == null ? 0 : 1);
     }
 
@@ -49,7 +51,7 @@ public final class JavaRecorder {
      * Connects with {@code session}, records into {@code out} for {@code length} (or until the connection ends) and
      * disconnects, finishing the files. Returns why the connection ended early, or null.
      */
-    public static @Nullable Throwable record(SessionInfo session, VoiceConfig config, Path out, Duration length) throws Exception {
+    public static @Nullable Throwable record(VoiceSessionInfo session, VoiceConnectionConfig config, Path out, Duration length) throws Exception {
         Files.createDirectories(out);
         // Callbacks run here, never on Earshot's own threads, one at a time and in order.
         ExecutorService callbacks = Executors.newSingleThreadExecutor(r -> new Thread(r, "recorder-callbacks"));
@@ -61,11 +63,11 @@ public final class JavaRecorder {
                     Sinks.mixedWav(out.resolve("mixed.wav")),
                     Sinks.perUserOgg(out)));
             Subscription printing = voice.addListener(new VoiceListener() {
-                @Override public void onSpeakingStart(@Nullable Long userId, long ssrc) {
-                    System.out.println(userId + " started talking");
+                @Override public void onSpeakingStart(ChannelEvent.SpeakingStarted event) {
+                    System.out.println(event.userId() + " started talking at " + event.time());
                 }
-                @Override public void onSpeakingStop(@Nullable Long userId, long ssrc) {
-                    System.out.println(userId + " stopped talking");
+                @Override public void onSpeakingStop(ChannelEvent.SpeakingStopped event) {
+                    System.out.println(event.userId() + " stopped talking at " + event.time());
                 }
                 @Override public void onMemberJoin(long userId) {
                     System.out.println(userId + " joined");
@@ -76,7 +78,10 @@ public final class JavaRecorder {
             }, callbacks);
             @Nullable Throwable early = null;
             try {
-                early = voice.closed().get(length.toMillis(), TimeUnit.MILLISECONDS);
+                voice.closed().get(length.toMillis(), TimeUnit.MILLISECONDS);
+                System.out.println("the connection ended");
+            } catch (ExecutionException ended) {
+                early = ended.getCause();
                 System.out.println("the connection ended: " + early);
             } catch (TimeoutException recordedLongEnough) {
                 // The normal case: time is up.

@@ -7,7 +7,7 @@ import dev.earshot.voice.internal.LongMap
  * a setting follow [includeByDefault] at unity gain; frames whose user is not known yet follow
  * [includeUnknownUsers]. Lookups do not allocate. Not thread-safe: change it from the thread that mixes.
  */
-public class MixPolicy(
+public class MixPolicy @JvmOverloads constructor(
     /** Whether a user with no [include]/[exclude] call is mixed (default true: everyone). */
     public val includeByDefault: Boolean = true,
     /** Whether frames with no user id (SSRC not mapped yet) are mixed, at unity gain (default: [includeByDefault]). */

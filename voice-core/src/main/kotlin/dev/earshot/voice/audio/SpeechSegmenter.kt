@@ -28,6 +28,7 @@ public class SpeechSegmenter(
         var startTick = 0L
         var lastTick = Long.MIN_VALUE
         var audioTicks = 0
+        var startRtp = -1L
         var pcm = ShortArray(0)
     }
 
@@ -40,12 +41,21 @@ public class SpeechSegmenter(
      * A frame for a tick not after [key]'s previous frame is ignored.
      */
     public fun onFrame(key: Long, tick: Long, pcm: ShortArray, out: (Utterance) -> Unit) {
+        onFrame(key, tick, pcm, -1L, out)
+    }
+
+    /**
+     * [onFrame] with the RTP timestamp of the frame's first sample, so that an utterance starting with it carries the
+     * sender's timestamp ([Utterance.rtpTimestamp]).
+     */
+    public fun onFrame(key: Long, tick: Long, pcm: ShortArray, rtpTimestamp: Long, out: (Utterance) -> Unit) {
         val s = states[key] ?: State(key).also { states[key] = it; all.add(it) }
         if (tick <= s.lastTick) return
         if (s.active && (tick - s.lastTick > endSilenceTicks || tick - s.startTick >= maxTicks)) emit(s, out)
         if (!s.active) {
             s.active = true
             s.startTick = tick
+            s.startRtp = rtpTimestamp
             s.audioTicks = 0
         }
         val at = offset(s, tick)
@@ -89,7 +99,7 @@ public class SpeechSegmenter(
     private fun emit(s: State, out: (Utterance) -> Unit) {
         s.active = false
         if (s.audioTicks < minTicks) return
-        out(Utterance(s.key, s.startTick, s.lastTick, s.pcm.copyOf(offset(s, s.lastTick + 1))))
+        out(Utterance(s.key, s.startTick, s.lastTick, s.pcm.copyOf(offset(s, s.lastTick + 1)), s.startRtp))
     }
 
     private companion object {

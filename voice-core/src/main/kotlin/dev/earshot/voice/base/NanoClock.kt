@@ -11,6 +11,7 @@ public fun interface NanoClock {
 
     public companion object {
         /** The JVM's monotonic clock. */
+        @JvmField
         public val SYSTEM: NanoClock = NanoClock { System.nanoTime() }
     }
 }

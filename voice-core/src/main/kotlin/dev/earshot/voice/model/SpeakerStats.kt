@@ -1,11 +1,13 @@
 package dev.earshot.voice.model
 
 import kotlin.time.Duration
+import kotlin.time.toJavaDuration
 
 /**
  * The playout figures of one speaker (SSRC) of a [dev.earshot.voice.VoiceReceiver], from [dev.earshot.voice.VoiceReceiver.speakerStats]. Counters run
  * since the speaker's first packet (a speaker evicted or forgotten starts again from zero); they are this speaker's
- * share of the receiver-wide [ReceiveStats] counters of the same names.
+ * share of the receiver-wide [ReceiveStats] counters of the same names. Java reads the durations as
+ * `java.time.Duration`s with the methods of the same names (`stats.jitter()`).
  *
  * @property ssrc the RTP SSRC.
  * @property userId the Discord user, or null while the SSRC is not mapped to one.
@@ -29,10 +31,10 @@ import kotlin.time.Duration
 public class SpeakerStats internal constructor(
     public val ssrc: Long,
     public val userId: Long?,
-    public val playoutDelay: Duration,
-    public val targetDelay: Duration,
-    public val jitter: Duration,
-    public val interarrivalJitter: Duration,
+    @get:JvmSynthetic public val playoutDelay: Duration,
+    @get:JvmSynthetic public val targetDelay: Duration,
+    @get:JvmSynthetic public val jitter: Duration,
+    @get:JvmSynthetic public val interarrivalJitter: Duration,
     public val received: Long,
     public val lost: Long,
     public val late: Long,
@@ -41,6 +43,18 @@ public class SpeakerStats internal constructor(
     public val duplicates: Long,
     public val stretches: Long,
 ) {
+    /** [playoutDelay] for Java. */
+    public fun playoutDelay(): java.time.Duration = playoutDelay.toJavaDuration()
+
+    /** [targetDelay] for Java. */
+    public fun targetDelay(): java.time.Duration = targetDelay.toJavaDuration()
+
+    /** [jitter] for Java. */
+    public fun jitter(): java.time.Duration = jitter.toJavaDuration()
+
+    /** [interarrivalJitter] for Java. */
+    public fun interarrivalJitter(): java.time.Duration = interarrivalJitter.toJavaDuration()
+
     override fun toString(): String =
         "SpeakerStats(ssrc=$ssrc, userId=$userId, playoutDelay=$playoutDelay, targetDelay=$targetDelay, " +
             "jitter=$jitter, interarrivalJitter=$interarrivalJitter, received=$received, lost=$lost, late=$late, " +

@@ -35,7 +35,7 @@ public class SpeechSegmenterSink(
             val pcm = frame.pcm ?: continue
             users[frame.ssrc] = frame.userId
             val mono = if (input == PcmFormat.MONO_16K) pcm else converters.getOrPut(frame.ssrc) { Mono16kConverter() }.convert(pcm)
-            segmenter.onFrame(frame.ssrc, tick.tick, mono) { ready += it }
+            segmenter.onFrame(frame.ssrc, tick.tick, mono, frame.rtpTimestamp) { ready += it }
         }
         segmenter.onTickEnd(tick.tick) { ready += it }
         deliver()

@@ -2,7 +2,6 @@ package dev.earshot.voice.javaapi;
 
 import dev.earshot.voice.javaapi.internal.ConnectionRuntime;
 import dev.earshot.voice.sink.Listening;
-import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -18,14 +17,12 @@ public final class ActiveSink implements AutoCloseable {
 
     private final ConnectionRuntime runtime;
     private final Listening listening;
-    private final CompletableFuture<@Nullable Throwable> finished;
-    private final Duration closeTimeout;
+    private final CompletableFuture<Void> finished;
 
-    ActiveSink(ConnectionRuntime runtime, Listening listening, CompletableFuture<@Nullable Throwable> finished, Duration closeTimeout) {
+    ActiveSink(ConnectionRuntime runtime, Listening listening, CompletableFuture<Void> finished) {
         this.runtime = runtime;
         this.listening = listening;
         this.finished = finished;
-        this.closeTimeout = closeTimeout;
     }
 
     /** Whether the sink still receives. */
@@ -38,29 +35,42 @@ public final class ActiveSink implements AutoCloseable {
         return listening.getDropped();
     }
 
+    /** The first tick this sink receives (the connection's next tick when it was listened). */
+    public long listenTick() {
+        return listening.getListenTick();
+    }
+
     /**
-     * Completes once the sink has ended and cleaned up (files finished): with null when it was stopped, ended itself
-     * (a time limit) or the connection was disconnected; with the error when the sink failed or the receiver stopped
-     * on an error. Never completes exceptionally.
+     * Completes once the sink has ended and cleaned up (files finished): normally when it was stopped, ended itself
+     * (a time limit) or the connection ended; exceptionally with the error when the sink failed or the receiver
+     * stopped on an error. A new copy each call: cancelling it changes nothing.
      */
-    public CompletableFuture<@Nullable Throwable> finished() {
+    public CompletableFuture<Void> finished() {
         return finished.copy();
     }
 
-    /** Stops this sink; completes when its cleanup is done. */
+    /**
+     * Stops this sink at the last tick received: it handles what it has queued up to that tick, then cleans up.
+     * Completes normally when that is done, whether the sink had failed or not ({@link #finished()} tells).
+     */
     public CompletableFuture<Void> stop() {
         return runtime.stop(listening).thenApply(v -> null);
     }
 
-    /** {@link #stop()} and waits for it, at most {@link VoiceConfig#closeTimeout()}. Keeps the interrupt status. */
+    /** {@link #stop()} and waits for it, at most 15 s. Keeps the interrupt status. */
     @Override
     public void close() {
+        close(JavaVoiceConnection.CLOSE_TIMEOUT);
+    }
+
+    /** {@link #stop()} and waits for it, at most {@code timeout}. Keeps the interrupt status. */
+    public void close(Duration timeout) {
         try {
-            stop().get(closeTimeout.toNanos(), TimeUnit.NANOSECONDS);
+            stop().get(timeout.toNanos(), TimeUnit.NANOSECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (TimeoutException e) {
-            LOG.warn("sink still stopping after {}; it goes on in the background", closeTimeout);
+            LOG.warn("sink still stopping after {}; it goes on in the background", timeout);
         } catch (ExecutionException e) {
             LOG.warn("stopping a sink failed", e.getCause());
         }

@@ -1,5 +1,6 @@
 package dev.earshot.voice.javaapi;
 
+import dev.earshot.voice.codec.PcmFormat;
 import dev.earshot.voice.files.OggOpusReader;
 import dev.earshot.voice.files.RawPcmWriter;
 import dev.earshot.voice.files.WavWriter;
@@ -13,15 +14,13 @@ public final class AudioFiles {
     }
 
     /** Creates (or truncates) a WAV file for PCM in {@code format}. */
-    public static PcmFile wav(Path file, AudioFormat format) {
-        var f = Sinks.pcm(format);
-        return new PcmFile(new WavWriter(file, f.getSampleRate(), f.getChannels(), 1000));
+    public static PcmFile wav(Path file, PcmFormat format) {
+        return new PcmFile(new WavWriter(file, format.getSampleRate(), format.getChannels(), 1000));
     }
 
     /** Creates (or truncates) a raw s16le PCM file for PCM in {@code format}. */
-    public static PcmFile rawPcm(Path file, AudioFormat format) {
-        var f = Sinks.pcm(format);
-        return new PcmFile(new RawPcmWriter(file, f.getSampleRate(), f.getChannels(), 1000));
+    public static PcmFile rawPcm(Path file, PcmFormat format) {
+        return new PcmFile(new RawPcmWriter(file, format.getSampleRate(), format.getChannels(), 1000));
     }
 
     /**

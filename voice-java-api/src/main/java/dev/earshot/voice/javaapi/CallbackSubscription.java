@@ -1,7 +1,6 @@
 package dev.earshot.voice.javaapi;
 
 import dev.earshot.voice.javaapi.internal.ConnectionRuntime;
-import kotlinx.coroutines.flow.Flow;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -10,13 +9,14 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.function.BiFunction;
 import java.util.function.Consumer;
 import java.util.function.Function;
 
 /**
  * Runs the callbacks of one subscription on the caller's executor: each item of the source becomes one task there,
  * and the next item waits until that task has run, so calls are in order, never overlap, and a slow listener backs
- * up into the receiver's bounded queue (oldest dropped, counted in {@link ReceiveCounters#droppedTicks()}).
+ * up into the receiver's bounded queue (oldest dropped, counted in {@code ReceiveStats.droppedTicks}).
  */
 final class CallbackSubscription<T> implements Subscription {
     private static final Logger LOG = LoggerFactory.getLogger(CallbackSubscription.class);
@@ -33,14 +33,18 @@ final class CallbackSubscription<T> implements Subscription {
         this.onClosed = onClosed;
     }
 
-    /** Subscribes to {@code source} before returning; {@code task} builds the callback work of an item (null: none). */
+    /**
+     * Subscribes before returning: {@code pump} starts the runtime's pump with a deliver function and an end callback;
+     * {@code task} builds the callback work of an item (null: none).
+     */
     static <T> CallbackSubscription<T> start(
-            ConnectionRuntime runtime, Flow<T> source, Executor executor,
-            Function<T, @Nullable Runnable> task, Consumer<@Nullable Throwable> onClosed) {
+            ConnectionRuntime runtime,
+            BiFunction<Function<T, @Nullable CompletionStage<?>>, Consumer<@Nullable Throwable>, AutoCloseable> pump,
+            Executor executor, Function<T, @Nullable Runnable> task, Consumer<@Nullable Throwable> onClosed) {
         CallbackSubscription<T> s = new CallbackSubscription<>(executor, task, onClosed);
-        AutoCloseable pump = runtime.pump(source, s::deliver, failure -> s.end(runtime, failure));
-        s.pump = pump;
-        if (s.closed) closeQuietly(pump);
+        AutoCloseable p = pump.apply(s::deliver, failure -> s.end(runtime, failure));
+        s.pump = p;
+        if (s.closed) closeQuietly(p);
         return s;
     }
 
@@ -61,7 +65,7 @@ final class CallbackSubscription<T> implements Subscription {
 
     private void end(ConnectionRuntime runtime, @Nullable Throwable failure) {
         if (failure != null) LOG.warn("a subscription stopped: its executor failed", failure);
-        runtime.getClosed().whenComplete((cause, ignored) -> {
+        runtime.closeCause().whenComplete((cause, ignored) -> {
             Throwable why = failure != null ? failure : cause;
             try {
                 executor.execute(() -> {

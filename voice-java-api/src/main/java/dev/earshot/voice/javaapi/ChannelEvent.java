@@ -1,18 +1,24 @@
 package dev.earshot.voice.javaapi;
 
-import org.jspecify.annotations.Nullable;
+import dev.earshot.voice.ReceiveStats;
+
+import java.time.Instant;
 
 /**
- * Something that happened in the voice channel besides audio, delivered in order with the audio around it.
- * RTCP packets are not delivered to Java (use voice-core for them).
+ * Something that happened in the voice channel besides audio, delivered in order with the audio around it. User ids
+ * are {@code long}s, {@link UserIds#UNKNOWN} where the speaker's SSRC has no known user. RTCP packets are not
+ * delivered to Java (use voice-core for them).
  */
 public sealed interface ChannelEvent {
-    /** A speaker started talking (the first tick with audio after at least the speaking hang without). */
-    record SpeakingStarted(@Nullable Long userId, long ssrc, long tick) implements ChannelEvent {
+    /**
+     * A speaker started talking: {@code tick} is the first tick with their audio after at least the speaking hang
+     * without, {@code time} the wall-clock start of that tick.
+     */
+    record SpeakingStarted(long userId, long ssrc, long tick, Instant time) implements ChannelEvent {
     }
 
-    /** A speaker stopped talking; {@code tick} is the last tick with their audio. */
-    record SpeakingStopped(@Nullable Long userId, long ssrc, long tick) implements ChannelEvent {
+    /** A speaker stopped talking: {@code tick} is the last tick with their audio, {@code time} the wall-clock end of it. */
+    record SpeakingStopped(long userId, long ssrc, long tick, Instant time) implements ChannelEvent {
     }
 
     /** A member joined the channel (voice gateway op 11). */
@@ -40,6 +46,6 @@ public sealed interface ChannelEvent {
     }
 
     /** The receiver's counters, published once a second. */
-    record Stats(ReceiveCounters counters) implements ChannelEvent {
+    record Stats(ReceiveStats stats) implements ChannelEvent {
     }
 }

@@ -1,5 +1,6 @@
 package dev.earshot.voice.javaapi;
 
+import dev.earshot.voice.ReceiveTimeline;
 import dev.earshot.voice.connection.VoiceConnectionState;
 import dev.earshot.voice.model.AudioFrame;
 import dev.earshot.voice.model.FrameKind;
@@ -25,33 +26,39 @@ final class Convert {
         };
     }
 
-    static VoicePacket packet(OpusPacket p) {
-        return new VoicePacket(p.getSsrc(), p.getUserId(), p.getSequence(), p.getRtpTimestamp(), p.getTick(), p.getOpus());
+    static VoicePacket packet(OpusPacket p, ReceiveTimeline timeline) {
+        return new VoicePacket(p.getSsrc(), UserIds.of(p.getUserId()), p.getSequence(), p.getRtpTimestamp(), p.getTick(),
+                timeline.instantOf(p.getTick()), p.getOpus());
     }
 
     /** The Opus packets of a frame, in order (none for a concealed slot). */
-    static List<VoicePacket> packets(AudioFrame f) {
+    static List<VoicePacket> packets(AudioFrame f, ReceiveTimeline timeline) {
         byte[] first = f.getOpus();
         if (first == null) return List.of();
         List<VoicePacket> out = new ArrayList<>(1 + f.getExtraOpus().size());
-        out.add(new VoicePacket(f.getSsrc(), f.getUserId(), f.getSequence(), f.getRtpTimestamp(), f.getTick(), first));
+        long user = UserIds.of(f.getUserId());
+        out.add(new VoicePacket(f.getSsrc(), user, f.getSequence(), f.getRtpTimestamp(), f.getTick(), timeline.instantOf(f.getTick()), first));
         for (byte[] extra : f.getExtraOpus()) {
-            out.add(new VoicePacket(f.getSsrc(), f.getUserId(), f.getSequence(), f.getRtpTimestamp(), f.getTick(), extra));
+            out.add(new VoicePacket(f.getSsrc(), user, f.getSequence(), f.getRtpTimestamp(), f.getTick(), timeline.instantOf(f.getTick()), extra));
         }
         return out;
     }
 
     /** The facade's event, or null for one Java does not get (RTCP). */
-    static @Nullable ChannelEvent event(VoiceEvent e) {
-        if (e instanceof VoiceEvent.SpeakingStarted s) return new ChannelEvent.SpeakingStarted(s.getUserId(), s.getSsrc(), s.getTick());
-        if (e instanceof VoiceEvent.SpeakingStopped s) return new ChannelEvent.SpeakingStopped(s.getUserId(), s.getSsrc(), s.getTick());
+    static @Nullable ChannelEvent event(VoiceEvent e, ReceiveTimeline timeline) {
+        if (e instanceof VoiceEvent.SpeakingStarted s) {
+            return new ChannelEvent.SpeakingStarted(UserIds.of(s.getUserId()), s.getSsrc(), s.getTick(), timeline.instantOf(s.getTick()));
+        }
+        if (e instanceof VoiceEvent.SpeakingStopped s) {
+            return new ChannelEvent.SpeakingStopped(UserIds.of(s.getUserId()), s.getSsrc(), s.getTick(), timeline.instantOf(s.getTick() + 1));
+        }
         if (e instanceof VoiceEvent.MemberConnected m) return new ChannelEvent.MemberJoined(m.getUserId());
         if (e instanceof VoiceEvent.MemberDisconnected m) return new ChannelEvent.MemberLeft(m.getUserId());
         if (e instanceof VoiceEvent.SpeakingStateChanged s) return new ChannelEvent.SpeakingMode(s.getUserId(), s.getSsrc(), s.getFlags());
         if (e instanceof VoiceEvent.MemberVideo v) return new ChannelEvent.MemberVideo(v.getUserId(), v.getAudioSsrc(), v.getVideoSsrc());
         if (e instanceof VoiceEvent.MemberFlags f) return new ChannelEvent.MemberFlags(f.getUserId(), f.getFlags());
         if (e instanceof VoiceEvent.MemberPlatform p) return new ChannelEvent.MemberPlatform(p.getUserId(), p.getPlatform());
-        if (e instanceof VoiceEvent.Stats s) return new ChannelEvent.Stats(new ReceiveCounters(s.getStats()));
+        if (e instanceof VoiceEvent.Stats s) return new ChannelEvent.Stats(s.getStats());
         return null;
     }
 

@@ -1,16 +1,17 @@
 package dev.earshot.voice.javaapi;
 
+import dev.earshot.voice.codec.PcmFormat;
 import org.jspecify.annotations.Nullable;
 
 /**
  * A sink written in Java: blocking methods, called on the executor given to {@link Sinks#of(JavaSink, java.util.concurrent.Executor)},
  * one at a time and in order. Only {@link #write} is required. An exception thrown from any method ends this sink
- * only: {@link #cleanup()} runs and {@link ActiveSink#finished()} completes with the error.
+ * only: {@link #cleanup()} runs and {@link ActiveSink#finished()} completes exceptionally with the error.
  */
 @FunctionalInterface
 public interface JavaSink {
-    /** One speaker's 20 ms frame; {@code userId} is null while the speaker's SSRC has no known user. */
-    void write(@Nullable Long userId, VoiceFrame frame) throws Exception;
+    /** One speaker's 20 ms frame; {@link VoiceFrame#userId()} is {@link UserIds#UNKNOWN} while the SSRC has no known user. */
+    void write(VoiceFrame frame) throws Exception;
 
     /** An event, in order with the audio. */
     default void onEvent(ChannelEvent event) throws Exception {
@@ -20,9 +21,13 @@ public interface JavaSink {
     default void cleanup() throws Exception {
     }
 
-    /** The audio this sink wants; PCM needs the connection to decode to that format. Default {@link AudioFormat#STEREO_48K}. */
-    default AudioFormat wants() {
-        return AudioFormat.STEREO_48K;
+    /**
+     * The PCM this sink wants, or null for the Opus packets only ({@link VoiceFrame#pcm()} may then be null). Default
+     * {@link PcmFormat#STEREO_48K}. PCM needs the connection to decode; a connection decoding 48 kHz stereo converts
+     * to {@link PcmFormat#MONO_16K} for a sink that wants it.
+     */
+    default @Nullable PcmFormat wants() {
+        return PcmFormat.STEREO_48K;
     }
 
     /**

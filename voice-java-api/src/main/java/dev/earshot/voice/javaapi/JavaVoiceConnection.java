@@ -1,13 +1,17 @@
 package dev.earshot.voice.javaapi;
 
+import dev.earshot.voice.ReceiveStats;
+import dev.earshot.voice.ReceiveTimeline;
+import dev.earshot.voice.SpeakerStats;
 import dev.earshot.voice.audio.MixPolicy;
 import dev.earshot.voice.audio.PcmMixer;
 import dev.earshot.voice.codec.PcmFormat;
 import dev.earshot.voice.connection.VoiceConnection;
+import dev.earshot.voice.connection.VoiceConnectionConfig;
+import dev.earshot.voice.connection.VoiceSessionInfo;
 import dev.earshot.voice.crypto.EncryptionMode;
 import dev.earshot.voice.dave.DaveSession;
 import dev.earshot.voice.javaapi.internal.ConnectionRuntime;
-import dev.earshot.voice.javaapi.internal.CoreConfigs;
 import dev.earshot.voice.model.AudioFrame;
 import dev.earshot.voice.model.FrameKind;
 import dev.earshot.voice.model.VoiceEvent;
@@ -18,10 +22,12 @@ import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
@@ -32,25 +38,35 @@ import java.util.concurrent.TimeoutException;
  * A live connection to one Discord voice channel, for Java. Get one from {@link EarshotVoice#connect}.
  *
  * <p>It keeps itself alive (resumes, reconnects, follows server moves) until {@link #disconnect()} or
- * {@link #close()}, or until Discord ends it, which completes {@link #closed()} with a typed cause. Listeners,
- * publishers and sinks carry on across reconnects; a gap is silence. All methods are thread-safe.
+ * {@link #close()}, or until Discord ends it, which completes {@link #closed()} exceptionally with a typed cause.
+ * Listeners, publishers and sinks carry on across reconnects; a gap is silence. All methods are thread-safe. The
+ * futures' completion rules are in the package documentation.
  */
 public final class JavaVoiceConnection implements AutoCloseable {
+    /** How long {@link #close()} and {@link ActiveSink#close()} wait: voice-core bounds a disconnect's sink drain at 10 s. */
+    static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(15);
     private static final Logger LOG = LoggerFactory.getLogger(JavaVoiceConnection.class);
 
     private final ConnectionRuntime runtime;
     private final VoiceConnection core;
-    private final VoiceConfig config;
+    private final ReceiveTimeline timeline;
+    private final @Nullable PcmFormat decode;
 
-    JavaVoiceConnection(ConnectionRuntime runtime, VoiceConfig config) {
+    JavaVoiceConnection(ConnectionRuntime runtime) {
         this.runtime = runtime;
-        this.core = runtime.getConnection();
-        this.config = config;
+        this.core = runtime.connection();
+        this.timeline = core.getReceiver().getTimeline();
+        this.decode = core.getConfig().receive().decode();
     }
 
     /** The settings this connection was made with. */
-    public VoiceConfig config() {
-        return config;
+    public VoiceConnectionConfig config() {
+        return core.getConfig();
+    }
+
+    /** The current session: guild, channel, user, endpoint (changes with {@link #updateServer} and {@link #updateVoiceState}). */
+    public VoiceSessionInfo session() {
+        return core.getSession();
     }
 
     /** Where the connection is in its life. */
@@ -80,7 +96,7 @@ public final class JavaVoiceConnection implements AutoCloseable {
     }
 
     /** The round trip of the last acknowledged heartbeat, or null before the first. */
-    public java.time.@Nullable Duration ping() {
+    public @Nullable Duration ping() {
         return runtime.ping();
     }
 
@@ -96,41 +112,65 @@ public final class JavaVoiceConnection implements AutoCloseable {
         return dave == null ? null : dave.getPrivacyCode();
     }
 
-    /** The receiver's counters now. */
-    public ReceiveCounters stats() {
-        return new ReceiveCounters(core.getReceiver().stats());
+    /** The receiver's counters now (voice-core's {@code ReceiveStats}: every packet counted once in one fate). */
+    public ReceiveStats stats() {
+        return core.getReceiver().stats();
     }
 
     /**
-     * Completes when the connection has ended: with null after {@link #disconnect()}, else with the cause (a
-     * {@code VoiceConnectionException} such as {@code VoiceGatewayClosedException} for 4014). Never completes
-     * exceptionally.
+     * Every speaker's playout figures (playout delay, jitter, per-speaker counters), one per SSRC with playout state.
+     * Completes normally with the list (taken on the pipeline's own thread, consistent with the ticks so far).
      */
-    public CompletableFuture<@Nullable Throwable> closed() {
-        return runtime.getClosed().copy();
+    public CompletableFuture<List<SpeakerStatistics>> speakerStats() {
+        return runtime.speakerStats().thenApply(list -> {
+            List<SpeakerStatistics> out = new ArrayList<>(list.size());
+            for (SpeakerStats s : list) out.add(SpeakerStatistics.of(s));
+            return List.copyOf(out);
+        });
+    }
+
+    /** The connection's timeline: ticks to wall-clock instants and to each speaker's RTP timestamps. */
+    public VoiceTimeline timeline() {
+        return new VoiceTimeline(timeline);
+    }
+
+    /**
+     * Completes once the connection has ended and released everything: normally after {@link #disconnect()} or
+     * {@link #close()}, exceptionally with the cause when it ended on its own (a {@code VoiceConnectionException}
+     * such as {@code VoiceGatewayClosedException} for 4014, or {@code VoiceChannelLeftException} after
+     * {@link #removedFromChannel()}). A new copy each call.
+     */
+    public CompletableFuture<Void> closed() {
+        return runtime.closed().thenApply(v -> null);
     }
 
     /**
      * Leaves the channel: closes the socket, stops the player and receiver; sinks clean up (files are finished) and
-     * listeners get {@link VoiceListener#onClosed} with null. Completes once all of that is done.
+     * listeners get {@link VoiceListener#onClosed} with null. Completes normally once all of that is done (also when
+     * the connection had already ended); never exceptionally.
      */
     public CompletableFuture<Void> disconnect() {
         return runtime.disconnect().thenApply(v -> null);
     }
 
     /**
-     * {@link #disconnect()} and waits for it, at most {@link VoiceConfig#closeTimeout()} (then it goes on in the
-     * background and a warning is logged). Keeps the thread's interrupt status.
+     * {@link #disconnect()} and waits for it, at most 15 s (then it goes on in the background and a warning is logged).
+     * Keeps the thread's interrupt status.
      */
     @Override
     public void close() {
+        close(CLOSE_TIMEOUT);
+    }
+
+    /** {@link #disconnect()} and waits for it, at most {@code timeout}. Keeps the thread's interrupt status. */
+    public void close(Duration timeout) {
         CompletableFuture<Void> done = disconnect();
         try {
-            done.get(config.closeTimeout().toNanos(), TimeUnit.NANOSECONDS);
+            done.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (TimeoutException e) {
-            LOG.warn("voice disconnect still running after {}; it goes on in the background", config.closeTimeout());
+            LOG.warn("voice disconnect still running after {}; it goes on in the background", timeout);
         } catch (ExecutionException e) {
             LOG.warn("voice disconnect failed", e.getCause());
         }
@@ -144,13 +184,12 @@ public final class JavaVoiceConnection implements AutoCloseable {
     public Subscription addListener(VoiceListener listener, Executor executor) {
         Objects.requireNonNull(listener, "listener");
         Objects.requireNonNull(executor, "executor");
-        PcmFormat format = CoreConfigs.pcmFormat(config.decode());
-        PcmMixer mixer = format != null && overrides(listener, "onCombinedAudio", VoiceFrame.class) ? new PcmMixer(format) : null;
-        MixPolicy everyone = new MixPolicy(true, true);
-        return CallbackSubscription.<VoiceOutput>start(runtime, runtime.outputs(), executor, item -> {
+        PcmMixer mixer = decode != null && listener.canReceiveCombined() ? new PcmMixer(decode) : null;
+        MixPolicy everyone = new MixPolicy();
+        return CallbackSubscription.<VoiceOutput>start(runtime, runtime::pumpOutputs, executor, item -> {
             if (item instanceof VoiceTick tick) return tickCalls(listener, tick, mixer, everyone);
             if (item instanceof VoiceEvent e) {
-                ChannelEvent event = Convert.event(e);
+                ChannelEvent event = Convert.event(e, timeline);
                 return event == null ? null : () -> eventCalls(listener, event);
             }
             return null;
@@ -161,8 +200,8 @@ public final class JavaVoiceConnection implements AutoCloseable {
     public Subscription subscribeUser(long userId, UserAudioListener listener, Executor executor) {
         Objects.requireNonNull(listener, "listener");
         Objects.requireNonNull(executor, "executor");
-        return CallbackSubscription.<AudioFrame>start(runtime, runtime.frames(userId), executor, frame -> {
-            VoiceFrame f = new VoiceFrame(frame);
+        return CallbackSubscription.<AudioFrame>start(runtime, (deliver, end) -> runtime.pumpFrames(userId, deliver, end), executor, frame -> {
+            VoiceFrame f = new VoiceFrame(frame, timeline, decode);
             return () -> CallbackSubscription.safely(() -> listener.onAudio(f));
         }, listener::onClosed);
     }
@@ -174,46 +213,83 @@ public final class JavaVoiceConnection implements AutoCloseable {
 
     /** {@link #frames(long, Executor)} with a buffer of {@code bufferSize} frames per subscriber. */
     public VoicePublisher<VoiceFrame> frames(long userId, Executor executor, int bufferSize) {
-        return new BufferedPublisher<AudioFrame, VoiceFrame>(runtime, () -> runtime.frames(userId), VoiceFrame::new, executor, bufferSize);
+        Objects.requireNonNull(executor, "executor");
+        int size = LivePublisher.buffer(bufferSize);
+        return new LivePublisher<>(dropped -> runtime.framesPublisher(userId, null, f -> new VoiceFrame(f, timeline, decode), executor, size, dropped));
+    }
+
+    /**
+     * The frames of {@code userId} with PCM in {@code format}: the connection's own, or {@link PcmFormat#MONO_16K}
+     * converted per speaker from a connection decoding {@link PcmFormat#STEREO_48K} (for a recogniser beside a 48 kHz
+     * recording). Throws {@link IllegalArgumentException} when the connection cannot deliver that format.
+     */
+    public VoicePublisher<VoiceFrame> frames(long userId, PcmFormat format, Executor executor) {
+        Objects.requireNonNull(format, "format");
+        Objects.requireNonNull(executor, "executor");
+        checkCanDeliver(format, "frames in " + format);
+        return new LivePublisher<>(dropped -> runtime.framesPublisher(userId, format, f -> new VoiceFrame(f, timeline, format), executor,
+                VoicePublisher.DEFAULT_BUFFER, dropped));
+    }
+
+    /** The frames of one SSRC, whether or not its user is known (yet), signalled on {@code executor}. */
+    public VoicePublisher<VoiceFrame> framesOfSsrc(long ssrc, Executor executor) {
+        Objects.requireNonNull(executor, "executor");
+        return new LivePublisher<>(dropped -> runtime.ssrcFramesPublisher(ssrc, f -> new VoiceFrame(f, timeline, decode), executor,
+                VoicePublisher.DEFAULT_BUFFER, dropped));
     }
 
     /** Every received Opus packet, in playout order, signalled on {@code executor}. */
     public VoicePublisher<VoicePacket> opusPackets(Executor executor) {
-        return new BufferedPublisher<>(runtime, runtime::opusPackets, Convert::packet, executor, VoicePublisher.DEFAULT_BUFFER);
+        Objects.requireNonNull(executor, "executor");
+        return new LivePublisher<>(dropped -> runtime.opusPublisher(p -> Convert.packet(p, timeline), executor, VoicePublisher.DEFAULT_BUFFER, dropped));
     }
 
     /**
-     * The combined track (everyone mixed per {@code mix}, or everyone when null): one frame per 20 ms, silence when
-     * nobody speaks. Needs decoding: throws {@link IllegalStateException} when the connection decodes to
-     * {@link AudioFormat#OPUS_ONLY}.
+     * The combined track (mixed per {@code mix}: who, at what gain; everyone when null): one frame per 20 ms,
+     * silence when nobody speaks, in the connection's decode format. Needs decoding: throws
+     * {@link IllegalStateException} when the connection decodes nothing.
      */
-    public VoicePublisher<VoiceFrame> combinedAudio(@Nullable MixSettings mix, Executor executor) {
-        if (config.decode() == AudioFormat.OPUS_ONLY) throw new IllegalStateException("combined audio needs decoding: set VoiceConfig.decode");
-        MixPolicy policy = mix == null ? new MixPolicy(true, true) : mix.core();
-        return new BufferedPublisher<AudioFrame, VoiceFrame>(runtime, () -> runtime.mixed(policy), VoiceFrame::new, executor, VoicePublisher.DEFAULT_BUFFER);
+    public VoicePublisher<VoiceFrame> combinedAudio(@Nullable MixPolicy mix, Executor executor) {
+        Objects.requireNonNull(executor, "executor");
+        PcmFormat format = decode;
+        if (format == null) {
+            throw new IllegalStateException("combined audio needs decoding, but this connection decodes nothing (Opus only): "
+                    + "connect with VoiceConnectionConfig.builder().receive(ReceiveConfig.builder().decode(PcmFormat.STEREO_48K).build())");
+        }
+        MixPolicy policy = mix == null ? new MixPolicy() : mix;
+        return new LivePublisher<>(dropped -> runtime.mixedPublisher(policy, format, f -> new VoiceFrame(f, timeline, format), executor,
+                VoicePublisher.DEFAULT_BUFFER, dropped));
     }
 
     /** Every {@link ChannelEvent}, signalled on {@code executor}. */
     public VoicePublisher<ChannelEvent> events(Executor executor) {
-        return new BufferedPublisher<VoiceEvent, ChannelEvent>(runtime, runtime::events, Convert::event, executor, VoicePublisher.DEFAULT_BUFFER);
+        Objects.requireNonNull(executor, "executor");
+        return new LivePublisher<>(dropped -> runtime.eventsPublisher(e -> Convert.event(e, timeline), executor, VoicePublisher.DEFAULT_BUFFER, dropped));
     }
 
     /**
      * Feeds {@code sink} (from {@link Sinks}) until it is stopped, ends itself, or the connection ends. Each sink
      * runs on its own with its own bounded queue, so a slow or failing sink affects only itself. A sink wanting PCM
-     * needs the connection to decode to that format ({@link VoiceConfig#decode()}), else this throws
-     * {@link IllegalArgumentException}.
+     * needs the connection to decode: 48 kHz stereo serves both formats, 16 kHz mono only 16 kHz mono sinks; else
+     * this throws {@link IllegalArgumentException}.
      */
     public ActiveSink listen(VoiceSink sink) {
         Objects.requireNonNull(sink, "sink");
-        CompletableFuture<@Nullable Throwable> finished = new CompletableFuture<>();
+        PcmFormat wants = sink.wants();
+        if (wants != null) checkCanDeliver(wants, "this sink wants PCM " + wants);
+        CompletableFuture<Void> finished = new CompletableFuture<>();
         // voice-core cancels sinks still draining when the connection's scope ends: an end, not a failure.
-        Listening listening = runtime.listen(sink.core(),
-                error -> finished.complete(error instanceof java.util.concurrent.CancellationException ? null : error));
-        return new ActiveSink(runtime, listening, finished, config.closeTimeout());
+        Listening listening = runtime.listen(sink.core(), error -> {
+            if (error == null || error instanceof CancellationException) {
+                finished.complete(null);
+            } else {
+                finished.completeExceptionally(error);
+            }
+        });
+        return new ActiveSink(runtime, listening, finished);
     }
 
-    /** Stops every listening sink; completes when their cleanup (file finishing) is done. */
+    /** Stops every listening sink; completes normally when their cleanup (file finishing) is done. */
     public CompletableFuture<Void> stopListening() {
         return runtime.stopListening().thenApply(v -> null);
     }
@@ -252,10 +328,32 @@ public final class JavaVoiceConnection implements AutoCloseable {
     /**
      * Applies a VOICE_SERVER_UPDATE from the main gateway: a new endpoint (or token) makes the connection identify
      * there afresh; a null endpoint means the server is being reallocated and the connection waits for the next one.
+     * Completes normally once applied.
      */
     public CompletableFuture<Void> updateServer(String token, @Nullable String endpoint) {
         Objects.requireNonNull(token, "token");
         return runtime.updateServer(token, endpoint).thenApply(v -> null);
+    }
+
+    /**
+     * Applies the bot's own VOICE_STATE_UPDATE from the main gateway: a new {@code channelId} (a channel move) or a
+     * new {@code sessionId}. The connection leaves its voice server session and waits for the VOICE_SERVER_UPDATE
+     * Discord sends next ({@link #updateServer}); recordings carry on. Unchanged values do nothing. Completes
+     * normally once applied. For an update without a channel (the bot was kicked or left) call
+     * {@link #removedFromChannel()}.
+     */
+    public CompletableFuture<Void> updateVoiceState(long channelId, String sessionId) {
+        Objects.requireNonNull(sessionId, "sessionId");
+        return runtime.updateVoiceState(channelId, sessionId).thenApply(v -> null);
+    }
+
+    /**
+     * Applies a VOICE_STATE_UPDATE of the bot without a channel: the bot was removed from (or left) the channel. The
+     * connection ends as after {@link #disconnect()}, but {@link #closed()} fails with
+     * {@code VoiceChannelLeftException}. Completes normally once the connection has ended.
+     */
+    public CompletableFuture<Void> removedFromChannel() {
+        return runtime.updateVoiceState(null, core.getSession().getSessionId()).thenApply(v -> null);
     }
 
     @Override
@@ -263,25 +361,33 @@ public final class JavaVoiceConnection implements AutoCloseable {
         return "JavaVoiceConnection(" + core.getSession() + ", " + core.getState().getValue() + ")";
     }
 
-    private static @Nullable Runnable tickCalls(VoiceListener listener, VoiceTick tick, @Nullable PcmMixer mixer, MixPolicy policy) {
+    /** Throws, naming the Java settings to change, when the connection cannot deliver PCM in {@code format}. */
+    private void checkCanDeliver(PcmFormat format, String who) {
+        if (decode == PcmFormat.STEREO_48K || decode == format) return;
+        throw new IllegalArgumentException(who + " but the connection decodes " + (decode == null ? "nothing (Opus only)" : decode)
+                + ": connect with VoiceConnectionConfig.builder().receive(ReceiveConfig.builder().decode(PcmFormat.STEREO_48K).build())"
+                + " (which serves both formats)" + (format == PcmFormat.MONO_16K ? " or .decode(PcmFormat.MONO_16K)" : ""));
+    }
+
+    private @Nullable Runnable tickCalls(VoiceListener listener, VoiceTick tick, @Nullable PcmMixer mixer, MixPolicy policy) {
         List<AudioFrame> speaking = tick.getSpeaking();
         VoiceFrame mixed = null;
         if (mixer != null) {
             short[] out = new short[mixer.getFrameSize()];
             int n = mixer.mix(speaking, policy, out);
             mixed = new VoiceFrame(new AudioFrame(0L, null, tick.getTick(), 0, 0L, out, null,
-                    n == 0 ? FrameKind.SILENCE : FrameKind.DECODED, -1, -1, List.of()));
+                    n == 0 ? FrameKind.SILENCE : FrameKind.DECODED, -1, -1, List.of()), timeline, decode);
         }
         if (speaking.isEmpty() && mixed == null) return null;
         List<VoiceFrame> frames = new ArrayList<>(speaking.size());
         List<VoicePacket> packets = new ArrayList<>(speaking.size());
         for (AudioFrame f : speaking) {
-            frames.add(new VoiceFrame(f));
-            packets.addAll(Convert.packets(f));
+            frames.add(new VoiceFrame(f, timeline, decode));
+            packets.addAll(Convert.packets(f, timeline));
         }
         VoiceFrame combined = mixed;
         return () -> {
-            for (VoiceFrame f : frames) CallbackSubscription.safely(() -> listener.onUserAudio(f.userId(), f));
+            for (VoiceFrame f : frames) CallbackSubscription.safely(() -> listener.onUserAudio(f));
             for (VoicePacket p : packets) CallbackSubscription.safely(() -> listener.onOpusPacket(p));
             if (combined != null) CallbackSubscription.safely(() -> listener.onCombinedAudio(combined));
         };
@@ -289,20 +395,11 @@ public final class JavaVoiceConnection implements AutoCloseable {
 
     private static void eventCalls(VoiceListener listener, ChannelEvent event) {
         CallbackSubscription.safely(() -> {
-            if (event instanceof ChannelEvent.SpeakingStarted s) listener.onSpeakingStart(s.userId(), s.ssrc());
-            else if (event instanceof ChannelEvent.SpeakingStopped s) listener.onSpeakingStop(s.userId(), s.ssrc());
+            if (event instanceof ChannelEvent.SpeakingStarted s) listener.onSpeakingStart(s);
+            else if (event instanceof ChannelEvent.SpeakingStopped s) listener.onSpeakingStop(s);
             else if (event instanceof ChannelEvent.MemberJoined m) listener.onMemberJoin(m.userId());
             else if (event instanceof ChannelEvent.MemberLeft m) listener.onMemberLeave(m.userId());
         });
         CallbackSubscription.safely(() -> listener.onEvent(event));
-    }
-
-    /** Whether {@code listener}'s class overrides the default method {@code name}. */
-    private static boolean overrides(VoiceListener listener, String name, Class<?>... parameters) {
-        try {
-            return listener.getClass().getMethod(name, parameters).getDeclaringClass() != VoiceListener.class;
-        } catch (NoSuchMethodException e) {
-            return false;
-        }
     }
 }

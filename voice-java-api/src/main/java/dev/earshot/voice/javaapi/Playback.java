@@ -24,7 +24,10 @@ public final class Playback {
         core.stop();
     }
 
-    /** Completes when the playback has finished; exceptionally when its source failed. */
+    /**
+     * Completes normally when the playback has finished, was stopped or replaced, or the connection ended;
+     * exceptionally with the error when its source failed (an unreadable file). A new copy each call.
+     */
     public CompletableFuture<Void> done() {
         return done.copy();
     }

@@ -1,19 +1,27 @@
 package dev.earshot.voice.javaapi;
 
+import dev.earshot.voice.ReceiveTimeline;
+import dev.earshot.voice.codec.PcmFormat;
 import dev.earshot.voice.model.AudioFrame;
 import org.jspecify.annotations.Nullable;
 
+import java.time.Instant;
 import java.util.List;
 
 /**
- * One speaker's 20 ms of audio in one receive-clock tick (or the combined track's frame). Immutable; the arrays are
- * shared with every other listener of the same tick and must not be modified.
+ * One speaker's 20 ms of audio in one receive-clock tick (or the combined track's frame), placed on the connection's
+ * timeline: {@link #tick()}, and the wall-clock {@link #start()} and {@link #end()} of that tick. Immutable; the
+ * arrays are shared with every other listener of the same tick and must not be modified.
  */
 public final class VoiceFrame {
     private final AudioFrame core;
+    private final ReceiveTimeline timeline;
+    private final @Nullable PcmFormat format;
 
-    VoiceFrame(AudioFrame core) {
+    VoiceFrame(AudioFrame core, ReceiveTimeline timeline, @Nullable PcmFormat format) {
         this.core = core;
+        this.timeline = timeline;
+        this.format = core.getPcm() == null ? null : format;
     }
 
     /** How the audio of a frame came to be. */
@@ -35,9 +43,9 @@ public final class VoiceFrame {
         return core.getSsrc();
     }
 
-    /** The Discord user id, or null while the speaker's SSRC has no known user (and for the combined track). */
-    public @Nullable Long userId() {
-        return core.getUserId();
+    /** The Discord user id, or {@link UserIds#UNKNOWN} while the speaker's SSRC has no known user (and for the combined track). */
+    public long userId() {
+        return UserIds.of(core.getUserId());
     }
 
     /** The receive-clock tick (20 ms each, from the receiver's start) this frame belongs to. */
@@ -45,19 +53,46 @@ public final class VoiceFrame {
         return core.getTick();
     }
 
+    /** Wall-clock time of the start of this frame's tick (where it sits in every recording of the connection). */
+    public Instant start() {
+        return timeline.instantOf(core.getTick());
+    }
+
+    /** Wall-clock time of the end of this frame's tick: {@link #start()} plus 20 ms. */
+    public Instant end() {
+        return timeline.instantOf(core.getTick() + 1);
+    }
+
     /** RTP sequence number (16-bit) of the packet behind this audio. */
     public int sequence() {
         return core.getSequence();
     }
 
-    /** RTP timestamp (32-bit, 48 kHz clock) of the frame's first sample. */
+    /** RTP timestamp (32-bit, 48 kHz clock) of the frame's first sample, as the speaker stamped it. */
     public long rtpTimestamp() {
         return core.getRtpTimestamp();
     }
 
-    /** Interleaved 16-bit PCM in the connection's decode format, or null when decoding is off. Do not modify. */
+    /** The format of {@link #pcm()}, or null when the frame carries no PCM. */
+    public @Nullable PcmFormat format() {
+        return format;
+    }
+
+    /** Interleaved signed 16-bit PCM in {@link #format()}, or null when decoding is off. Do not modify. */
     public short @Nullable [] pcm() {
         return core.getPcm();
+    }
+
+    /** {@link #pcm()} as 16-bit little-endian bytes (a new array), or null when decoding is off. */
+    public byte @Nullable [] pcmLittleEndian() {
+        short[] pcm = core.getPcm();
+        return pcm == null ? null : Pcm.toLittleEndian(pcm);
+    }
+
+    /** {@link #pcm()} as floats in [-1, 1) (a new array), or null when decoding is off. */
+    public float @Nullable [] pcmFloats() {
+        short[] pcm = core.getPcm();
+        return pcm == null ? null : Pcm.toFloats(pcm);
     }
 
     /** The Opus packet whose playout starts in this tick, as sent; null for concealed slots. Do not modify. */

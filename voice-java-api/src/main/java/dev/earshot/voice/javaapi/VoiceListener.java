@@ -11,8 +11,8 @@ import org.jspecify.annotations.Nullable;
  * packet, then {@link #onCombinedAudio}. An exception thrown by a method is logged and the calls go on.
  */
 public interface VoiceListener {
-    /** One speaker's 20 ms frame; {@code userId} is null while the speaker's SSRC has no known user. */
-    default void onUserAudio(@Nullable Long userId, VoiceFrame frame) {
+    /** One speaker's 20 ms frame; {@link VoiceFrame#userId()} is {@link UserIds#UNKNOWN} while the SSRC has no known user. */
+    default void onUserAudio(VoiceFrame frame) {
     }
 
     /** One received Opus packet, as sent. */
@@ -20,19 +20,27 @@ public interface VoiceListener {
     }
 
     /**
-     * The combined track: one frame every 20 ms, everyone mixed, silence ({@link VoiceFrame.Kind#SILENCE}) when nobody
-     * speaks. Mixing costs CPU, so it happens only when this method is overridden, and only when the connection decodes
-     * ({@link VoiceConfig#decode()} is not {@link AudioFormat#OPUS_ONLY}).
+     * Whether this listener wants {@link #onCombinedAudio}; read once, when it is added. Mixing costs CPU, so it
+     * happens only for listeners that return true (default false), and only when the connection decodes
+     * ({@code ReceiveConfig.decode()} is not null).
+     */
+    default boolean canReceiveCombined() {
+        return false;
+    }
+
+    /**
+     * The combined track, when {@link #canReceiveCombined()}: one frame every 20 ms, everyone mixed, silence
+     * ({@link VoiceFrame.Kind#SILENCE}) when nobody speaks.
      */
     default void onCombinedAudio(VoiceFrame mixed) {
     }
 
-    /** A speaker started talking. */
-    default void onSpeakingStart(@Nullable Long userId, long ssrc) {
+    /** A speaker started talking: user, SSRC, the tick and wall-clock time of the first audio. */
+    default void onSpeakingStart(ChannelEvent.SpeakingStarted event) {
     }
 
-    /** A speaker stopped talking (after the speaking hang without audio). */
-    default void onSpeakingStop(@Nullable Long userId, long ssrc) {
+    /** A speaker stopped talking (after the speaking hang without audio): user, SSRC, the last tick with audio and its end. */
+    default void onSpeakingStop(ChannelEvent.SpeakingStopped event) {
     }
 
     /** A member joined the channel. */

@@ -3,8 +3,10 @@ package dev.earshot.voice.javaapi;
 import java.util.concurrent.Flow;
 
 /**
- * A hot stream of a connection as a {@link Flow.Publisher}: each subscriber gets what happens from its
- * {@code subscribe} on, with every signal on the executor the publisher was made with, one at a time.
+ * A hot stream of a connection as a {@link Flow.Publisher}, implemented by kotlinx-coroutines' Reactive Streams
+ * bridge: each subscriber gets what happens from its first {@code request} on. {@code onSubscribe} runs on the
+ * subscribing thread, within {@code subscribe}; {@code onNext}, {@code onError} and {@code onComplete} run on the
+ * executor the publisher was made with, one at a time.
  *
  * <p>Backpressure: items wait in a bounded buffer per subscriber until requested; when the buffer is full the
  * oldest item is dropped and counted in {@link #droppedItems()} (audio is live: a subscriber that falls behind loses

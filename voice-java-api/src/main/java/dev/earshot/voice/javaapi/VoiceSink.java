@@ -1,6 +1,9 @@
 package dev.earshot.voice.javaapi;
 
+import dev.earshot.voice.codec.PcmFormat;
+import dev.earshot.voice.sink.AudioFormat;
 import dev.earshot.voice.sink.AudioSink;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A sink to give {@link JavaVoiceConnection#listen}: a recording to files, a filter around another sink, your own
@@ -15,6 +18,11 @@ public final class VoiceSink {
 
     AudioSink core() {
         return core;
+    }
+
+    /** The PCM format this sink wants, or null for Opus only. */
+    @Nullable PcmFormat wants() {
+        return core.getWants() instanceof AudioFormat.Pcm pcm ? pcm.getFormat() : null;
     }
 
     @Override

@@ -24,9 +24,11 @@ import java.util.stream.Stream;
 /**
  * Checks by reflection that public signatures are Java-clean: no type from {@code kotlin.*} or {@code kotlinx.*}
  * (function types, {@code Continuation} of suspend functions, {@code Flow}, {@code Unit}, {@code kotlin.time.Duration}...),
- * no Kotlin-mangled members (value classes), no leaked {@code Companion} or {@code INSTANCE}, and no voice-core or
- * facade-internal type where a facade type belongs. Members whose names contain {@code $} (Kotlin-internal or
- * compiler-made) and synthetic or bridge members are not API and are skipped.
+ * no Kotlin-mangled members (value classes), no {@code Companion} or {@code INSTANCE} that Java would have to go
+ * through (one is fine when every public method on it is also a static method of the class: {@code @JvmStatic}), and
+ * no voice-core or facade-internal type where a facade type belongs. Members whose names contain {@code $}
+ * (Kotlin-internal or compiler-made) and synthetic or bridge members are not API and are skipped, as is the
+ * {@code getEntries()} Kotlin adds to every enum (Java has {@code values()}).
  */
 final class ApiChecker {
     private final Predicate<Class<?>> allowedEarshotType;
@@ -61,7 +63,8 @@ final class ApiChecker {
                 if (!visible(f)) continue;
                 String w = where + "." + f.getName();
                 if (Modifier.isStatic(f.getModifiers()) && (f.getName().equals("Companion") || f.getName().equals("INSTANCE"))) {
-                    bad.add(w + ": a Kotlin " + f.getName() + " field (use static members)");
+                    List<String> notStatic = notStatic(f.getType(), c);
+                    if (!notStatic.isEmpty()) bad.add(w + ": a Kotlin " + f.getName() + " field (use static members): " + notStatic);
                 }
                 type(w, f.getGenericType(), bad);
             }
@@ -71,6 +74,7 @@ final class ApiChecker {
             }
             for (Method m : c.getDeclaredMethods()) {
                 if (!visible(m) || m.isBridge()) continue;
+                if (c.isEnum() && m.getName().equals("getEntries") && m.getParameterCount() == 0) continue;
                 String w = where + "." + m.getName() + "()";
                 if (m.getName().contains("-")) bad.add(w + ": a Kotlin-mangled name (value class in the signature)");
                 type(w + " returns", m.getGenericReturnType(), bad);
@@ -79,6 +83,22 @@ final class ApiChecker {
             }
         }
         return bad;
+    }
+
+    /** Public instance methods of {@code holder} with no static method of the same name and parameters in {@code owner}. */
+    private static List<String> notStatic(Class<?> holder, Class<?> owner) {
+        List<String> out = new ArrayList<>();
+        for (Method m : holder.getDeclaredMethods()) {
+            if (!visible(m) || m.isBridge() || Modifier.isStatic(m.getModifiers())) continue;
+            try {
+                Method twin = owner.getDeclaredMethod(m.getName(), m.getParameterTypes());
+                if (Modifier.isStatic(twin.getModifiers())) continue;
+            } catch (NoSuchMethodException e) {
+                // no twin
+            }
+            out.add(m.getName());
+        }
+        return out;
     }
 
     private static boolean isApi(Class<?> c) {
@@ -122,9 +142,9 @@ final class ApiChecker {
         if (n.startsWith("kotlin.jvm.functions.")) return "a Kotlin function type";
         if (n.startsWith("kotlin.coroutines.")) return "a suspend function's Continuation";
         if (n.startsWith("kotlin.") || n.startsWith("kotlinx.")) return "a Kotlin type";
-        if (n.startsWith("dev.earshot.")) {
+        if (n.startsWith("dev.earshot.") && !allowedEarshotType.test(c)) {
             if (n.startsWith("dev.earshot.voice.javaapi.internal.")) return "a facade-internal type";
-            if (!allowedEarshotType.test(c)) return "a voice-core type where a facade type belongs";
+            return "a voice-core type where a facade type belongs";
         }
         return null;
     }

@@ -61,15 +61,20 @@ class JavaConnectionTest {
                 }
 
                 @Override
-                public void onUserAudio(@Nullable Long userId, VoiceFrame frame) {
+                public void onUserAudio(VoiceFrame frame) {
                     onThread();
-                    if (userId != null && userId == 1L && frame.pcm() != null && frame.pcm().length == 1920) userAudio.countDown();
+                    if (frame.userId() == 1L && frame.pcm() != null && frame.pcm().length == 1920) userAudio.countDown();
                 }
 
                 @Override
                 public void onOpusPacket(VoicePacket packet) {
                     onThread();
-                    if (Long.valueOf(1L).equals(packet.userId()) && !packet.isSilence()) opus.countDown();
+                    if (packet.userId() == 1L && !packet.isSilence()) opus.countDown();
+                }
+
+                @Override
+                public boolean canReceiveCombined() {
+                    return true;
                 }
 
                 @Override
@@ -80,18 +85,18 @@ class JavaConnectionTest {
                 }
 
                 @Override
-                public void onSpeakingStart(@Nullable Long userId, long ssrc) {
+                public void onSpeakingStart(ChannelEvent.SpeakingStarted event) {
                     onThread();
-                    if (Long.valueOf(1L).equals(userId)) {
+                    if (event.userId() == 1L) {
                         eventOrder.add(1L);
                         speakingStart.countDown();
                     }
                 }
 
                 @Override
-                public void onSpeakingStop(@Nullable Long userId, long ssrc) {
+                public void onSpeakingStop(ChannelEvent.SpeakingStopped event) {
                     onThread();
-                    if (Long.valueOf(1L).equals(userId)) {
+                    if (event.userId() == 1L) {
                         eventOrder.add(-1L);
                         speakingStop.countDown();
                     }
@@ -121,7 +126,7 @@ class JavaConnectionTest {
             AtomicInteger thrown = new AtomicInteger();
             c.addListener(new VoiceListener() {
                 @Override
-                public void onUserAudio(@Nullable Long userId, VoiceFrame frame) {
+                public void onUserAudio(VoiceFrame frame) {
                     thrown.incrementAndGet();
                     throw new IllegalStateException("listener failure (expected in this test)");
                 }
@@ -150,7 +155,7 @@ class JavaConnectionTest {
             assertNull(closedCause.get(), "a disconnect closes without a cause");
             assertFalse(subscription.isActive());
             assertEquals(ConnectionState.CLOSED, c.state());
-            assertNull(c.closed().get(WAIT_SECONDS, TimeUnit.SECONDS));
+            assertNull(c.closed().get(WAIT_SECONDS, TimeUnit.SECONDS), "closed() completes normally after a disconnect");
             // Everything queued on the executor before now has run: nothing came after onClosed.
             executor.submit(() -> { }).get(WAIT_SECONDS, TimeUnit.SECONDS);
             assertEquals(0, callsAfterClose.get());
@@ -191,7 +196,7 @@ class JavaConnectionTest {
             }, executor);
             assertTrue(later.await(WAIT_SECONDS, TimeUnit.SECONDS), "more of user 2's audio");
             assertEquals(atClose, frames.size(), "no frame after close");
-            assertTrue(frames.stream().allMatch(f -> Long.valueOf(2L).equals(f.userId())));
+            assertTrue(frames.stream().allMatch(f -> f.userId() == 2L));
             for (int i = 1; i < frames.size(); i++) assertTrue(frames.get(i).tick() > frames.get(i - 1).tick(), "tick order");
             assertEquals(List.of(), wrongThreads);
         } finally {

@@ -3,6 +3,7 @@ package dev.earshot.voice.javaapi;
 import dev.earshot.voice.connection.DaveRequiredException;
 import dev.earshot.voice.connection.VoiceGatewayClosedException;
 import dev.earshot.voice.connection.VoiceReconnectFailedException;
+import dev.earshot.voice.connection.VoiceSessionInfo;
 import dev.earshot.voice.testkit.VoiceTestServer;
 import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.Test;
@@ -13,7 +14,6 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.time.Duration;
-import java.util.Objects;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
@@ -22,11 +22,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 
-import static dev.earshot.voice.javaapi.TestSupport.BOT;
-import static dev.earshot.voice.javaapi.TestSupport.CHANNEL;
-import static dev.earshot.voice.javaapi.TestSupport.GUILD;
 import static dev.earshot.voice.javaapi.TestSupport.WAIT_SECONDS;
-import static dev.earshot.voice.javaapi.TestSupport.sessionInfo;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -41,7 +37,7 @@ class JavaErrorsTest {
         try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             port = s.getLocalPort();
         }
-        SessionInfo info = new SessionInfo(1, 2L, 3, "session", "token", "127.0.0.1:" + port);
+        VoiceSessionInfo info = new VoiceSessionInfo(1, 2L, 3, "session", "token", "127.0.0.1:" + port);
         CompletableFuture<JavaVoiceConnection> f = EarshotVoice.connect(info, TestSupport.testConfig().maxReconnectAttempts(2).build());
         ExecutionException e = assertThrows(ExecutionException.class, () -> f.get(WAIT_SECONDS, TimeUnit.SECONDS));
         VoiceReconnectFailedException cause = assertInstanceOf(VoiceReconnectFailedException.class, e.getCause());
@@ -50,9 +46,9 @@ class JavaErrorsTest {
 
     @Test
     void aChannelRequiringDaveFailsAConnectionWithoutItWith4017() throws Exception {
-        VoiceTestServer server = VoiceTestServer.start(TestSupport.DAVE_REQUIRED);
+        VoiceTestServer server = JavaTestKit.startServer(true);
         try {
-            CompletableFuture<JavaVoiceConnection> f = EarshotVoice.connect(sessionInfo(server.grant(GUILD, CHANNEL, BOT)), TestSupport.testConfig().build());
+            CompletableFuture<JavaVoiceConnection> f = EarshotVoice.connect(JavaTestKit.sessionInfo(server), TestSupport.testConfig().build());
             ExecutionException e = assertThrows(ExecutionException.class, () -> f.get(WAIT_SECONDS, TimeUnit.SECONDS));
             DaveRequiredException cause = assertInstanceOf(DaveRequiredException.class, e.getCause());
             assertTrue(cause.getMessage().contains("requires DAVE"), cause.getMessage());
@@ -65,7 +61,7 @@ class JavaErrorsTest {
     void cancellingTheConnectFutureAbandonsTheAttemptAndClosesItsSocket() throws Exception {
         // A server that accepts the TCP connection and never answers: the handshake would wait 30 s.
         try (ServerSocket silent = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            SessionInfo info = new SessionInfo(1, 2L, 3, "session", "token", "127.0.0.1:" + silent.getLocalPort());
+            VoiceSessionInfo info = new VoiceSessionInfo(1, 2L, 3, "session", "token", "127.0.0.1:" + silent.getLocalPort());
             CompletableFuture<JavaVoiceConnection> f = EarshotVoice.connect(info,
                     TestSupport.testConfig().handshakeTimeout(Duration.ofSeconds(30)).build());
             silent.setSoTimeout((int) TimeUnit.SECONDS.toMillis(WAIT_SECONDS));
@@ -91,10 +87,10 @@ class JavaErrorsTest {
 
     @Test
     void theServerEndingTheCallReachesListenersAndClosedWithTheTypedCause() throws Exception {
-        VoiceTestServer server = VoiceTestServer.start(TestSupport.TRANSPORT_ONLY);
+        VoiceTestServer server = JavaTestKit.startServer(false);
         ExecutorService executor = TestSupport.namedExecutor("java-callbacks");
         try {
-            JavaVoiceConnection c = EarshotVoice.connect(sessionInfo(server.grant(GUILD, CHANNEL, BOT)), TestSupport.testConfig().build())
+            JavaVoiceConnection c = EarshotVoice.connect(JavaTestKit.sessionInfo(server), TestSupport.testConfig().build())
                     .get(WAIT_SECONDS, TimeUnit.SECONDS);
             CountDownLatch closed = new CountDownLatch(1);
             AtomicReference<@Nullable Throwable> cause = new AtomicReference<>();
@@ -105,11 +101,13 @@ class JavaErrorsTest {
                     closed.countDown();
                 }
             }, executor);
-            Objects.requireNonNull(server.session(GUILD, BOT), "no bot session").closeConnection(4014, "test");
+            JavaTestKit.closeBot(server, 4014);
             assertTrue(closed.await(WAIT_SECONDS, TimeUnit.SECONDS), "onClosed");
             VoiceGatewayClosedException e = assertInstanceOf(VoiceGatewayClosedException.class, cause.get());
             assertEquals(4014, e.getCode());
-            assertInstanceOf(VoiceGatewayClosedException.class, c.closed().get(WAIT_SECONDS, TimeUnit.SECONDS));
+            // closed() fails with the same typed cause.
+            ExecutionException failed = assertThrows(ExecutionException.class, () -> c.closed().get(WAIT_SECONDS, TimeUnit.SECONDS));
+            assertInstanceOf(VoiceGatewayClosedException.class, failed.getCause());
             assertEquals(ConnectionState.CLOSED, c.state());
         } finally {
             executor.shutdownNow();
@@ -118,15 +116,15 @@ class JavaErrorsTest {
     }
     @Test
     void aServerUpdateWithinTheMoveGraceAfter4014KeepsTheConnection() throws Exception {
-        VoiceTestServer server = VoiceTestServer.start(TestSupport.TRANSPORT_ONLY);
+        VoiceTestServer server = JavaTestKit.startServer(false);
         try {
-            SessionInfo info = sessionInfo(server.grant(GUILD, CHANNEL, BOT));
+            VoiceSessionInfo info = JavaTestKit.sessionInfo(server);
             JavaVoiceConnection c = EarshotVoice.connect(info, TestSupport.testConfig().moveGrace(Duration.ofSeconds(30)).build())
                     .get(WAIT_SECONDS, TimeUnit.SECONDS);
-            Objects.requireNonNull(server.session(GUILD, BOT), "no bot session").closeConnection(4014, "test");
+            JavaTestKit.closeBot(server, 4014);
             assertTrue(TestSupport.eventually(() -> c.state() == ConnectionState.WAITING_FOR_SERVER), "waits for the move");
-            SessionInfo moved = sessionInfo(server.grant(GUILD, CHANNEL, BOT, info.sessionId()));
-            c.updateServer(moved.token(), moved.endpoint()).get(WAIT_SECONDS, TimeUnit.SECONDS);
+            VoiceSessionInfo moved = JavaTestKit.regrant(server, info.getSessionId());
+            c.updateServer(moved.getToken(), moved.getEndpoint()).get(WAIT_SECONDS, TimeUnit.SECONDS);
             assertTrue(TestSupport.eventually(() -> c.state() == ConnectionState.CONNECTED), "connected again");
             assertFalse(c.closed().isDone());
             c.disconnect().get(WAIT_SECONDS, TimeUnit.SECONDS);

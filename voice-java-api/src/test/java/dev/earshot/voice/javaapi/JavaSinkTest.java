@@ -1,5 +1,7 @@
 package dev.earshot.voice.javaapi;
 
+import dev.earshot.voice.codec.PcmFormat;
+import dev.earshot.voice.testkit.ScriptedMember;
 import dev.earshot.voice.testkit.VoiceTestServer;
 import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.Test;
@@ -13,19 +15,16 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
-import static dev.earshot.voice.javaapi.TestSupport.BOT;
-import static dev.earshot.voice.javaapi.TestSupport.CHANNEL;
-import static dev.earshot.voice.javaapi.TestSupport.GUILD;
 import static dev.earshot.voice.javaapi.TestSupport.WAIT_SECONDS;
-import static dev.earshot.voice.javaapi.TestSupport.sessionInfo;
-import static dev.earshot.voice.javaapi.TestSupport.tones;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Sinks from Java: a {@link JavaSink} on its executor, and the built-in recordings to files. */
@@ -34,10 +33,10 @@ class JavaSinkTest {
 
     @Test
     void javaSinksRunOnTheirExecutorAndBuiltInSinksRecordFiles(@TempDir Path dir) throws Exception {
-        VoiceTestServer server = VoiceTestServer.start(TestSupport.TRANSPORT_ONLY);
+        VoiceTestServer server = JavaTestKit.startServer(false);
         ExecutorService executor = TestSupport.namedExecutor(THREAD);
         try {
-            JavaVoiceConnection c = EarshotVoice.connect(sessionInfo(server.grant(GUILD, CHANNEL, BOT)), TestSupport.testConfig().build())
+            JavaVoiceConnection c = EarshotVoice.connect(JavaTestKit.sessionInfo(server), TestSupport.testConfig().build())
                     .get(WAIT_SECONDS, TimeUnit.SECONDS);
             List<String> wrongThreads = new CopyOnWriteArrayList<>();
             AtomicInteger written = new AtomicInteger();
@@ -45,15 +44,15 @@ class JavaSinkTest {
             CountDownLatch stopped = new CountDownLatch(1);
             ActiveSink mine = c.listen(Sinks.of(new JavaSink() {
                 @Override
-                public void write(@Nullable Long userId, VoiceFrame frame) {
+                public void write(VoiceFrame frame) {
                     if (!onSinkThread()) wrongThreads.add(Thread.currentThread().getName());
-                    if (Long.valueOf(1L).equals(userId)) written.incrementAndGet();
+                    if (frame.userId() == 1L) written.incrementAndGet();
                 }
 
                 @Override
                 public void onEvent(ChannelEvent event) {
                     if (!onSinkThread()) wrongThreads.add(Thread.currentThread().getName());
-                    if (event instanceof ChannelEvent.SpeakingStopped s && Long.valueOf(1L).equals(s.userId())) stopped.countDown();
+                    if (event instanceof ChannelEvent.SpeakingStopped s && s.userId() == 1L) stopped.countDown();
                 }
 
                 @Override
@@ -61,7 +60,7 @@ class JavaSinkTest {
                     cleanups.incrementAndGet();
                 }
             }, executor));
-            ActiveSink failing = c.listen(Sinks.of((userId, frame) -> {
+            ActiveSink failing = c.listen(Sinks.of(frame -> {
                 throw new java.io.IOException("disk full (expected in this test)");
             }, executor));
             ActiveSink wav = c.listen(Sinks.perUserWav(dir.resolve("wav")));
@@ -69,9 +68,14 @@ class JavaSinkTest {
             ActiveSink ogg = c.listen(Sinks.perUserOgg(dir.resolve("ogg")));
             ActiveSink onlyTwo = c.listen(Sinks.onlyUsers(Sinks.perUserWav(dir.resolve("only2")), java.util.Set.of(2L)));
 
-            server.channel(GUILD, CHANNEL).addMember("1", tones(440, Duration.ofMillis(1000), 1));
+            ScriptedMember speaker = JavaTestKit.toneMember(server, 1, 440, 1000, 1);
+            speaker.awaitFinished(Duration.ofSeconds(WAIT_SECONDS));
             assertTrue(stopped.await(WAIT_SECONDS, TimeUnit.SECONDS), "the speaker finished");
-            assertInstanceOf(java.io.IOException.class, failing.finished().get(WAIT_SECONDS, TimeUnit.SECONDS), "the failing sink ended alone");
+            // The second of tone has played out to the Java sink (its queue holds a second: nothing is dropped).
+            assertTrue(TestSupport.eventually(() -> written.get() >= 45), "frames written: " + written.get());
+            // The failing sink ended alone, its future failed with the sink's error.
+            ExecutionException failed = assertThrows(ExecutionException.class, () -> failing.finished().get(WAIT_SECONDS, TimeUnit.SECONDS));
+            assertInstanceOf(java.io.IOException.class, failed.getCause());
             assertTrue(mine.isActive() && wav.isActive(), "the others go on");
             c.disconnect().get(WAIT_SECONDS, TimeUnit.SECONDS);
             for (ActiveSink s : List.of(mine, wav, mixed, ogg, onlyTwo)) assertNull(s.finished().get(WAIT_SECONDS, TimeUnit.SECONDS));
@@ -116,9 +120,9 @@ class JavaSinkTest {
     @Test
     void aWavFileWrittenFromJavaHasTheSamplesItWasGiven(@TempDir Path dir) throws Exception {
         Path file = dir.resolve("t.wav");
-        short[] pcm = new short[AudioFormat.MONO_16K.shortsPerFrame()];
+        short[] pcm = new short[PcmFormat.MONO_16K.getSamplesPerFrame() * PcmFormat.MONO_16K.getChannels()];
         for (int i = 0; i < pcm.length; i++) pcm[i] = (short) (i * 50);
-        try (PcmFile f = AudioFiles.wav(file, AudioFormat.MONO_16K)) {
+        try (PcmFile f = AudioFiles.wav(file, PcmFormat.MONO_16K)) {
             f.write(pcm);
             f.writeSilence(10);
             assertEquals(pcm.length + 10, f.samplesWritten());
