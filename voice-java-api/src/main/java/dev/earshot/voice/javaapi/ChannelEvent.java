@@ -1,6 +1,6 @@
 package dev.earshot.voice.javaapi;
 
-import dev.earshot.voice.ReceiveStats;
+import dev.earshot.voice.model.ReceiveStats;
 
 import java.time.Instant;
 

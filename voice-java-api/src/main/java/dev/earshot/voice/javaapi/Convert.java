@@ -1,6 +1,6 @@
 package dev.earshot.voice.javaapi;
 
-import dev.earshot.voice.ReceiveTimeline;
+import dev.earshot.voice.model.ReceiveTimeline;
 import dev.earshot.voice.connection.VoiceConnectionState;
 import dev.earshot.voice.model.AudioFrame;
 import dev.earshot.voice.model.FrameKind;

@@ -1,8 +1,8 @@
 package dev.earshot.voice.javaapi;
 
-import dev.earshot.voice.ReceiveStats;
-import dev.earshot.voice.ReceiveTimeline;
-import dev.earshot.voice.SpeakerStats;
+import dev.earshot.voice.model.ReceiveStats;
+import dev.earshot.voice.model.ReceiveTimeline;
+import dev.earshot.voice.model.SpeakerStats;
 import dev.earshot.voice.audio.MixPolicy;
 import dev.earshot.voice.audio.PcmMixer;
 import dev.earshot.voice.codec.PcmFormat;

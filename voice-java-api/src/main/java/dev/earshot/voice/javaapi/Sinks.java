@@ -1,6 +1,6 @@
 package dev.earshot.voice.javaapi;
 
-import dev.earshot.voice.ReceiveTimeline;
+import dev.earshot.voice.model.ReceiveTimeline;
 import dev.earshot.voice.audio.MixPolicy;
 import dev.earshot.voice.codec.PcmFormat;
 import dev.earshot.voice.javaapi.internal.JavaSinkCalls;

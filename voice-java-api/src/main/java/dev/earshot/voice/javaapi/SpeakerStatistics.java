@@ -1,6 +1,6 @@
 package dev.earshot.voice.javaapi;
 
-import dev.earshot.voice.SpeakerStats;
+import dev.earshot.voice.model.SpeakerStats;
 
 import java.time.Duration;
 

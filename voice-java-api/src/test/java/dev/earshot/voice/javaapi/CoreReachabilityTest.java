@@ -1,6 +1,6 @@
 package dev.earshot.voice.javaapi;
 
-import dev.earshot.voice.PlayoutDelay;
+import dev.earshot.voice.jitter.PlayoutDelay;
 import dev.earshot.voice.ReceiveConfig;
 import dev.earshot.voice.VoiceReceiver;
 import dev.earshot.voice.codec.PcmFormat;

@@ -1,10 +1,10 @@
 package dev.earshot.voice.javaapi;
 
-import dev.earshot.voice.NanoClock;
-import dev.earshot.voice.PlayoutDelay;
+import dev.earshot.voice.base.NanoClock;
+import dev.earshot.voice.jitter.PlayoutDelay;
 import dev.earshot.voice.ReceiveConfig;
-import dev.earshot.voice.ReceiveStats;
-import dev.earshot.voice.SpeakerStats;
+import dev.earshot.voice.model.ReceiveStats;
+import dev.earshot.voice.model.SpeakerStats;
 import dev.earshot.voice.audio.MixPolicy;
 import dev.earshot.voice.codec.OpusDecoderFactory;
 import dev.earshot.voice.codec.OpusDecoders;

@@ -1,6 +1,6 @@
 package dev.earshot.voice.javaapi.internal
 
-import dev.earshot.voice.SpeakerStats
+import dev.earshot.voice.model.SpeakerStats
 import dev.earshot.voice.audio.MixPolicy
 import dev.earshot.voice.codec.PcmFormat
 import dev.earshot.voice.connection.VoiceConnection

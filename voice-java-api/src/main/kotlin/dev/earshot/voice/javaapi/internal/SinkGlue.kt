@@ -2,7 +2,7 @@
 
 package dev.earshot.voice.javaapi.internal
 
-import dev.earshot.voice.ReceiveTimeline
+import dev.earshot.voice.model.ReceiveTimeline
 import dev.earshot.voice.audio.MixPolicy
 import dev.earshot.voice.audio.Utterance
 import dev.earshot.voice.codec.PcmFormat
