@@ -1,7 +1,7 @@
 package dev.earshot.voice.javaapi;
 
 import dev.earshot.voice.model.ReceiveTimeline;
-import dev.earshot.voice.RtpAnchor;
+import dev.earshot.voice.model.RtpAnchor;
 
 import java.time.Instant;
 import java.util.Optional;
