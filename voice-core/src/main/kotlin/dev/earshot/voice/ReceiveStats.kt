@@ -40,6 +40,9 @@ import java.util.concurrent.atomic.AtomicLongArray
  * @property lateTicks ticks that were produced late (the clock had fallen behind by a tick or more).
  * @property droppedDatagrams read-queue overflow drops (oldest first).
  * @property droppedTicks ticks and events dropped by slow collectors and sinks, summed over all of them.
+ * @property droppedAtLeave packets still buffered for a speaker whose playout state went: [VoiceReceiver.forgetSsrc]
+ *   drops them at once; after a member's leave (op 13) its buffered audio first plays out, and only what is still
+ *   there after the grace (the member kept sending) is dropped.
  */
 public class ReceiveStats internal constructor(values: LongArray) {
     public val datagrams: Long = values[Counter.DATAGRAMS.ordinal]
@@ -72,6 +75,7 @@ public class ReceiveStats internal constructor(values: LongArray) {
     public val lateTicks: Long = values[Counter.LATE_TICKS.ordinal]
     public val droppedDatagrams: Long = values[Counter.DROPPED_DATAGRAMS.ordinal]
     public val droppedTicks: Long = values[Counter.DROPPED_TICKS.ordinal]
+    public val droppedAtLeave: Long = values[Counter.DROPPED_AT_LEAVE.ordinal]
 
     override fun toString(): String = Counter.entries.zip(fields()).joinToString(", ", "ReceiveStats(", ")") { (c, v) ->
         "${c.name.lowercase()}=$v"
@@ -81,7 +85,7 @@ public class ReceiveStats internal constructor(values: LongArray) {
         datagrams, rtpAudio, rtcp, discovery, keepalive, otherPayload, malformed, noKey, authFailures, malformedAudio,
         decrypted, rtcpAuthFailures, heldUnknownSsrc, droppedUnknownSsrc, e2eeFailures, ssrcLimitDrops, late,
         duplicates, lost, concealed, fecRecovered, decoded, decodeErrors, silenceFrames, resyncs, stretches, ticks,
-        lateTicks, droppedDatagrams, droppedTicks,
+        lateTicks, droppedDatagrams, droppedTicks, droppedAtLeave,
     )
 }
 
@@ -90,7 +94,7 @@ internal enum class Counter {
     DATAGRAMS, RTP_AUDIO, RTCP, DISCOVERY, KEEPALIVE, OTHER_PAYLOAD, MALFORMED, NO_KEY, AUTH_FAILURES, MALFORMED_AUDIO,
     DECRYPTED, RTCP_AUTH_FAILURES, HELD_UNKNOWN_SSRC, DROPPED_UNKNOWN_SSRC, E2EE_FAILURES, SSRC_LIMIT_DROPS, LATE,
     DUPLICATES, LOST, CONCEALED, FEC_RECOVERED, DECODED, DECODE_ERRORS, SILENCE_FRAMES, RESYNCS, STRETCHES, TICKS,
-    LATE_TICKS, DROPPED_DATAGRAMS, DROPPED_TICKS,
+    LATE_TICKS, DROPPED_DATAGRAMS, DROPPED_TICKS, DROPPED_AT_LEAVE,
 }
 
 /** Live counters shared by the stages; increments are atomic because stages run on different threads. */

@@ -101,8 +101,13 @@ internal class ReceivePipeline(
     /** Every speaker's figures, read on the pipeline's own thread. */
     suspend fun speakerStats(): List<SpeakerStats> = withContext(serial) { playout.speakerStats() }
 
-    /** Forgets [ssrc] on the pipeline's own thread (a user left). */
+    /** Forgets [ssrc] on the pipeline's own thread, now. */
     fun forget(scope: CoroutineScope, ssrc: Long) {
         scope.launch(serial) { playout.remove(ssrc) }
+    }
+
+    /** Retires [ssrc] on the pipeline's own thread (its member left): see [Playout.retire]. */
+    fun retire(scope: CoroutineScope, ssrc: Long, gone: (Long) -> Unit) {
+        scope.launch(serial) { playout.retire(ssrc, gone) }
     }
 }
