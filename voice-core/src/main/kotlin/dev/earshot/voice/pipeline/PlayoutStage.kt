@@ -162,15 +162,14 @@ internal class Playout(
             s.close()
             if (s.leaveDeadline >= 0) {
                 leaving--
-                onGone(ssrc)
+                s.onLeft(ssrc)
             }
         }
         speaking.forget(ssrc)
     }
 
-    // Speakers whose member left and that still play out; onGone runs when each goes.
+    // Speakers whose member left and that still play out.
     private var leaving = 0
-    private var onGone: (Long) -> Unit = {}
 
     /**
      * [ssrc]'s member left (op 13): its buffered audio still plays out, at its place, and the speaker goes once idle
@@ -178,7 +177,6 @@ internal class Playout(
      * speaker with nothing buffered goes at once. Packets that arrive meanwhile (in flight at the leave) still play.
      */
     fun retire(ssrc: Long, gone: (Long) -> Unit) {
-        onGone = gone
         val s = speakers[ssrc]
         if (s == null || s.isIdle) {
             remove(ssrc)
@@ -187,6 +185,7 @@ internal class Playout(
         }
         if (s.leaveDeadline < 0) leaving++
         s.leaveDeadline = nextTick + LEAVE_GRACE_TICKS
+        s.onLeft = gone
     }
 
     /** Lets departed members' speakers in [order] go once played out or past their grace, and takes them out of it. */

@@ -112,6 +112,9 @@ internal class Speaker(
     /** The tick after which a departed member's speaker goes even if not played out; -1 while the member is here. */
     var leaveDeadline: Long = -1
 
+    /** Runs with the SSRC when a departed member's speaker goes (see [Playout.retire]). */
+    var onLeft: (Long) -> Unit = {}
+
     /**
      * Offers a decrypted packet; takes ownership of it. [arrival] is when the reader stamped it, in ticks of the
      * receive clock's schedule (tick k is produced at time k + 1); [learn] is false when that stamp says more about a
