@@ -146,7 +146,8 @@ class PipelineFuzzSpec : FunSpec({
             h.receiver.awaitClose() shouldBe null
             val s = h.receiver.stats()
             (s.decrypted + s.authFailures + s.noKey + s.malformedAudio) shouldBe s.rtpAudio
-            s.decoded shouldBeGreaterThan 1000
+            // Paced, the honest speaker sends 500 packets in these 10 s; junk from forged SSRCs is decoded besides.
+            s.decoded shouldBeGreaterThan 500
             // The honest speaker's 500 packets play, decoded, among the junk (the first ones may wait for its delay).
             ticks.sumOf { t -> t.speaking.count { it.ssrc == 0x1234L && it.kind == dev.earshot.voice.model.FrameKind.DECODED }.toLong() } shouldBeGreaterThan 480L
         }
