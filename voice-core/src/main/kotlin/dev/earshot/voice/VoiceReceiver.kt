@@ -266,10 +266,31 @@ public class VoiceReceiver(
      */
     public suspend fun speakerStats(): List<SpeakerStats> = pipeline.speakerStats()
 
-    /** Drops the playout state and decoder of [ssrc] (its user left the channel). */
+    /**
+     * Drops the playout state and decoder of [ssrc] now (e.g. the SSRC now belongs to someone else); packets it still
+     * held are dropped and counted in [ReceiveStats.droppedAtLeave]. A member's leave goes through [retireSsrc].
+     */
     public fun forgetSsrc(ssrc: Long) {
         ssrcs.unmap(ssrc)
         pipeline.forget(scope, ssrc)
+    }
+
+    /**
+     * [ssrc]'s member left the channel (op 13): what is buffered, and what was still in flight, plays out at its place
+     * first; then the speaker, its SSRC mapping (unless remapped meanwhile) and its timeline anchor go. Bounded: after
+     * 2 s whatever is still buffered is dropped and counted in [ReceiveStats.droppedAtLeave].
+     */
+    internal fun retireSsrc(ssrc: Long) {
+        val user = ssrcs.userOf(ssrc)
+        val s = scope
+        if (s == null) {
+            forgetSsrc(ssrc)
+            return
+        }
+        pipeline.retire(s, ssrc) { gone ->
+            ssrcs.unmapIf(gone, user)
+            timeline.forget(gone)
+        }
     }
 
     /** Stops the pipeline and waits until it has released everything. */

@@ -397,7 +397,8 @@ internal class ConnectionDriver(
             is Inbound.ClientDisconnect -> {
                 dave.onMembers(emptyList(), listOf(message.userId))
                 members.remove(message.userId)
-                receiver.ssrcs.ssrcsOf(message.userId).forEach(receiver::forgetSsrc)
+                // The leaver's buffered and in-flight audio plays out before its state goes.
+                receiver.ssrcs.ssrcsOf(message.userId).forEach(receiver::retireSsrc)
                 receiver.publish(VoiceEvent.MemberDisconnected(message.userId))
             }
             is Inbound.Video -> {

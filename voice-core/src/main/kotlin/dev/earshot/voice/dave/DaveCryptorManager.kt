@@ -8,8 +8,9 @@ import dev.earshot.voice.base.NanoClock
  * - a frame's generation byte is unwrapped relative to the oldest live generation;
  * - generations below the oldest live one, more than [MAX_GENERATION_GAP] beyond the newest that decrypted, or more
  *   than the ratchet's age allows at [MAX_FRAMES_PER_SECOND] are refused;
- * - once a newer generation decrypts, the ciphers of older ones expire [CIPHER_EXPIRY_NANOS] later, and their keys
- *   are erased from the ratchet.
+ * - once a newer generation decrypts, the ciphers of older ones expire [CIPHER_EXPIRY_NANOS] later (the earliest
+ *   such deadline stands), and their keys are erased from the ratchet;
+ * - the whole ratchet expires at the deadline the latest transition set ([expireBy]).
  * Owns [ratchet] and closes it in [close]. Not thread-safe.
  */
 internal class DaveCryptorManager(private val clock: NanoClock, private val ratchet: DaveKeyRatchet) {
@@ -27,9 +28,13 @@ internal class DaveCryptorManager(private val clock: NanoClock, private val ratc
 
     private class Entry(val generation: Int, val cipher: DaveAesGcm, var hasExpiry: Boolean, var expiresAt: Long)
 
-    /** Lets this ratchet live at most until [deadline] (nanoTime); an earlier deadline is kept. */
+    /**
+     * Lets this ratchet live until [deadline] (nanoTime), replacing any earlier deadline, as libdave's `UpdateExpiry`
+     * does at every transition: quick successive transitions keep an older ratchet usable for 10 s after the latest
+     * one, so a sender still on it (members switch keys at slightly different moments) is not cut off.
+     */
     fun expireBy(deadline: Long) {
-        if (!hasExpiry || deadline - expiresAt < 0) expiresAt = deadline
+        expiresAt = deadline
         hasExpiry = true
     }
 

@@ -8,7 +8,7 @@ import kotlin.time.Duration
  * Decrypts the DAVE frames of one remote user, after libdave's `Decryptor` and `CryptorManager`.
  *
  * - [transitionToKeyRatchet] installs each epoch's ratchet; earlier ones stay usable for [RATCHET_EXPIRY_NANOS]
- *   (10 s) and are tried after the newest.
+ *   (10 s) after the latest transition and are tried after the newest.
  * - [transitionToPassthrough] controls whether frames that are not DAVE protocol frames are handed on unchanged.
  *   Passthrough is off until first enabled.
  * - The Opus silence frame `F8 FF FE` is always handed on unchanged.
@@ -30,13 +30,22 @@ internal class DaveDecryptor(private val clock: NanoClock) {
 
     /**
      * Makes [ratchet] (the sender's ratchet for a new epoch) the current one; the decryptor owns it from now on and
-     * closes it when it expires. Ratchets installed before stay for at most 10 s more. Null means the sender has no
-     * key any more (left the group): only the old ratchets remain, until they expire.
+     * closes it when it expires. Ratchets installed before stay usable for 10 s after this transition: each
+     * transition restarts their deadline, as libdave's `UpdateExpiry` does. Null means the sender has no key any more
+     * (left the group): only the old ratchets remain, until they expire. At most [MAX_RATCHETS] are live: since
+     * deadlines restart, a server sending transitions faster than every 10 s would otherwise grow the list without
+     * end, so beyond it the oldest is closed and counted ([DaveDecryptorStats.ratchetsDropped]).
      */
     fun transitionToKeyRatchet(ratchet: DaveKeyRatchet?) {
         val deadline = clock.nanoTime() + RATCHET_EXPIRY_NANOS
         for (i in managers.indices) managers[i].expireBy(deadline)
-        if (ratchet != null) managers += DaveCryptorManager(clock, ratchet)
+        if (ratchet != null) {
+            managers += DaveCryptorManager(clock, ratchet)
+            while (managers.size > MAX_RATCHETS) {
+                managers.removeAt(0).close()
+                stats.ratchetsDropped++
+            }
+        }
     }
 
     /**
@@ -75,8 +84,14 @@ internal class DaveDecryptor(private val clock: NanoClock) {
     /** Whether a frame that is not a DAVE protocol frame would pass through now. */
     fun canPassthrough(): Boolean = canPassthrough(clock.nanoTime())
 
-    /** Whether at least one key ratchet is live. */
+    /** Whether at least one key ratchet is installed (expired ones go at the next frame or [hasLiveKey]). */
     val hasKey: Boolean get() = managers.isNotEmpty()
+
+    /** Drops expired key ratchets; whether one is still live. */
+    fun hasLiveKey(): Boolean {
+        dropExpiredManagers(clock.nanoTime())
+        return managers.isNotEmpty()
+    }
 
     /**
      * Decrypts `frame[offset, offset + length)` into `out[outOffset ...]` and returns the plaintext length, or
@@ -174,6 +189,9 @@ internal class DaveDecryptor(private val clock: NanoClock) {
 
         /** Returned by [decrypt] for a malformed, forged, replayed or out-of-window frame. */
         const val FAILED: Int = -1
+
+        /** Key ratchets live at once at most (the newest and 15 older epochs'). */
+        const val MAX_RATCHETS: Int = 16
 
         /** libdave's `kRatchetExpiry`: old epochs' ratchets stay usable for 10 s after a transition. */
         const val RATCHET_EXPIRY_NANOS: Long = 10_000_000_000L

@@ -37,10 +37,14 @@ internal class DaveDecryptorStats {
     @Volatile var noKey: Long = 0L
         internal set
 
+    /** Key ratchets closed early because [DaveDecryptor.MAX_RATCHETS] were live (a flood of transitions). */
+    @Volatile var ratchetsDropped: Long = 0L
+        internal set
+
     /** All failures ([noKey] not included). */
     val failures: Long get() = malformed + auth + replay + generation
 
     override fun toString(): String =
         "DaveDecryptorStats(decrypted=$decrypted, passthrough=$passthrough, silence=$silence, malformed=$malformed, " +
-            "auth=$auth, replay=$replay, generation=$generation, noKey=$noKey)"
+            "auth=$auth, replay=$replay, generation=$generation, noKey=$noKey, ratchetsDropped=$ratchetsDropped)"
 }

@@ -126,7 +126,9 @@ internal class DaveFrameView {
             val size = Leb128.read(frame, pos, fieldsEnd)
             if (size == Leb128.INVALID) return false
             pos += Leb128.length(size)
-            // Values are unsigned 32-bit; anything past Int.MAX_VALUE is far outside any frame.
+            // A range beyond 32 bits lies outside any frame (libdave's range check refuses it too); below that,
+            // anything past Int.MAX_VALUE is negative here and refused by the checks that follow.
+            if (!Leb128.fits32(start) || !Leb128.fits32(size)) return false
             val rangeStart = Leb128.value(start)
             val rangeLength = Leb128.value(size)
             if (rangeStart < previousEnd || rangeLength < 0 || rangeStart > interleaved - rangeLength) return false

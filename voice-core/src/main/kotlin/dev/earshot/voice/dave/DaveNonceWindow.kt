@@ -2,19 +2,29 @@ package dev.earshot.voice.dave
 
 /**
  * Replay protection for one key ratchet, as libdave's `CryptorManager` (`CanProcessNonce`/`ReportCryptorSuccess`):
- * a nonce is accepted if it is newer than the newest one decrypted, or one of the up to [MAX_MISSING] older nonces
- * skipped on the way there (so reordered frames still decrypt, each exactly once).
+ * a nonce is accepted if it is newer than the newest one decrypted, or one of the older nonces skipped on the way
+ * there (so reordered frames still decrypt, each exactly once).
+ *
+ * The skipped ("missing") nonces are kept by count, as libdave keeps them: the newest [MAX_MISSING] of them, however
+ * far behind the newest nonce they are (one frame lost early in a long, otherwise gapless stream stays acceptable).
+ * A jump of more than [MAX_MISSING] records only the [MAX_MISSING] nonces right below the new one.
  *
  * Nonces are "big nonces": the unwrapped generation above the low 24 bits of the truncated nonce, so they keep
- * growing after the 32-bit truncated nonce wraps. The missing set is a 1024-bit ring indexed by `nonce mod 1024`;
- * only nonces in `[newest - 1000, newest)` ever have a bit set, so no two live nonces share one. Allocation-free.
+ * growing after the 32-bit truncated nonce wraps. The missing nonces are a ring of [MAX_MISSING] longs in ascending
+ * order (each batch added lies above every earlier one), so a look-up is a binary search; removing one from the middle
+ * shifts the rest, which only reordered frames cost. Allocation-free.
  */
 internal class DaveNonceWindow {
     private var newest = NONE
-    private val missing = LongArray(RING_BITS / Long.SIZE_BITS)
+    private val ring = LongArray(MAX_MISSING.toInt())
+    private var head = 0
+    private var count = 0
+
+    /** Missing nonces kept now (for tests). */
+    val missingCount: Int get() = count
 
     /** True if a frame with [bigNonce] has not been accepted yet and is not too old to tell. */
-    fun canAccept(bigNonce: Long): Boolean = newest == NONE || bigNonce > newest || isMissing(bigNonce)
+    fun canAccept(bigNonce: Long): Boolean = newest == NONE || bigNonce > newest || indexOf(bigNonce) >= 0
 
     /** Records that [bigNonce] decrypted; call only after [canAccept] said yes and the tag checked out. */
     fun accept(bigNonce: Long) {
@@ -22,44 +32,50 @@ internal class DaveNonceWindow {
         when {
             previous == NONE -> newest = bigNonce
             bigNonce > previous -> {
-                // Nonces leaving the window: [previous - 1000, bigNonce - 1000).
-                val leaveFrom = maxOf(previous - MAX_MISSING, 0L)
-                val leaveTo = bigNonce - MAX_MISSING
-                if (leaveTo - leaveFrom >= RING_BITS) {
-                    missing.fill(0)
-                } else {
-                    var n = leaveFrom
-                    while (n < leaveTo) clear(n++)
+                val added = minOf(bigNonce - previous - 1, MAX_MISSING).toInt()
+                // The oldest missing nonces make room, as libdave pops the front of its deque.
+                while (count > 0 && count + added > ring.size) {
+                    head = (head + 1) % ring.size
+                    count--
                 }
-                var n = maxOf(previous + 1, bigNonce - MAX_MISSING, 0L)
-                while (n < bigNonce) set(n++)
+                var n = bigNonce - added
+                while (n < bigNonce) {
+                    ring[(head + count) % ring.size] = n++
+                    count++
+                }
                 newest = bigNonce
             }
-            else -> clear(bigNonce)
+            else -> {
+                val i = indexOf(bigNonce)
+                if (i >= 0) removeAt(i)
+            }
         }
     }
 
-    private fun isMissing(n: Long): Boolean {
-        if (n < 0 || n >= newest || n < newest - MAX_MISSING) return false
-        val i = (n and RING_MASK).toInt()
-        return missing[i ushr 6] and (1L shl i) != 0L
+    /** Position (0 = oldest) of [n] among the missing nonces, or -1. */
+    private fun indexOf(n: Long): Int {
+        var lo = 0
+        var hi = count - 1
+        while (lo <= hi) {
+            val mid = (lo + hi) ushr 1
+            val v = ring[(head + mid) % ring.size]
+            when {
+                v < n -> lo = mid + 1
+                v > n -> hi = mid - 1
+                else -> return mid
+            }
+        }
+        return -1
     }
 
-    private fun set(n: Long) {
-        val i = (n and RING_MASK).toInt()
-        missing[i ushr 6] = missing[i ushr 6] or (1L shl i)
-    }
-
-    private fun clear(n: Long) {
-        val i = (n and RING_MASK).toInt()
-        missing[i ushr 6] = missing[i ushr 6] and (1L shl i).inv()
+    private fun removeAt(index: Int) {
+        for (k in index until count - 1) ring[(head + k) % ring.size] = ring[(head + k + 1) % ring.size]
+        count--
     }
 
     companion object {
         /** libdave's `kMaxMissingNonces`. */
         const val MAX_MISSING: Long = 1000
-        private const val RING_BITS = 1024
-        private const val RING_MASK = (RING_BITS - 1).toLong()
         private const val NONE = -1L
 
         /** The big nonce of a frame: unwrapped [generation] above the low 24 bits of [truncatedNonce]. */

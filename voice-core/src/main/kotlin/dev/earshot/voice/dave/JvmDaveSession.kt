@@ -57,6 +57,8 @@ public class JvmDaveSession internal constructor(
     private var droppedUsers = 0L
     private var droppedTransitions = 0L
     private var pendingOwnRatchet: DaveKeyRatchet? = null
+    // Users gone from the group whose decryptors still hold their last keys (already told: no new ratchet).
+    private val departed = HashSet<Long>()
     private var downgraded = false
     private var reinitializing = false
     private var lastTransitionId = 0
@@ -286,8 +288,18 @@ public class JvmDaveSession internal constructor(
             val ratchet = DaveKeyRatchet(mls.exportSenderBaseSecret(user))
             synchronized(d) { d.transitionToKeyRatchet(ratchet) }
         }
-        // Users neither in the group nor in the call have nothing more to send.
-        decryptors.keys.removeIf { it !in roster && it !in recognized }
+        // Users neither in the group nor in the call send nothing new, but what they sent before leaving may still be
+        // in flight or held: their keys stay for the usual 10 s (as a new epoch's transition gives old ratchets), and
+        // the decryptor goes once none is left.
+        decryptors.entries.removeIf { (user, d) ->
+            if (user in roster || user in recognized) return@removeIf false
+            synchronized(d) {
+                if (user !in departed) d.transitionToKeyRatchet(null)
+                !d.hasLiveKey()
+            }
+        }
+        departed.clear()
+        decryptors.forEach { (user, _) -> if (user !in roster && user !in recognized) departed += user }
         pendingOwnRatchet?.close()
         pendingOwnRatchet = DaveKeyRatchet(mls.exportSenderBaseSecret(selfUserId))
         prepare(transitionId, protocolVersion)

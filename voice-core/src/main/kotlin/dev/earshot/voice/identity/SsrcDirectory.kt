@@ -75,6 +75,13 @@ public class SsrcDirectory @JvmOverloads constructor(
         }
     }
 
+    /** Forgets [ssrc] if it is still mapped to [userId] (not remapped to someone else since). */
+    internal fun unmapIf(ssrc: Long, userId: Long) {
+        synchronized(lock) {
+            if (order[ssrc] == userId && order.remove(ssrc) != null) delete(ssrc)
+        }
+    }
+
     /** Forgets every SSRC of [userId] (op 13: the user left); returns those SSRCs. */
     public fun unmapUser(userId: Long): List<Long> {
         val removed = ArrayList<Long>()

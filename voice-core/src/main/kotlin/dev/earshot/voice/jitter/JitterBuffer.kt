@@ -30,8 +30,11 @@ import dev.earshot.voice.base.VoiceConstants.SAMPLES_PER_FRAME
  *
  * A spurt ends ([Step.SPURT_END]) when the buffer runs dry right after an Opus silence frame (`F8 FF FE`), or after
  * [maxUnderrunTicks] ticks of concealment with nothing to play (the sender went quiet without silence frames).
- * Timestamp jumps *inside* a buffered spurt are played as silence ([Step.GAP]); larger jumps surface as underruns,
- * then a spurt end, then a new spurt placed by its timestamp.
+ * Timestamp jumps *inside* a buffered spurt are played as silence ([Step.GAP]) up to [maxGapTicks]; a longer jump
+ * ends the spurt there ([Step.SPURT_END]) and the packet after it starts a new one, placed by its timestamp like any
+ * spurt (an implausible position is re-anchored). Without that bound a peer's timestamp jump of up to 2^31 samples
+ * would be played as half a day of silence, keeping the speaker busy (never evicted, never drained). Jumps of a
+ * packet not buffered yet surface as underruns, then a spurt end, then a new spurt placed by its timestamp.
  *
  * ## Loss, lateness, floods
  * - A missing packet with later ones already buffered is [Step.MISSING]; [fecItem] then holds the following packet
@@ -54,6 +57,9 @@ import dev.earshot.voice.base.VoiceConstants.SAMPLES_PER_FRAME
  * @param placer where spurts should play (a delay estimate), or null for [delayTicks] after the first arrival;
  *   default null.
  * @param stretch whether the delay may grow mid-spurt by [Step.STRETCH] (with a [placer] only); default true.
+ * @param maxGapTicks the longest timestamp jump inside a buffered spurt played as silence, in ticks; default 50 (1 s).
+ * @param maxStretchTicks at most this many [Step.STRETCH]es per spurt (the placer's delay cannot be worth more than its
+ *   maximum, so more would only follow a baseline thrown off by hostile timestamps); default 25 (500 ms).
  */
 public class JitterBuffer<T : Any>(
     public val capacity: Int = 64,
@@ -63,11 +69,15 @@ public class JitterBuffer<T : Any>(
     public val farLateResyncCount: Int = 4,
     public val placer: PlayoutPlacer? = null,
     public val stretch: Boolean = true,
+    public val maxGapTicks: Int = 50,
+    public val maxStretchTicks: Int = 25,
     private val release: (T) -> Unit = {},
 ) {
     init {
         require(capacity >= 2) { "capacity must be at least 2" }
-        require(delayTicks >= 0 && maxEarlyTicks >= 0 && maxUnderrunTicks >= 0) { "tick counts must not be negative" }
+        require(delayTicks >= 0 && maxEarlyTicks >= 0 && maxUnderrunTicks >= 0 && maxGapTicks >= 0 && maxStretchTicks >= 0) {
+            "tick counts must not be negative"
+        }
     }
 
     /** Where the buffer is in a talk spurt. */
@@ -141,6 +151,7 @@ public class JitterBuffer<T : Any>(
     // Slots concealed since the buffer ran dry: the sequence numbers they stand in for start at nextSeq.
     private var underrunSlots = 0L
     private var farLateStreak = 0
+    private var spurtStretches = 0
     // The spurt waiting in FILLING has not been placed yet (the anchor is chosen at the first next()).
     private var placed = false
     private var spurtArrivalTick = 0L
@@ -270,6 +281,7 @@ public class JitterBuffer<T : Any>(
                 state = State.PLAYING
                 underrunTicks = 0
                 underrunSlots = 0
+                spurtStretches = 0
             }
             State.PLAYING -> Unit
         }
@@ -283,6 +295,7 @@ public class JitterBuffer<T : Any>(
                 val ts = timestamps[slot]
                 val dur = durations[slot]
                 if (ts > playTimestamp) {
+                    if (ts - playTimestamp > maxGapTicks.toLong() * SAMPLES_PER_FRAME) return restartSpurt(nowTick)
                     // Timestamp jump inside the spurt: the sender paused; play silence up to the packet.
                     duration = minOf(wanted, (ts - playTimestamp).coerceAtMost(Int.MAX_VALUE.toLong()).toInt())
                     stepTimestamp = playTimestamp
@@ -376,6 +389,18 @@ public class JitterBuffer<T : Any>(
         return ts - dryTimestamp == (seq - nextSeq) * lastDuration
     }
 
+    /** Ends the spurt before the buffered packet at [nextSeq], which starts the next one (a long timestamp jump). */
+    private fun restartSpurt(nowTick: Long): Step {
+        state = State.FILLING
+        placed = false
+        spurtArrivalTick = nowTick
+        underrunTicks = 0
+        underrunSlots = 0
+        lastWasSilence = false
+        endedDry = false
+        return Step.SPURT_END
+    }
+
     private fun endSpurt(): Step {
         // Only reached with an empty buffer: the next insert starts a new spurt.
         state = State.IDLE
@@ -408,13 +433,15 @@ public class JitterBuffer<T : Any>(
     /** Whether to grow the delay by a [Step.STRETCH] now: only for whole ticks, never inside closing silence. */
     private fun wantsStretch(nowTick: Long, wanted: Int): Boolean {
         val p = placer ?: return false
-        return stretch && wanted == SAMPLES_PER_FRAME && !lastWasSilence && p.desiredTick(playTimestamp) > nowTick
+        return stretch && wanted == SAMPLES_PER_FRAME && !lastWasSilence && spurtStretches < maxStretchTicks &&
+            p.desiredTick(playTimestamp) > nowTick
     }
 
     private fun stretch(wanted: Int): Step {
         // The audio at playTimestamp now plays one tick later: move the anchor with it.
         anchorTick++
         stretches++
+        spurtStretches++
         stepSeq = nextSeq
         stepTimestamp = playTimestamp
         duration = wanted

@@ -42,6 +42,9 @@ import dev.earshot.voice.base.Counters
  * @property lateTicks ticks that were produced late (the clock had fallen behind by a tick or more).
  * @property droppedDatagrams read-queue overflow drops (oldest first).
  * @property droppedTicks ticks and events dropped by slow collectors and sinks, summed over all of them.
+ * @property droppedAtLeave packets still buffered for a speaker whose playout state went: [VoiceReceiver.forgetSsrc]
+ *   drops them at once; after a member's leave (op 13) its buffered audio first plays out, and only what is still
+ *   there after the grace (the member kept sending) is dropped.
  */
 public class ReceiveStats internal constructor(values: LongArray) {
     public val datagrams: Long = values[Counter.DATAGRAMS.ordinal]
@@ -75,6 +78,7 @@ public class ReceiveStats internal constructor(values: LongArray) {
     public val lateTicks: Long = values[Counter.LATE_TICKS.ordinal]
     public val droppedDatagrams: Long = values[Counter.DROPPED_DATAGRAMS.ordinal]
     public val droppedTicks: Long = values[Counter.DROPPED_TICKS.ordinal]
+    public val droppedAtLeave: Long = values[Counter.DROPPED_AT_LEAVE.ordinal]
 
     override fun toString(): String = Counter.entries.zip(fields()).joinToString(", ", "ReceiveStats(", ")") { (c, v) ->
         "${c.name.lowercase()}=$v"
@@ -84,7 +88,7 @@ public class ReceiveStats internal constructor(values: LongArray) {
         datagrams, rtpAudio, rtcp, discovery, keepalive, otherPayload, malformed, noKey, authFailures, malformedAudio,
         decrypted, rtcpAuthFailures, rtcpMalformed, heldUnknownSsrc, droppedUnknownSsrc, e2eeFailures, ssrcLimitDrops, late,
         duplicates, lost, concealed, fecRecovered, decoded, decodeErrors, silenceFrames, resyncs, stretches, ticks,
-        lateTicks, droppedDatagrams, droppedTicks,
+        lateTicks, droppedDatagrams, droppedTicks, droppedAtLeave,
     )
 }
 

@@ -85,6 +85,9 @@ internal class Playout(
         val tick = nextTick++
         order.clear()
         speakers.forEach { _, speaker -> order += speaker }
+        // Before producing, so a departed speaker's state goes in a tick where it has no frame (the timeline would
+        // otherwise anchor its SSRC again right after forgetting it).
+        sweepLeaving(tick)
         val n = order.size
         if (produced.size < n) produced = arrayOfNulls(maxOf(n, produced.size * 2))
         val out = produced
@@ -149,10 +152,48 @@ internal class Playout(
         return idle
     }
 
-    /** Forgets [ssrc] (its user left): frees its buffer and decoder. */
+    /** Forgets [ssrc] now: frees its buffer and decoder; packets it still held are dropped and counted. */
     fun remove(ssrc: Long) {
-        speakers.remove(ssrc)?.close()
+        speakers.remove(ssrc)?.let { s ->
+            counters.add(Counter.DROPPED_AT_LEAVE, s.buffered.toLong())
+            s.close()
+            if (s.leaveDeadline >= 0) {
+                leaving--
+                s.onLeft(ssrc)
+            }
+        }
         speaking.forget(ssrc)
+    }
+
+    // Speakers whose member left and that still play out.
+    private var leaving = 0
+
+    /**
+     * [ssrc]'s member left (op 13): its buffered audio still plays out, at its place, and the speaker goes once idle
+     * (or after [LEAVE_GRACE_TICKS], dropping and counting what it still holds); then [gone] runs with the SSRC. A
+     * speaker with nothing buffered goes at once. Packets that arrive meanwhile (in flight at the leave) still play.
+     */
+    fun retire(ssrc: Long, gone: (Long) -> Unit) {
+        val s = speakers[ssrc]
+        if (s == null || s.isIdle) {
+            remove(ssrc)
+            gone(ssrc)
+            return
+        }
+        if (s.leaveDeadline < 0) leaving++
+        s.leaveDeadline = nextTick + LEAVE_GRACE_TICKS
+        s.onLeft = gone
+    }
+
+    /** Lets departed members' speakers in [order] go once played out or past their grace, and takes them out of it. */
+    private fun sweepLeaving(tick: Long) {
+        if (leaving == 0) return
+        var kept = 0
+        for (i in order.indices) {
+            val s = order[i]
+            if (s.leaveDeadline >= 0 && (s.isIdle || tick >= s.leaveDeadline)) remove(s.ssrc) else order[kept++] = s
+        }
+        while (order.size > kept) order.removeAt(order.size - 1)
     }
 
     fun close() {
@@ -187,6 +228,12 @@ internal class Playout(
         return speaker
     }
 }
+
+/**
+ * How long a departed member's speaker may keep playing out (2 s): more than a full jitter buffer (1.28 s by default)
+ * after the longest adaptive delay's worth of waiting, and a bound for a member that keeps sending after its leave.
+ */
+internal const val LEAVE_GRACE_TICKS: Long = 100
 
 /**
  * Below this many speakers a tick decodes on the clock's thread alone: waking a helper and waiting for it costs more

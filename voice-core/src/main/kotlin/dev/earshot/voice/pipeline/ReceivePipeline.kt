@@ -157,4 +157,9 @@ internal class ReceivePipeline(
         if (out is VoiceTick) timeline.onTick(out)
         broadcaster.emit(out)
     }
+
+    /** Retires [ssrc] on the pipeline's own thread (its member left): see [Playout.retire]. */
+    fun retire(scope: CoroutineScope, ssrc: Long, gone: (Long) -> Unit) {
+        scope.launch(serial) { playout.retire(ssrc, gone) }
+    }
 }

@@ -57,6 +57,8 @@ internal class Speaker(
         maxUnderrunTicks = concealTicks,
         placer = this,
         stretch = adaptive,
+        // Stretches only grow the delay towards the maximum, so a spurt never needs more than the maximum's worth.
+        maxStretchTicks = if (playout is PlayoutDelay.Adaptive) kotlin.math.ceil(ticks(playout.max)).toInt() else 0,
         release = pool::release,
     )
     // The estimator's target in ticks, refreshed every few packets and on every late one (a quantile costs a scan).
@@ -105,6 +107,15 @@ internal class Speaker(
         private set
 
     val isIdle: Boolean get() = jitter.state == JitterBuffer.State.IDLE && jitter.size == 0 && carry48 == 0
+
+    /** Packets buffered and not played yet. */
+    val buffered: Int get() = jitter.size
+
+    /** The tick after which a departed member's speaker goes even if not played out; -1 while the member is here. */
+    var leaveDeadline: Long = -1
+
+    /** Runs with the SSRC when a departed member's speaker goes (see [Playout.retire]). */
+    var onLeft: (Long) -> Unit = {}
 
     /**
      * Offers a decrypted packet; takes ownership of it. [arrival] is when the reader stamped it, in ticks of the

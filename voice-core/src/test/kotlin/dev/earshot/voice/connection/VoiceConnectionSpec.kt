@@ -2,6 +2,8 @@ package dev.earshot.voice.connection
 
 import dev.earshot.voice.gateway.VoiceOp
 import dev.earshot.voice.model.VoiceEvent
+import dev.earshot.voice.testing.FakeSpeaker
+import dev.earshot.voice.testing.Speech
 import io.kotest.assertions.throwables.shouldThrow
 import io.kotest.core.spec.style.FunSpec
 import io.kotest.datatest.withData
@@ -101,6 +103,70 @@ class VoiceConnectionSpec : FunSpec({
                 connection.receiver.ssrcs.userOf(5000) shouldBe -1
                 connection.members shouldBe setOf(200L)
                 connection.isAlive shouldBe true
+                connection.disconnect()
+            }
+        }
+    }
+
+    test("a member's leave (op 13) lets its buffered audio play out before its state goes; nothing is dropped") {
+        // Before, op 13 made the receiver forget the SSRC at once: the leaver's last 60 ms (the playout delay's worth,
+        // still buffered) were dropped and counted nowhere.
+        runTest {
+            val h = ConnectionHarness(this)
+            with(h) {
+                val (socket, connection) = connected()
+                val ticks = async(start = CoroutineStart.UNDISPATCHED) { connection.receiver.ticks.toList() }
+                socket.serverSends("""{"op":11,"d":{"user_ids":["100"]}}""")
+                socket.serverSends("""{"op":5,"d":{"user_id":"100","ssrc":5000,"speaking":1}}""")
+                runCurrent()
+                val speaker = FakeSpeaker(5000, ByteArray(32) { 1 })
+                val packets = Speech.packets.take(50)
+                for (p in packets) {
+                    links[0].inbound.offer(speaker.datagram(p))
+                    advanceTimeBy(20)
+                }
+                runCurrent()
+                socket.serverSends("""{"op":13,"d":{"user_id":"100"}}""")
+                advanceTimeBy(3_000)
+                runCurrent()
+                // Played out, then gone: no playout state, no mapping, no anchor.
+                connection.receiver.speakerCount() shouldBe 0
+                connection.receiver.ssrcs.userOf(5000) shouldBe -1
+                connection.receiver.timeline.rtpAnchor(5000) shouldBe null
+                connection.disconnect()
+                val played = ticks.await().flatMap { t -> t.speaking.filter { it.ssrc == 5000L && it.opus != null } }
+                played.size shouldBe packets.size
+                played.map { it.opus!!.toList() } shouldBe packets.map { it.toList() }
+                connection.receiver.stats().droppedAtLeave shouldBe 0
+            }
+        }
+    }
+
+    test("a leaver that keeps sending is bounded: after the grace its buffered packets are dropped and counted") {
+        runTest {
+            val h = ConnectionHarness(this)
+            with(h) {
+                val (socket, connection) = connected()
+                socket.serverSends("""{"op":11,"d":{"user_ids":["100"]}}""")
+                socket.serverSends("""{"op":5,"d":{"user_id":"100","ssrc":5000,"speaking":1}}""")
+                runCurrent()
+                val speaker = FakeSpeaker(5000, ByteArray(32) { 1 })
+                var i = 0
+                repeat(10) {
+                    links[0].inbound.offer(speaker.datagram(Speech.packets[i++]))
+                    advanceTimeBy(20)
+                }
+                socket.serverSends("""{"op":13,"d":{"user_id":"100"}}""")
+                // Still sending after its leave, in bursts of two every 40 ms, so something is always buffered.
+                repeat(75) {
+                    links[0].inbound.offer(speaker.datagram(Speech.packets[i++]))
+                    links[0].inbound.offer(speaker.datagram(Speech.packets[i++]))
+                    advanceTimeBy(40)
+                }
+                runCurrent()
+                val s = connection.receiver.stats()
+                (s.droppedAtLeave > 0) shouldBe true
+                connection.receiver.ssrcs.userOf(5000) shouldBe -1
                 connection.disconnect()
             }
         }

@@ -227,15 +227,63 @@ class DaveDecryptorSpec : FunSpec({
         d.hasKey shouldBe false
     }
 
-    test("a second transition does not extend the first epoch's 10 s") {
+    test("each transition restarts the older ratchets' 10 s, as libdave's UpdateExpiry does") {
+        // Members switch keys at slightly different moments: quick successive joins must not expire a ratchet that a
+        // sender still uses. Before, the first deadline stood and frames of the first epoch failed 10 s after the first
+        // transition although a later one had come since.
         val clock = ManualClock()
         val d = decryptor(clock, BASE_A)
-        val frames = encryptFrames(BASE_A, 2)
+        val frames = encryptFrames(BASE_A, 3)
         d.transitionToKeyRatchet(DaveKeyRatchet(BASE_B))
         clock.advanceSeconds(6.0)
         d.transitionToKeyRatchet(DaveKeyRatchet(hex("ffeeddccbbaa99887766554433221100")))
-        clock.advanceSeconds(4.5)
-        d.code(frames[0].second) shouldBe DaveDecryptor.FAILED
+        clock.advanceSeconds(4.5) // 10.5 s after the first transition, 4.5 s after the second
+        d.open(frames[0].second) shouldBe frames[0].first
+        clock.advanceSeconds(5.4) // 9.9 s after the second
+        d.open(frames[1].second) shouldBe frames[1].first
+        clock.advanceSeconds(0.2)
+        d.code(frames[2].second) shouldBe DaveDecryptor.FAILED
+    }
+
+    test("at most MAX_RATCHETS key ratchets live: a flood of transitions closes the oldest, counted") {
+        val clock = ManualClock()
+        val d = decryptor(clock, BASE_A)
+        val first = encryptFrames(BASE_A, 1)[0]
+        repeat(DaveDecryptor.MAX_RATCHETS + 3) { i ->
+            clock.advanceSeconds(0.1)
+            d.transitionToKeyRatchet(DaveKeyRatchet(ByteArray(16) { (it + i + 1).toByte() }))
+        }
+        d.stats.ratchetsDropped shouldBe 4
+        d.code(first.second) shouldBe DaveDecryptor.FAILED
+    }
+
+    test("a nonce in a non-shortest ULEB128 encoding decrypts, as libdave reads it") {
+        val d = decryptor(bases = arrayOf(BASE_A))
+        val plain = opusFrame(5)
+        val shortest = DaveReference.sealOpus(DaveReference.ratchetKey(BASE_A, 0), 5, plain)
+        // Nonce 5 written as 85 80 80 00 (4 bytes) instead of 05; the supplemental size grows by 3.
+        val body = shortest.copyOf(plain.size + 8)
+        val overlong = body + hex("85808000") + byteArrayOf((8 + 4 + 1 + 2).toByte(), 0xFA.toByte(), 0xFA.toByte())
+        d.open(overlong) shouldBe plain
+        d.code(overlong) shouldBe DaveDecryptor.FAILED // and it is the same nonce: a replay now
+        d.stats.replay shouldBe 1
+    }
+
+    test("the replay window keeps up to 1000 missing nonces by count, however old, as libdave does") {
+        // Before, a nonce more than 1000 behind the newest was refused even with a single gap on record.
+        val d = decryptor(bases = arrayOf(BASE_A))
+        d.open(refFrame(BASE_A, 0, 1)) shouldNotBe null
+        for (n in 3..2500) d.open(refFrame(BASE_A, 0, n)) shouldNotBe null // nonce 2 lost on the way
+        d.open(refFrame(BASE_A, 0, 2)) shouldNotBe null
+        d.code(refFrame(BASE_A, 0, 2)) shouldBe DaveDecryptor.FAILED
+        d.stats.replay shouldBe 1
+        // 1000 newer gaps push the oldest out, by count.
+        d.open(refFrame(BASE_A, 0, 2510)) shouldNotBe null // 2501..2509 missing
+        d.open(refFrame(BASE_A, 0, 4000)) shouldNotBe null // 1489 skipped: 3000..3999 kept (1000), older ones pushed out
+        d.code(refFrame(BASE_A, 0, 2505)) shouldBe DaveDecryptor.FAILED
+        d.code(refFrame(BASE_A, 0, 2999)) shouldBe DaveDecryptor.FAILED
+        d.open(refFrame(BASE_A, 0, 3000)) shouldNotBe null
+        d.stats.replay shouldBe 3
     }
 
     test("close zeroes the ratchets; afterwards frames get NO_KEY") {

@@ -72,8 +72,8 @@ class DaveFrameSpec : FunSpec({
             "size above the length" to frame("", "01", size = 13),
             "no room for a nonce (S = 11)" to hex("00".repeat(8) + "0bfafa"),
             "nonce runs into the size byte" to frame("00", "80"),
-            "overlong nonce" to frame("00", "8000"),
-            "nonce of 6 bytes" to frame("00", "808080808000"),
+            "nonce of 11 bytes" to frame("00", "8080808080808080808000"),
+            "nonce whose 10th byte carries more than one bit" to frame("00", "80808080808080808002"),
             "range offset without a length" to frame("00".repeat(10), "01", "02"),
             "range truncated" to frame("00".repeat(10), "01", "0280"),
             "ranges out of order" to frame("00".repeat(10), "01", "0502" + "0101"),
@@ -81,10 +81,22 @@ class DaveFrameSpec : FunSpec({
             "range past the interleaved part" to frame("00".repeat(10), "01", "0803"),
             "range huge" to frame("00".repeat(10), "01", "00ffffffff0f"),
             "range offset huge" to frame("00".repeat(10), "01", "ffffffff0f00"),
+            "range offset beyond 32 bits (low bits in range)" to frame("00".repeat(10), "01", "80808080100" + "1"),
         )
         for ((name, b) in bad) {
             withClue(name) { view.parse(b, 0, b.size) shouldBe false }
         }
+    }
+
+    test("a nonce and ranges in non-shortest ULEB128 encodings are read as libdave reads them") {
+        val f = frame("00".repeat(10), "85808000", "8200" + "838000")
+        view.parse(f, 0, f.size) shouldBe true
+        view.truncatedNonce shouldBe 5
+        (0 until view.rangeCount).map { view.rangeStart(it) to view.rangeLength(it) } shouldBe listOf(2 to 3)
+        // A nonce beyond 32 bits is cast to 32 bits, as libdave's static_cast<uint32_t>.
+        val wide = frame("00", "8580808010")
+        view.parse(wide, 0, wide.size) shouldBe true
+        view.truncatedNonce shouldBe 5
     }
 
     test("windows outside the array are rejected, never thrown") {

@@ -44,17 +44,29 @@ class Leb128Spec : FunSpec({
         read(ByteArray(0)) shouldBe null
     }
 
-    test("rejects more than 5 bytes and values beyond 32 bits") {
-        read(hex("808080808001")) shouldBe null
-        read(hex("ffffffff10")) shouldBe null
-        read(hex("ffffffff7f")) shouldBe null
-        read(hex("ffffffff8f01")) shouldBe null
+    test("reads non-shortest encodings and values beyond 32 bits as libdave's ReadLeb128 does") {
+        // libdave accepts any encoding of a 64-bit value (up to 10 bytes, the 10th carrying one bit) and casts the
+        // nonce to 32 bits; refusing these would drop frames that Discord's clients decrypt.
+        read(hex("8000")) shouldBe (0L to 2)
+        read(hex("ff00")) shouldBe (127L to 2)
+        read(hex("8180808000")) shouldBe (1L to 5)
+        read(hex("858080808080808000")) shouldBe (5L to 9)
+        read(hex("80808080808080808001")) shouldBe (0L to 10)
+        read(hex("ffffffff7f")) shouldBe (0xFFFFFFFFL to 5)
+        read(hex("ffffffff8f01")) shouldBe (0xFFFFFFFFL to 6)
+        fun fits(h: String) = Leb128.fits32(Leb128.read(hex(h), 0, h.length / 2))
+        fits("ffffffff0f") shouldBe true
+        fits("8180808000") shouldBe true
+        fits("ffffffff10") shouldBe false
+        fits("8080808080808000") shouldBe true
+        fits("8080808080808001") shouldBe false
+        fits("80808080808080808001") shouldBe false
     }
 
-    test("rejects overlong (non-shortest) encodings") {
-        read(hex("8000")) shouldBe null
-        read(hex("ff00")) shouldBe null
-        read(hex("8180808000")) shouldBe null
+    test("refuses what libdave refuses: more than 10 bytes, or a 10th byte above 1") {
+        read(hex("8080808080808080808001")) shouldBe null
+        read(hex("80808080808080808002")) shouldBe null
+        read(hex("ffffffffffffffffff7f")) shouldBe null
     }
 
     test("windows outside the array are rejected, not thrown") {

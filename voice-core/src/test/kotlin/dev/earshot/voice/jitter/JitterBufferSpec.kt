@@ -217,6 +217,38 @@ class JitterBufferSpec : FunSpec({
         }
     }
 
+    context("a timestamp jump of 2^31 samples inside a buffered spurt ends the spurt; the packet starts the next one") {
+        // Before, the jump was played as silence, one tick at a time: half a day of GAP ticks during which the speaker
+        // was never idle, so it could not be evicted and a receiver whose input had ended never finished
+        // (PipelineFuzzSpec ran out of memory collecting the endless ticks).
+        withData(nameFn = { "seq0=$it" }, wrapStarts) { seq0 ->
+            val h = Harness(seq0, 400)
+            for (k in 0 until 10) h.send(k)
+            for (k in 10 until 20) h.send(k, tsOffset = 960L * k + 0x7FFF_0000L)
+            h.run(40)
+            h.played[13L] shouldBe mutableListOf("E")
+            val restart = h.tickOf(10)!!
+            (restart - 13L <= 5L) shouldBe true
+            h.tickOf(19) shouldBe restart + 9
+            h.played.values.flatten().count { it == "G" } shouldBe 0
+            h.jb.lost shouldBe 0
+        }
+    }
+
+    test("a jump within maxGapTicks still plays as silence; one tick more ends the spurt") {
+        val h = Harness(0, 0)
+        for (k in 0 until 10) h.send(k)
+        for (k in 10 until 20) h.send(k, tsOffset = 960L * (k + 50), arriveAt = k.toLong())
+        h.run(100)
+        h.played.values.flatten().count { it == "G" } shouldBe 50
+        val h2 = Harness(0, 0)
+        for (k in 0 until 10) h2.send(k)
+        for (k in 10 until 20) h2.send(k, tsOffset = 960L * (k + 51), arriveAt = k.toLong())
+        h2.run(100)
+        h2.played.values.flatten().count { it == "G" } shouldBe 0
+        h2.played[13L] shouldBe mutableListOf("E")
+    }
+
     context("40 ms and 60 ms packets cover two and three ticks") {
         withData(nameFn = { "seq0=$it" }, wrapStarts) { seq0 ->
             val h = Harness(seq0, 0)
