@@ -2,6 +2,7 @@ package dev.earshot.voice
 
 import dev.earshot.voice.codec.ConcentusDecoderFactory
 import dev.earshot.voice.codec.OpusDecoderFactory
+import dev.earshot.voice.codec.OpusDecoders
 import dev.earshot.voice.codec.PcmFormat
 import kotlinx.coroutines.CoroutineDispatcher
 import kotlin.time.Duration
@@ -48,8 +49,10 @@ public class ReceiveConfig private constructor(b: Builder) {
     /** Ticks buffered per tick subscriber before the oldest is dropped (and counted). Default 250 (5 s). */
     public val tickQueueCapacity: Int = b.tickQueueCapacity
     /**
-     * Creates one Opus decoder per speaker. Default [ConcentusDecoderFactory] (pure Java); for native libopus use
-     * [dev.earshot.voice.codec.OpusDecoders.nativeOrConcentus] or [dev.earshot.voice.codec.NativeOpusDecoderFactory.load].
+     * Creates one Opus decoder per speaker. Default: native libopus when it loads (the system's, else the copy in
+     * opus-java-natives), else [ConcentusDecoderFactory] (pure Java) with one logged warning, decided on the first
+     * decoder created ([dev.earshot.voice.codec.OpusDecoders.nativeOrConcentus]). Set [ConcentusDecoderFactory] to
+     * stay on the JVM.
      */
     public val decoderFactory: OpusDecoderFactory = b.decoderFactory
     /**
@@ -89,7 +92,7 @@ public class ReceiveConfig private constructor(b: Builder) {
         public var speakingHang: Duration = 200.milliseconds
         public var stageQueueCapacity: Int = 256
         public var tickQueueCapacity: Int = 250
-        public var decoderFactory: OpusDecoderFactory = ConcentusDecoderFactory
+        public var decoderFactory: OpusDecoderFactory = OpusDecoders.automatic
         public var decodeThreads: Int = Runtime.getRuntime().availableProcessors()
         public var clock: NanoClock = NanoClock.SYSTEM
         public var readDispatcher: CoroutineDispatcher? = null

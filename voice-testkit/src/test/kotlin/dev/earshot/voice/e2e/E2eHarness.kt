@@ -5,7 +5,6 @@ import io.kotest.matchers.ints.shouldBeGreaterThanOrEqual
 import io.kotest.matchers.shouldBe
 import dev.earshot.voice.ReceiveConfig
 import dev.earshot.voice.ReceiveStats
-import dev.earshot.voice.codec.ConcentusDecoderFactory
 import dev.earshot.voice.codec.PcmFormat
 import dev.earshot.voice.connection.VoiceConnection
 import dev.earshot.voice.connection.VoiceConnectionConfig
@@ -196,7 +195,7 @@ fun compareFrames(audio: List<Pair<Int, ByteArray>>, received: List<AudioFrame>)
  */
 private fun followingMismatches(opusBySeq: Map<Int, ByteArray>, received: List<AudioFrame>): Int {
     val format = PcmFormat.STEREO_48K
-    val decoder = ConcentusDecoderFactory.create(format)
+    val decoder = ReceiveConfig {}.decoderFactory.create(format) // the receiver's default decoder
     val out = ShortArray(format.maxBufferSize)
     var mismatched = 0
     var lastTick = Long.MIN_VALUE
