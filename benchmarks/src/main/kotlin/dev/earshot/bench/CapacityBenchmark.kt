@@ -143,6 +143,7 @@ internal fun runCapacity(index: Int, quick: Boolean) {
     val capacity = good?.speakers?.toString() ?: "0"
     val limit = bad?.speakers?.toString() ?: "none up to $MAX_SPEAKERS"
     val at = good
+    if (case.decodeThreads == null) println("K|$label|$capacity|${at?.cpuMicrosPerPacket ?: ""}")
     println("C| $label | $capacity | $limit | ${at?.latency?.p50ms() ?: "-"} / ${at?.latency?.p99ms() ?: "-"} | " +
         "${at?.let { "%.1f".format(it.cpuMicrosPerPacket) } ?: "-"} | ${at?.let { "%.0f".format(20_000 / it.cpuMicrosPerPacket) } ?: "-"} | ${at?.let { "%.0f".format(it.bytesPerPacket) } ?: "-"} |")
 }

@@ -1,7 +1,9 @@
 package dev.earshot.bench
 
+import dev.earshot.voice.ReceiveConfig
 import dev.earshot.voice.codec.ConcentusDecoderFactory
 import dev.earshot.voice.codec.OpusDecoderFactory
+import dev.earshot.voice.codec.OpusDecoders
 import dev.earshot.voice.codec.PcmFormat
 import dev.earshot.voice.crypto.EncryptionMode
 import dev.earshot.voice.testing.FakeSpeaker
@@ -9,10 +11,12 @@ import dev.earshot.voice.testing.readOggResource
 import java.lang.management.ManagementFactory
 
 /**
- * Earshot against the discord.js stack, side by side in one run: bare decoders (native libopus, Concentus,
- * opusscript in node), the passthrough path against @discordjs/voice's `VoiceReceiver.parsePacket` (AES-GCM and
- * XChaCha20), the full path with each decoder and its overhead over the bare decoder, bytes allocated per packet,
- * then the real-time capacity and latency of the whole pipeline per decoder ([runCapacity]).
+ * Earshot against the discord.js stack and JDA, side by side in one run: bare decoders (native libopus, Concentus,
+ * opusscript in node), the passthrough path against @discordjs/voice's `VoiceReceiver.parsePacket` and JDA's receive
+ * loop body ([JdaReceiveLoop]) on the same datagrams (AES-GCM and XChaCha20), bare decryption loops of every cipher
+ * implementation, passthrough with DAVE, the full path with each decoder and with the default settings, JDA's loop
+ * with decode on the same libopus, bytes allocated per packet, then the real-time capacity and latency of the whole
+ * pipeline per decoder ([runCapacity]) set against the bare decoders of the same run.
  *
  * Each group runs in its own JVM (as JMH forks); within a group every case is measured in every round, the order
  * rotating from round to round, and ratios are taken per round (median [min-max]). The node cases run in a child
@@ -20,7 +24,8 @@ import java.lang.management.ManagementFactory
  * rates are per core; node is single-threaded too.
  *
  * Usage: `mvn -B -q -Pbench -pl benchmarks -am verify -DskipTests -Dbench.main=dev.earshot.bench.PeerBenchmarkKt`
- * (`-Dbench.args=quick` for a short run). `group=N` or `capacity=N` runs one fork in this JVM.
+ * (`-Dbench.args=quick` for a short run, `all` to add the one-decode-thread capacity searches). `group=N` or
+ * `capacity=N` runs one fork in this JVM.
  */
 fun main(args: Array<String>) {
     val quick = "quick" in args
@@ -29,7 +34,9 @@ fun main(args: Array<String>) {
 
     val extra = if (quick) listOf("quick") else emptyList()
     val groups = (0 until GROUPS).map { forkJvm("dev.earshot.bench.PeerBenchmarkKt", listOf("group=$it") + extra) }
-    val capacities = CAPACITY_CASES.indices.map { forkJvm("dev.earshot.bench.PeerBenchmarkKt", listOf("capacity=$it") + extra) }
+    // The one-decode-thread searches (for comparison with parallel decoding) only with `all`.
+    val capacities = CAPACITY_CASES.indices.filter { "all" in args || CAPACITY_CASES[it].decodeThreads == null }
+        .map { forkJvm("dev.earshot.bench.PeerBenchmarkKt", listOf("capacity=$it") + extra) }
     val all = groups + capacities
     println()
     println("Machine: ${Runtime.getRuntime().availableProcessors()} cores, ${System.getProperty("java.vm.name")} ${System.getProperty("java.version")}, " +
@@ -48,6 +55,22 @@ fun main(args: Array<String>) {
     println()
     println(CapacityRow.HEADER)
     capacities.flatMap { c -> c.lines.filter { it.startsWith("C|") } }.forEach { println(it.removePrefix("C")) }
+    println()
+    println("Real time against the bare decoder of this run (bare decode time per frame = 1 / its rate on one core; decode-bound limit = cores x 20 ms / that time):")
+    println()
+    println("| decoder | bare decode µs/frame | real-time CPU µs/packet at capacity | CPU / bare (target <= 1.15x) | decode-bound limit (speakers) | capacity | capacity / limit (target >= 85 %) |")
+    println("|---|---|---|---|---|---|---|")
+    val bare = groups.flatMap { g -> g.lines.filter { it.startsWith("B|") } }.associate { l -> l.split('|').let { it[1] to it[2].toDouble() } }
+    val cores = Runtime.getRuntime().availableProcessors()
+    for (line in capacities.flatMap { c -> c.lines.filter { it.startsWith("K|") } }) {
+        val (label, cap, cpu) = line.split('|').drop(1)
+        val rate = bare[label] ?: continue
+        val bareMicros = 1e6 / rate
+        val limit = cores * 20_000 / bareMicros
+        val capN = cap.toDouble()
+        val cpuD = cpu.toDoubleOrNull()
+        println("| $label | %.1f | ${cpuD?.let { "%.1f".format(it) } ?: "-"} | ${cpuD?.let { "%.2fx".format(it / bareMicros) } ?: "-"} | %.0f | $cap | %.0f %% |".format(bareMicros, limit, 100 * capN / limit))
+    }
     println()
     println("Steps:")
     println()
@@ -81,6 +104,9 @@ private fun nodeVersion(): String =
 /** A measured case: [once] runs one round and returns units per second and bytes allocated per unit (null: not measured). */
 private class PeerCase(val name: String, val unit: String, val once: () -> Pair<Double, Double?>)
 
+/** A JVM case defined outside this file: [units] per run of [body]. */
+internal class PeerCaseRef(val name: String, val unit: String, val units: Int, val body: () -> Unit)
+
 private fun jvmCase(name: String, unit: String, units: Int, body: () -> Unit) = PeerCase(name, unit) {
     val a0 = allocated()
     val t0 = System.nanoTime()
@@ -98,7 +124,7 @@ private fun allocated(): Long = threadBean.getThreadAllocatedBytes(Thread.curren
 
 private fun PcmFormat.label(): String = if (this == PcmFormat.STEREO_48K) "48 kHz stereo" else "16 kHz mono"
 
-private var peerSink = 0L
+internal var peerSink = 0L
 
 private fun runGroup(index: Int, quick: Boolean) {
     val speech = readOggResource("/audio/speech.opus").packets
@@ -111,54 +137,105 @@ private fun runGroup(index: Int, quick: Boolean) {
     val cases = ArrayList<PeerCase>()
     // Ratios as (numerator case, denominator case, label).
     val ratios = ArrayList<Triple<Int, Int, String>>()
+    // (with DAVE, without) case indices, for the added cost per packet.
+    var daveRatio: Pair<Int, Int>? = null
 
     fun decodeGroup(format: PcmFormat) {
         val native = nativeFactory()
         val f = format.label()
         fun bare(name: String, factory: OpusDecoderFactory) =
             jvmCase("bare $name decode, $f, $DECODERS decoders", "frames/s", decodes) { bareDecodeWith(factory, speech, format, decodes) }
-        fun full(name: String, factory: OpusDecoderFactory): PeerCase {
+        fun full(name: String, factory: OpusDecoderFactory?): Pair<PeerCase, Scenario> {
             val s = Scenario(speech, DECODERS, decodes, EncryptionMode.AEAD_AES256_GCM_RTPSIZE, format, factory)
-            return jvmCase("full path (AES-GCM, $name decode), $f, $DECODERS speakers", "packets/s", decodes) { s.run() }
+            return jvmCase("full path (AES-GCM, $name decode), $f, $DECODERS speakers", "packets/s", decodes) { s.run() } to s
         }
         cases += bare("Concentus", ConcentusDecoderFactory)
         cases += bare("native libopus", native)
-        cases += full("Concentus", ConcentusDecoderFactory)
-        cases += full("native libopus", native)
+        cases += full("Concentus", ConcentusDecoderFactory).first
+        cases += full("native libopus", native).first
+        // ReceiveConfig's default decoder factory (nothing set); what it chose is printed with the results.
+        cases += full("default settings", null).first
+        if (format == PcmFormat.STEREO_48K) println("H Default settings decode with ${ReceiveConfig {}.decoderFactory} = ${OpusDecoders.nativeOrConcentus()}.")
         ratios += Triple(1, 0, "bare native libopus / bare Concentus, $f")
         ratios += Triple(2, 0, "full path / bare decode, Concentus, $f (pipeline overhead = 1/ratio - 1)")
         ratios += Triple(3, 1, "full path / bare decode, native libopus, $f (target >= 0.9x)")
+        if (format == PcmFormat.STEREO_48K) {
+            // JDA decodes 48 kHz stereo only, on opus-java's binding pointed at the libopus the native rows use.
+            val lib = jdaLibopus
+            if (lib != null) {
+                // JDA 6.5.0 does not strip the encrypted header-extension body, so it would hand libopus the extension
+                // bytes in front of each Opus packet; its decode row gets the same packets without the extension.
+                val fakes = List(DECODERS) { FakeSpeaker(1000L + it, FakeSpeaker.key(7), EncryptionMode.AEAD_AES256_GCM_RTPSIZE, sequence = it * 1000, timestamp = it * 100_000L) }
+                val datagrams = Array(decodes) { i -> fakes[i % DECODERS].datagram(speech[(i / DECODERS) % speech.size], withExtension = false) }
+                val ssrcs = LongArray(DECODERS) { 1000L + it }
+                checkJda(EncryptionMode.AEAD_AES256_GCM_RTPSIZE, datagrams, ssrcs, speech, decodeWith = native)
+                val jda = JdaReceiveLoop(EncryptionMode.AEAD_AES256_GCM_RTPSIZE, FakeSpeaker.key(7), ssrcs, decode = true)
+                val jdaIndex = cases.size
+                cases += jvmCase("JDA $jdaVersion receive loop + decode (AES-GCM, its Decoder on the same libopus; datagrams without extension), $f, $DECODERS speakers", "packets/s", decodes) {
+                    var sum = 0L
+                    for (d in datagrams) sum += jda.handleFast(d)
+                    peerSink += sum
+                }
+                ratios += Triple(3, jdaIndex, "full path native libopus / JDA receive loop + decode, $f (target >= 1.2x)")
+                println("H JDA decodes with opus-java's binding on $lib, the library of the native libopus rows (${native.version}).")
+            } else {
+                System.err.println("JDA decode row left out: no library path in ${native.source}")
+            }
+        }
         if (node == null) {
             val file = NodePeer.writeRecords(speech)
             val peer = NodePeer.start("opusscript $f", "decode", file.path, "${format.sampleRate}", "${format.channels}", "$decodes")
             peers += peer
+            val o = cases.size
             cases += nodeCase("bare opusscript 0.1.1 decode (node), $f, 1 decoder (see notes)", "frames/s", peer)
-            ratios += Triple(1, 4, "bare native libopus / bare opusscript, $f")
-            ratios += Triple(0, 4, "bare Concentus / bare opusscript, $f")
-            ratios += Triple(3, 4, "full path native libopus / bare opusscript, $f (target >= 1.3x)")
-            ratios += Triple(2, 4, "full path Concentus / bare opusscript, $f")
+            ratios += Triple(1, o, "bare native libopus / bare opusscript, $f")
+            ratios += Triple(0, o, "bare Concentus / bare opusscript, $f")
+            ratios += Triple(3, o, "full path native libopus / bare opusscript, $f (target >= 1.3x)")
+            ratios += Triple(2, o, "full path Concentus / bare opusscript, $f")
+            ratios += Triple(4, o, "full path with default settings / bare opusscript, $f (target >= 1.0x)")
         }
     }
 
     fun passGroup() {
         val speakers = 50
-        for (mode in listOf(EncryptionMode.AEAD_AES256_GCM_RTPSIZE, EncryptionMode.AEAD_XCHACHA20_POLY1305_RTPSIZE)) {
-            val cipher = if (mode == EncryptionMode.AEAD_AES256_GCM_RTPSIZE) "AES-GCM" else "XChaCha20"
+        val gcm = EncryptionMode.AEAD_AES256_GCM_RTPSIZE
+        for (mode in listOf(gcm, EncryptionMode.AEAD_XCHACHA20_POLY1305_RTPSIZE)) {
+            val cipher = if (mode == gcm) "AES-GCM" else "XChaCha20"
             val s = Scenario(speech, speakers, passPackets, mode, null)
             val mine = cases.size
             cases += jvmCase("Earshot passthrough (parse + $cipher + reorder, pipeline), $speakers speakers", "packets/s", passPackets) { s.run() }
+            val ssrcs = LongArray(speakers) { 1000L + it }
+            checkJda(mode, s.datagrams, ssrcs, speech, decodeWith = null)
+            val jda = JdaReceiveLoop(mode, FakeSpeaker.key(7), ssrcs, decode = false)
+            cases += jvmCase("JDA $jdaVersion receive loop (parse + $cipher + Opus copy), $speakers speakers", "packets/s", passPackets) {
+                var sum = 0L
+                for (d in s.datagrams) sum += jda.handleFast(d)
+                peerSink += sum
+            }
+            ratios += Triple(mine, mine + 1, "Earshot passthrough / JDA receive loop, $cipher (target >= 1.5x)")
+            // Bare decryption loops over the same datagrams: each implementation the library can choose from.
+            val bareStart = cases.size
+            val bare = bareCipherCases(mode, cipher, s.datagrams, speech, speakers).map { jvmCase(it.name, it.unit, it.units, it.body) }
+            cases += bare
+            for (k in bare.indices) ratios += Triple(mine, bareStart + k, "Earshot passthrough / ${bare[k].name.substringBefore(",")}")
+            if (mode == gcm) {
+                val dave = Scenario(speech, speakers, passPackets, mode, null, dave = true)
+                val d = cases.size
+                cases += jvmCase("Earshot passthrough + DAVE decrypt (AES-GCM, one DAVE decryptor per user), $speakers speakers", "packets/s", passPackets) { dave.run() }
+                ratios += Triple(d, mine, "passthrough with DAVE / without (target >= 0.6x)")
+                daveRatio = d to mine
+            }
             if (node == null) {
                 val datagrams = NodePeer.writeRecords(s.datagrams.toList())
                 val expected = NodePeer.writeRecords(List(s.datagrams.size) { speech[(it / speakers) % speech.size] })
                 val key = FakeSpeaker.key(7).joinToString("") { "%02x".format(it) }
                 val peer = NodePeer.start("parsePacket $cipher", "parse", datagrams.path, mode.wireName, key, expected.path)
                 peers += peer
+                val n = cases.size
                 cases += nodeCase("@discordjs/voice 0.19.2 VoiceReceiver.parsePacket (node), $cipher", "packets/s", peer)
-                ratios += Triple(mine, mine + 1, "Earshot passthrough / parsePacket, $cipher (target >= 5x)")
+                ratios += Triple(mine, n, "Earshot passthrough / parsePacket, $cipher (target >= ${if (mode == gcm) 8 else 5}x)")
             }
         }
-        ratios += Triple(2, 0, "Earshot passthrough XChaCha20 / AES-GCM")
-        if (node == null) ratios += Triple(3, 1, "parsePacket XChaCha20 / AES-GCM")
     }
 
     when (index) {
@@ -186,9 +263,20 @@ private fun runGroup(index: Int, quick: Boolean) {
             val alloc = if (a.isEmpty()) "n/a" else "%.0f".format(a[a.size / 2])
             println("R| ${cases[i].name} | %,.0f ${cases[i].unit} | %,.0f-%,.0f | $alloc |".format(r[r.size / 2], r.first(), r.last()))
         }
+        for (i in cases.indices) {
+            val m = Regex("^bare (Concentus|native libopus) decode, (.*), $DECODERS decoders$").find(cases[i].name) ?: continue
+            val r = rates[i].sorted()
+            println("B|${m.groupValues[1]}, ${m.groupValues[2]}|${r[r.size / 2]}")
+        }
         for ((num, den, label) in ratios) {
             val per = rates[num].indices.map { rates[num][it] / rates[den][it] }.sorted()
             println("X - $label: %.3fx [%.3f-%.3f]".format(per[per.size / 2], per.first(), per.last()))
+        }
+        daveRatio?.let { (d, p) ->
+            val added = rates[d].indices.map { 1e9 / rates[d][it] - 1e9 / rates[p][it] }.sorted()
+            println("X - DAVE added cost per packet, 1/rate with - 1/rate without (target <= 700 ns): %.0f ns [%.0f-%.0f]".format(added[added.size / 2], added.first(), added.last()))
+            val a = allocs[d].indices.map { allocs[d][it] - allocs[p][it] }.sorted()
+            println("X - DAVE added allocation per packet (the DAVE decryptors are made afresh each round): %.0f B".format(a[a.size / 2]))
         }
     } finally {
         peers.forEach { it.close() }

@@ -191,7 +191,8 @@ internal class Scenario(
     packets: Int,
     val mode: EncryptionMode,
     val decode: PcmFormat?,
-    val factory: OpusDecoderFactory = ConcentusDecoderFactory,
+    /** The decoder factory, or null for `ReceiveConfig`'s default. */
+    val factory: OpusDecoderFactory? = ConcentusDecoderFactory,
     val dave: Boolean = false,
     val decodeThreads: Int? = null,
 ) {
@@ -217,7 +218,7 @@ internal class Scenario(
         val source = ReplaySource(datagrams, speakers)
         val config = ReceiveConfig {
             decode = this@Scenario.decode
-            decoderFactory = factory
+            factory?.let { decoderFactory = it }
             clock = NanoClock { testScheduler.currentTime * 1_000_000L }
             readDispatcher = dispatcher
             pipelineDispatcher = dispatcher

@@ -4,6 +4,7 @@ import dev.earshot.voice.base.NanoClock
 import dev.earshot.voice.base.VoiceConstants
 import dev.earshot.voice.codec.ConcentusDecoderFactory
 import dev.earshot.voice.codec.OpusDecoderFactory
+import dev.earshot.voice.codec.OpusDecoders
 import dev.earshot.voice.codec.PcmFormat
 import dev.earshot.voice.jitter.PlayoutDelay
 import kotlinx.coroutines.CoroutineDispatcher
@@ -71,8 +72,10 @@ public class ReceiveConfig private constructor(b: Builder) {
     @get:JvmName("tickQueueCapacity")
     public val tickQueueCapacity: Int = b.tickQueueCapacity
     /**
-     * Creates one Opus decoder per speaker. Default [ConcentusDecoderFactory] (pure Java); for native libopus use
-     * [dev.earshot.voice.codec.OpusDecoders.nativeOrConcentus] or [dev.earshot.voice.codec.NativeOpusDecoderFactory.load].
+     * Creates one Opus decoder per speaker. Default: native libopus when it loads (the system's, else the copy in
+     * opus-java-natives), else [ConcentusDecoderFactory] (pure Java) with one logged warning, decided on the first
+     * decoder created ([dev.earshot.voice.codec.OpusDecoders.nativeOrConcentus]). Set [ConcentusDecoderFactory] to
+     * stay on the JVM.
      */
     @get:JvmName("decoderFactory")
     public val decoderFactory: OpusDecoderFactory = b.decoderFactory
@@ -155,7 +158,7 @@ public class ReceiveConfig private constructor(b: Builder) {
         @set:JvmSynthetic @get:JvmSynthetic
         public var tickQueueCapacity: Int = 250
         @set:JvmSynthetic @get:JvmSynthetic
-        public var decoderFactory: OpusDecoderFactory = ConcentusDecoderFactory
+        public var decoderFactory: OpusDecoderFactory = OpusDecoders.automatic
         @set:JvmSynthetic @get:JvmSynthetic
         public var decodeThreads: Int = Runtime.getRuntime().availableProcessors()
         @set:JvmSynthetic @get:JvmSynthetic

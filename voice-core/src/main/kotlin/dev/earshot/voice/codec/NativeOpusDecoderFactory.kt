@@ -3,9 +3,10 @@ package dev.earshot.voice.codec
 import org.slf4j.LoggerFactory
 
 /**
- * The native decoder factory: libopus through JNA, opt-in (the default stays [ConcentusDecoderFactory]).
+ * The native decoder factory: libopus through JNA, what `ReceiveConfig`'s default decoder factory uses when libopus
+ * loads ([ConcentusDecoderFactory] otherwise).
  *
- * Get one with [load] (or let [OpusDecoders.nativeOrConcentus] fall back for you) and set it as
+ * Get one with [load] (or let [OpusDecoders.nativeOrConcentus] fall back for you) to set it explicitly as
  * `ReceiveConfig { decoderFactory = ... }`. Both [PcmFormat]s are decoded by libopus at their own rate
  * ([PcmFormat.MONO_16K] needs no resampler, unlike the Concentus backend). Each decoder holds about 50 KB of native
  * memory (decoder state and buffers), freed when it is closed; the receiver closes a speaker's decoder when the
@@ -13,7 +14,7 @@ import org.slf4j.LoggerFactory
  *
  * libopus is looked for first in the operating system (JNA's library search), then in
  * `club.minnced:opus-java-natives` (bundled in `club.minnced:opus-java`; Linux x86-64/aarch64/arm/x86, Windows,
- * macOS), which is an optional dependency: add it to your build to use the bundled copy. The first library that
+ * macOS), a dependency of voice-core: exclude it to rely on the system's libopus alone. The first library that
  * loads is used for the whole process.
  */
 public class NativeOpusDecoderFactory private constructor(

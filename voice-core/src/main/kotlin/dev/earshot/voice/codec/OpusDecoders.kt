@@ -15,6 +15,19 @@ public object OpusDecoders {
     @JvmStatic
     public fun nativeOrConcentus(): OpusDecoderFactory = choose(NativeOpusDecoderFactory.load(), processWarning)
 
+    /**
+     * The default of `ReceiveConfig.decoderFactory`: [nativeOrConcentus], chosen on the first decoder created (so a
+     * receiver that never decodes never loads JNA or libopus). Native libopus decodes 1.9x (48 kHz stereo) to 3.4x
+     * (16 kHz mono) as fast as Concentus (BENCHMARKS.md); without it, Concentus with one logged warning.
+     */
+    internal val automatic: OpusDecoderFactory = object : OpusDecoderFactory {
+        private val chosen by lazy { nativeOrConcentus() }
+
+        override fun create(format: PcmFormat): OpusFrameDecoder = chosen.create(format)
+
+        override fun toString(): String = "OpusDecoders.nativeOrConcentus()"
+    }
+
     /** The choice behind [nativeOrConcentus], with the load result and the warning injected for tests. */
     internal fun choose(load: NativeOpusLoad, warning: FallbackWarning): OpusDecoderFactory = when (load) {
         is NativeOpusLoad.Loaded -> load.factory

@@ -15,8 +15,8 @@ public enum class EncryptionMode(public val wireName: String) {
     AEAD_XCHACHA20_POLY1305_RTPSIZE("aead_xchacha20_poly1305_rtpsize");
 
     /**
-     * Whether [TransportCipher.create] can build a cipher for this mode in this JVM: AES-GCM needs the JDK's
-     * `AES/GCM/NoPadding` (or libsodium on a CPU with AES-NI); XChaCha20-Poly1305 needs libsodium (system or bundled,
+     * Whether [TransportCipher.create] can build a cipher for this mode in this JVM: AES-GCM needs libsodium on a
+     * CPU with AES-NI or the JDK's `AES/ECB/NoPadding` (always there); XChaCha20-Poly1305 needs libsodium (system or bundled,
      * through lazysodium-java and JNA). Asking about XChaCha20 loads libsodium; asking about AES-GCM does not,
      * unless the JDK lacks it.
      */

@@ -5,41 +5,35 @@ import dev.earshot.voice.crypto.RtpsizeLayout.NONCE_SUFFIX_LENGTH
 import dev.earshot.voice.crypto.RtpsizeLayout.OVERHEAD
 import dev.earshot.voice.crypto.RtpsizeLayout.TAG_LENGTH
 import java.security.GeneralSecurityException
-import javax.crypto.Cipher
-import javax.crypto.spec.GCMParameterSpec
-import javax.crypto.spec.SecretKeySpec
 
 /**
- * AES-256-GCM through the JDK (`AES/GCM/NoPadding`), the default AES-GCM implementation: HotSpot runs it on AES-NI
- * and CLMUL intrinsics, and it needs no native library. The JDK re-creates its GCM engine on every `init`, so each
- * decrypt allocates about 1.1 KB on JDK 17 (1.8 KB plus an exception when the tag check fails); libsodium's
- * implementation (selected with [TransportCipher.AES_GCM_PROVIDER_PROPERTY]) allocates nothing.
+ * AES-256-GCM on the JDK's AES, used where libsodium is not (or `earshot.crypto.aesgcm=jdk`): [GcmCore] runs the block cipher through one
+ * `AES/ECB/NoPadding` instance kept for the key (AES-NI on HotSpot) and GHASH in Kotlin, so a warm decrypt allocates
+ * nothing and needs no native library. Decryption checks the tag over the ciphertext first and only then decrypts in
+ * place, so a forged packet is left untouched. In the benchmarks libsodium's AES-GCM is faster per packet, so it is
+ * the default ([TransportCipher.AES_GCM_PROVIDER_PROPERTY]).
  */
 internal class JdkAesGcmCipher(secretKey: ByteArray) : TransportCipher {
     override val mode: EncryptionMode get() = EncryptionMode.AEAD_AES256_GCM_RTPSIZE
 
-    private val key = SecretKeySpec(secretKey, 0, TransportCipher.KEY_LENGTH, AES)
-    private val cipher: Cipher = Cipher.getInstance(TRANSFORMATION)
+    private val gcm = GcmCore(secretKey, 0, TransportCipher.KEY_LENGTH)
     // 12-byte IV = 4-byte wire suffix then 8 zero bytes; only the first 4 bytes are ever rewritten.
     private val iv = ByteArray(IV_LENGTH)
-    // Decrypt lands here first so that a failed tag check leaves the packet untouched.
+    // Encryption lands here first so that out may alias the inputs.
     private var scratch = ByteArray(VoiceConstants.MAX_DATAGRAM)
 
     override fun decrypt(packet: ByteArray, offset: Int, length: Int, aadLength: Int): Int {
         if (!RtpsizeLayout.isValidPacket(packet.size, offset, length, aadLength)) return -1
         val cipherLength = length - aadLength - OVERHEAD
-        if (scratch.size < cipherLength) scratch = ByteArray(cipherLength)
+        val text = offset + aadLength
         System.arraycopy(packet, offset + length - NONCE_SUFFIX_LENGTH, iv, 0, NONCE_SUFFIX_LENGTH)
-        val written = try {
-            cipher.init(Cipher.DECRYPT_MODE, key, GCMParameterSpec(TAG_BITS, iv))
-            cipher.updateAAD(packet, offset, aadLength)
-            cipher.doFinal(packet, offset + aadLength, cipherLength + TAG_LENGTH, scratch, 0)
-        } catch (e: GeneralSecurityException) {
-            // AEADBadTagException is the JDK's only way to report a forged or corrupted packet.
-            return -1
-        }
-        System.arraycopy(scratch, 0, packet, offset + aadLength, written)
-        return written
+        gcm.start(iv, 0)
+        gcm.aad(packet, offset, aadLength)
+        gcm.authenticate(packet, text, cipherLength)
+        gcm.finish()
+        if (!gcm.tagMatches(packet, text + cipherLength, TAG_LENGTH)) return -1
+        gcm.decrypt(packet, text, cipherLength, packet, text, authenticated = true)
+        return cipherLength
     }
 
     override fun encrypt(
@@ -51,14 +45,11 @@ internal class JdkAesGcmCipher(secretKey: ByteArray) : TransportCipher {
         val sealedLength = plainLength + TAG_LENGTH
         if (scratch.size < sealedLength) scratch = ByteArray(sealedLength)
         for (i in 0 until NONCE_SUFFIX_LENGTH) iv[i] = (nonce ushr (24 - 8 * i)).toByte()
-        try {
-            cipher.init(Cipher.ENCRYPT_MODE, key, GCMParameterSpec(TAG_BITS, iv))
-            cipher.updateAAD(aad, aadOffset, aadLength)
-            cipher.doFinal(plain, plainOffset, plainLength, scratch, 0)
-        } catch (e: GeneralSecurityException) {
-            // The JDK refuses to encrypt twice in a row with one key and IV.
-            throw IllegalStateException("AES-GCM encryption failed (repeated nonce?)", e)
-        }
+        gcm.start(iv, 0)
+        gcm.aad(aad, aadOffset, aadLength)
+        gcm.encrypt(plain, plainOffset, plainLength, scratch, 0)
+        gcm.finish()
+        gcm.copyTag(scratch, plainLength, TAG_LENGTH)
         // Sealed bytes are in scratch before out is touched, so out may alias aad or plain.
         System.arraycopy(aad, aadOffset, out, outOffset, aadLength)
         System.arraycopy(scratch, 0, out, outOffset + aadLength, sealedLength)
@@ -69,16 +60,12 @@ internal class JdkAesGcmCipher(secretKey: ByteArray) : TransportCipher {
     override fun toString(): String = "TransportCipher(${mode.wireName}, JDK)"
 
     companion object {
-        private const val AES = "AES"
-        private const val TRANSFORMATION = "AES/GCM/NoPadding"
-        private const val IV_LENGTH = 12
-        private const val TAG_BITS = TAG_LENGTH * 8
+        private const val IV_LENGTH = GcmCore.IV_LENGTH
 
-        /** True if this JVM offers AES-256-GCM (always on standard JDKs; checked once, never throws). */
+        /** True if this JVM offers AES-256 in ECB mode (always on standard JDKs; checked once, never throws). */
         val isAvailable: Boolean by lazy {
             try {
-                Cipher.getInstance(TRANSFORMATION)
-                    .init(Cipher.ENCRYPT_MODE, SecretKeySpec(ByteArray(TransportCipher.KEY_LENGTH), AES), GCMParameterSpec(TAG_BITS, ByteArray(IV_LENGTH)))
+                GcmCore(ByteArray(TransportCipher.KEY_LENGTH), 0, TransportCipher.KEY_LENGTH)
                 true
             } catch (e: GeneralSecurityException) {
                 false

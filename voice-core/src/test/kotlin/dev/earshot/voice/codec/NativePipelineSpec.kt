@@ -46,7 +46,7 @@ class NativePipelineSpec : FunSpec({
                 }
                 direct.close()
                 // The native output is not Concentus's: the receiver really decoded with libopus.
-                val concentus = Speech.decodeAll(packets, format)
+                val concentus = Speech.decodeAll(packets, format, ConcentusDecoderFactory)
                 frames.indices.count { !frames[it].pcm!!.contentEquals(concentus[it]) } shouldBeGreaterThan 10
                 factory.made.size shouldBeGreaterThan 0
                 factory.made.map { it.isClosed }.toSet() shouldContainExactly setOf(true)

@@ -10,8 +10,9 @@ import java.net.URLClassLoader
 
 /**
  * Which classes an AES-GCM connection loads, seen from a class loader of its own (the test JVM has long loaded
- * libsodium for other specs): the default AES-GCM cipher must not load JNA or lazysodium, and with both jars absent
- * AES-GCM still works while XChaCha20 fails with a message naming the missing dependency.
+ * libsodium for other specs): the JDK-based AES-GCM cipher (`earshot.crypto.aesgcm=jdk`) must not load JNA or
+ * lazysodium, and with both jars absent AES-GCM still works (on the JDK) while XChaCha20 fails with a message naming
+ * the missing dependency.
  */
 class CipherClassLoadingSpec : FunSpec({
     val classPath = System.getProperty("java.class.path").split(File.pathSeparator).map { File(it).toURI().toURL() }
@@ -48,17 +49,24 @@ class CipherClassLoadingSpec : FunSpec({
         return cipher.toString()
     }
 
-    test("the default AES-GCM cipher loads neither JNA nor lazysodium") {
+    test("the JDK AES-GCM cipher loads neither JNA nor lazysodium") {
         System.getProperty(TransportCipher.AES_GCM_PROVIDER_PROPERTY) shouldBe null
-        IsolatedLoader(emptyList()).use { loader ->
-            roundTrip(loader, "AEAD_AES256_GCM_RTPSIZE") shouldContain "JDK"
-            loader.loaded("dev.earshot.voice.crypto.Sodium") shouldBe false
-            loader.loaded("com.sun.jna.Native") shouldBe false
-            loader.loaded("com.goterl.lazysodium.SodiumJava") shouldBe false
-            // The same loader does load them once XChaCha20 is asked for, so the checks above can fail.
-            roundTrip(loader, "AEAD_XCHACHA20_POLY1305_RTPSIZE") shouldContain "libsodium"
-            loader.loaded("com.sun.jna.Native") shouldBe true
+        System.setProperty(TransportCipher.AES_GCM_PROVIDER_PROPERTY, "jdk")
+        try {
+            IsolatedLoader(emptyList()).use { loader ->
+                roundTrip(loader, "AEAD_AES256_GCM_RTPSIZE") shouldContain "JDK"
+                loader.loaded("dev.earshot.voice.crypto.Sodium") shouldBe false
+                loader.loaded("com.sun.jna.Native") shouldBe false
+                loader.loaded("com.goterl.lazysodium.SodiumJava") shouldBe false
+                // The same loader does load them once XChaCha20 is asked for, so the checks above can fail.
+                roundTrip(loader, "AEAD_XCHACHA20_POLY1305_RTPSIZE") shouldContain "libsodium"
+                loader.loaded("com.sun.jna.Native") shouldBe true
+            }
+        } finally {
+            System.clearProperty(TransportCipher.AES_GCM_PROVIDER_PROPERTY)
         }
+        // Without the property, AES-GCM is libsodium's wherever it loads (the faster one in the benchmarks).
+        IsolatedLoader(emptyList()).use { loader -> roundTrip(loader, "AEAD_AES256_GCM_RTPSIZE") shouldContain "libsodium" }
     }
 
     test("without lazysodium and JNA, AES-GCM works and XChaCha20 fails naming the missing dependency") {

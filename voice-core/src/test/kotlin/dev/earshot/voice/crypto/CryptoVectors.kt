@@ -50,8 +50,9 @@ object CryptoVectors {
 }
 
 /**
- * Every cipher implementation that can serve [mode] in this JVM, by label. AES-GCM is tested through both the
- * libsodium path and the JDK fallback so that the fallback cannot rot unnoticed on AES-NI machines.
+ * Every cipher implementation that can serve [mode] in this JVM, by label: libsodium and the JDK-based
+ * AES-GCM, and the BouncyCastle XChaCha20 candidate (test code), so that none of them can rot unnoticed. Also what the
+ * benchmarks measure side by side.
  */
 fun cipherFactories(mode: EncryptionMode): List<Pair<String, (ByteArray) -> TransportCipher>> {
     val sodium = Sodium.bindings
@@ -62,6 +63,7 @@ fun cipherFactories(mode: EncryptionMode): List<Pair<String, (ByteArray) -> Tran
         )
         EncryptionMode.AEAD_XCHACHA20_POLY1305_RTPSIZE -> listOfNotNull(
             if (sodium != null) "libsodium" to { k: ByteArray -> SodiumXChaChaCipher(sodium, k) } else null,
+            "BouncyCastle" to { k: ByteArray -> BcXChaChaCipher(k) },
         )
     }
 }

@@ -7,8 +7,8 @@ import java.lang.management.ManagementFactory
 
 /**
  * Measures bytes allocated and time per warm decrypt of a typical voice packet (0x90, one-word extension,
- * 100-byte Opus payload; every iteration restores the packet first, as a receive loop would fill a buffer) and prints them. Only the allocation of the libsodium paths is asserted (it is
- * deterministic); times are printed for information, never asserted.
+ * 100-byte Opus payload; every iteration restores the packet first, as a receive loop would fill a buffer) and prints them. Only the allocation of the shipped
+ * paths is asserted (it is deterministic: none); times are printed for information, never asserted.
  */
 class TransportCipherAllocationSpec : FunSpec({
     val threads = ManagementFactory.getThreadMXBean() as? com.sun.management.ThreadMXBean
@@ -46,7 +46,8 @@ class TransportCipherAllocationSpec : FunSpec({
                 println("[crypto] %-32s %-9s %7.1f B/decrypt %6.0f ns wall %6.0f ns cpu (%d-byte packet)".format(
                     mode.wireName, impl, bytesPerCall, elapsed.toDouble() / MEASURED, cpu.toDouble() / MEASURED, template.size))
                 sum.toLong() shouldBe plain.size.toLong() * MEASURED
-                if (impl == "libsodium") bytesPerCall.toInt() shouldBeLessThanOrEqual 8
+                // The BouncyCastle XChaCha20 candidate is benchmark material, not a shipped path.
+                if (impl != "BouncyCastle") bytesPerCall.toInt() shouldBeLessThanOrEqual 8
             }
         }
     }

@@ -3,7 +3,7 @@ package dev.earshot.voice.testing
 import dev.earshot.voice.base.NanoClock
 import dev.earshot.voice.ReceiveConfig
 import dev.earshot.voice.VoiceReceiver
-import dev.earshot.voice.codec.ConcentusDecoderFactory
+import dev.earshot.voice.codec.OpusDecoderFactory
 import dev.earshot.voice.codec.PcmFormat
 import dev.earshot.voice.codec.SpeechFixtures
 import dev.earshot.voice.crypto.EncryptionMode
@@ -76,9 +76,16 @@ suspend fun ReceiverHarness.play(
 object Speech {
     val packets: List<ByteArray> get() = SpeechFixtures.speech.packets
 
-    /** Decodes [packets] in order with a fresh decoder: what a lossless, in-order receive must reproduce exactly. */
-    fun decodeAll(packets: List<ByteArray>, format: PcmFormat = PcmFormat.STEREO_48K): List<ShortArray> {
-        val d = ConcentusDecoderFactory.create(format)
+    /**
+     * Decodes [packets] in order with a fresh decoder from [factory] (the receiver's default unless given): what a
+     * lossless, in-order receive must reproduce exactly.
+     */
+    fun decodeAll(
+        packets: List<ByteArray>,
+        format: PcmFormat = PcmFormat.STEREO_48K,
+        factory: OpusDecoderFactory = ReceiveConfig {}.decoderFactory,
+    ): List<ShortArray> {
+        val d = factory.create(format)
         val out = ShortArray(format.maxBufferSize)
         return packets.map { p ->
             val n = d.decode(p, 0, p.size, out)

@@ -196,7 +196,7 @@ fun compareFrames(audio: List<Pair<Int, ByteArray>>, received: List<AudioFrame>)
  */
 private fun followingMismatches(opusBySeq: Map<Int, ByteArray>, received: List<AudioFrame>): Int {
     val format = PcmFormat.STEREO_48K
-    val decoder = ConcentusDecoderFactory.create(format)
+    val decoder = ReceiveConfig {}.decoderFactory.create(format) // the receiver's default decoder
     val out = ShortArray(format.maxBufferSize)
     var mismatched = 0
     var lastTick = Long.MIN_VALUE
