@@ -169,6 +169,9 @@ public class VoiceKafkaWorker(
         try {
             consumer.subscribe(listOf(config.topic), object : ConsumerRebalanceListener {
                 override fun onPartitionsRevoked(partitions: Collection<TopicPartition>) {
+                    // On close the sessions were abandoned already and the commit made: committing again now would
+                    // move past their starts.
+                    if (!running) return
                     commit()
                     for (p in partitions) abandonPartition(p.partition())
                     nextOffsets.keys.removeAll(partitions.toSet())
@@ -199,12 +202,14 @@ public class VoiceKafkaWorker(
         } catch (e: Exception) {
             log.warn("the Kafka worker stopped", e)
         } finally {
+            running = false
             try {
                 commit()
             } catch (e: Exception) {
                 log.debug("final commit failed: {}", e.toString())
             }
             for (p in sessions.values.map { it.session.partition }.distinct()) abandonPartition(p)
+            nextOffsets.clear()
             consumer.close()
         }
     }

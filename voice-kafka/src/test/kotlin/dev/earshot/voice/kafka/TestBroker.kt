@@ -8,6 +8,7 @@ import java.net.ServerSocket
 import java.nio.file.Files
 import java.nio.file.Path
 import java.util.concurrent.TimeUnit
+import java.util.concurrent.locks.LockSupport
 
 /**
  * A real Kafka 4.3.1 broker (`kafka.Kafka`, one combined KRaft broker+controller node) in a child JVM on the test
@@ -71,6 +72,8 @@ class TestBroker private constructor(private val dir: Path) {
             val up = runCatching { admin().use { it.describeCluster().nodes().get(5, TimeUnit.SECONDS).isNotEmpty() } }.getOrDefault(false)
             if (up) return
             check(System.nanoTime() < deadline) { "the broker did not start in $timeoutSeconds s" }
+            // A refused connection fails at once: poll the starting broker a few times a second, not in a spin.
+            LockSupport.parkNanos(200_000_000L)
         }
     }
 
