@@ -21,7 +21,7 @@ import kotlin.time.Duration.Companion.seconds
  *
  * The publisher survives a broker outage by buffering: records wait in its queue (at most [queueRecords] records and
  * [queueBytes] bytes; beyond that the oldest are dropped) and in the producer's own buffer ([bufferMemory] bytes),
- * and each record is retried until [deliveryTimeout] after it was handed to the producer. An outage shorter than
+ * and each record is retried until [deliveryTimeout] after the sink queued it. An outage shorter than
  * [deliveryTimeout] (and within both byte bounds) loses nothing; after that, records are dropped and counted
  * ([PublisherStats]), and publishing resumes by itself when the broker is back.
  *
@@ -32,7 +32,8 @@ import kotlin.time.Duration.Companion.seconds
  * @property bufferMemory the producer's `buffer.memory`, in bytes. Default 64 MiB.
  * @property deliveryTimeout the producer's `delivery.timeout.ms`: how long a record is retried. Default 60 s.
  * @property maxBlock the producer's `max.block.ms`: how long the publisher's thread (never a receive thread) waits
- *   for metadata or buffer space before dropping a record. Default 1 s.
+ *   for metadata or buffer space before putting the record back and trying again (until its [deliveryTimeout]).
+ *   Default 1 s.
  * @property linger the producer's `linger.ms`. Default 5 ms.
  * @property extra further producer properties (security settings, compression); they cannot turn off idempotence or
  *   `acks=all`.
@@ -182,9 +183,10 @@ public class VoiceKafkaPublisher(public val config: KafkaPublisherConfig) : Auto
                 queue.removeFirst().also { queuedBytes -= it.size }
             }
             try {
-                // The partition count is read from the producer's metadata (it waits at most maxBlock) every 10 s.
+                // The partition count is read from the producer's metadata (it waits at most maxBlock) every 10 s;
+                // while the broker is away the last count is kept.
                 if (partitions == 0 || System.nanoTime() - partitionsAt > 10_000_000_000L) {
-                    partitions = producer.partitionsFor(config.topic).size
+                    partitions = runCatching { producer.partitionsFor(config.topic).size }.getOrElse { if (partitions == 0) throw it else partitions }
                     partitionsAt = System.nanoTime()
                 }
                 val partition = Utils.toPositive(Utils.murmur2(r.guildId.toString().toByteArray())) % partitions
@@ -194,16 +196,22 @@ public class VoiceKafkaPublisher(public val config: KafkaPublisherConfig) : Auto
                         sentRecords.incrementAndGet()
                         sentFrames.addAndGet(r.frames.toLong())
                     } else {
-                        failedRecords.incrementAndGet()
-                        failedFrames.addAndGet(r.frames.toLong())
-                        log.debug("record of guild {} not written: {}", r.guildId, e.toString())
+                        failed(r, e)
                     }
                 }
+            } catch (e: org.apache.kafka.common.errors.RetriableException) {
+                // No metadata or no buffer space within maxBlock (the broker is away, or restarting and not yet
+                // serving the topic): the record goes back to the head of the queue until its delivery timeout.
+                if (System.nanoTime() - r.queuedAt < config.deliveryTimeout.inWholeNanoseconds) {
+                    lock.withLock {
+                        queue.addFirst(r)
+                        queuedBytes += r.size
+                    }
+                } else {
+                    failed(r, e)
+                }
             } catch (e: Exception) {
-                // Buffer full or no metadata within maxBlock (the broker is away): this record is lost, counted.
-                failedRecords.incrementAndGet()
-                failedFrames.addAndGet(r.frames.toLong())
-                log.debug("record of guild {} dropped: {}", r.guildId, e.toString())
+                failed(r, e)
             } finally {
                 lock.withLock {
                     handing = false
@@ -211,6 +219,16 @@ public class VoiceKafkaPublisher(public val config: KafkaPublisherConfig) : Auto
                 }
             }
         }
+    }
+
+    private val failuresLogged = AtomicLong()
+
+    private fun failed(r: OutRecord, e: Throwable) {
+        failedRecords.incrementAndGet()
+        failedFrames.addAndGet(r.frames.toLong())
+        // The first few at warn (a broker problem an operator should see), the rest at debug.
+        if (failuresLogged.incrementAndGet() <= 5) log.warn("a record of guild {} was not written: {}", r.guildId, e.toString())
+        else log.debug("a record of guild {} was not written: {}", r.guildId, e.toString())
     }
 
     /** Stops taking records, hands what is queued to the producer and closes it (waiting at most [timeout]). */
@@ -263,4 +281,7 @@ internal class OutRecord(
     val frames: Int,
 ) {
     val size: Int get() = value.size + key.length + 64
+
+    /** When it was queued ([System.nanoTime]): its delivery timeout counts from here. */
+    val queuedAt: Long = System.nanoTime()
 }
