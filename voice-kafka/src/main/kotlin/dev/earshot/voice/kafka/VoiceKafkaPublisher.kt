@@ -196,22 +196,11 @@ public class VoiceKafkaPublisher(public val config: KafkaPublisherConfig) : Auto
                         sentRecords.incrementAndGet()
                         sentFrames.addAndGet(r.frames.toLong())
                     } else {
-                        failed(r, e)
+                        retryOrFail(r, e)
                     }
-                }
-            } catch (e: org.apache.kafka.common.errors.RetriableException) {
-                // No metadata or no buffer space within maxBlock (the broker is away, or restarting and not yet
-                // serving the topic): the record goes back to the head of the queue until its delivery timeout.
-                if (System.nanoTime() - r.queuedAt < config.deliveryTimeout.inWholeNanoseconds) {
-                    lock.withLock {
-                        queue.addFirst(r)
-                        queuedBytes += r.size
-                    }
-                } else {
-                    failed(r, e)
                 }
             } catch (e: Exception) {
-                failed(r, e)
+                retryOrFail(r, e)
             } finally {
                 lock.withLock {
                     handing = false
@@ -222,6 +211,23 @@ public class VoiceKafkaPublisher(public val config: KafkaPublisherConfig) : Auto
     }
 
     private val failuresLogged = AtomicLong()
+
+    /**
+     * No metadata or no buffer space within maxBlock (the broker is away, or restarting and not yet serving the
+     * topic; the producer reports it through the callback): a retriable failure puts the record back at the head of
+     * the queue until its delivery timeout; anything else, or an older record, is lost and counted.
+     */
+    private fun retryOrFail(r: OutRecord, e: Throwable) {
+        if (e is org.apache.kafka.common.errors.RetriableException && System.nanoTime() - r.queuedAt < config.deliveryTimeout.inWholeNanoseconds) {
+            lock.withLock {
+                queue.addFirst(r)
+                queuedBytes += r.size
+                notEmpty.signal()
+            }
+        } else {
+            failed(r, e)
+        }
+    }
 
     private fun failed(r: OutRecord, e: Throwable) {
         failedRecords.incrementAndGet()
