@@ -93,7 +93,8 @@ class VoiceKafkaSpec : FunSpec({
                     workerB.stats().malformed shouldBe 0L
                 }
                 RecordingOutputs.assertSame(local, outB)
-                local.utterances.size.toLong() shouldBeGreaterThan 2L
+                // Two speakers; their spurts may merge into one utterance each (pauses under the 600 ms end silence).
+                local.utterances.size.toLong() shouldBeGreaterThan 1L
                 first = Recorded(local, topic, connection.session.token, connection.receiver.stats().lateTicks)
             }
             connection.disconnect()
