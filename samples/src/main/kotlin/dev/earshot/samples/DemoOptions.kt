@@ -14,6 +14,9 @@ import kotlin.time.Duration.Companion.milliseconds
  * @property seed embedded mode: seeds the server and the network faults so runs repeat; null (the default) draws
  *   them at random.
  * @property discord where to record on Discord instead of the embedded server; null for the embedded demo.
+ * @property kafka a Kafka bootstrap address (`host:port`) to publish the recording to as well (voice-kafka), for the
+ *   `worker` program to write elsewhere; null (the default) publishes nothing.
+ * @property kafkaTopic the topic to publish to.
  */
 data class DemoOptions(
     val duration: Duration = DEFAULT_DURATION,
@@ -21,6 +24,8 @@ data class DemoOptions(
     val lossPercent: Double = DEFAULT_LOSS_PERCENT,
     val seed: Long? = null,
     val discord: DiscordTarget? = null,
+    val kafka: String? = null,
+    val kafkaTopic: String = "earshot.voice",
 ) {
     companion object {
         const val PROGRAM = "earshot"
@@ -53,6 +58,8 @@ data class DemoOptions(
             |  --token TOKEN     record a real Discord channel with this bot token (env $ENV_TOKEN)
             |  --guild ID        the guild of that channel (env $ENV_GUILD)
             |  --channel ID      the voice channel (env $ENV_CHANNEL)
+            |  --kafka HOST:PORT also publish what is received to this Kafka broker (read it with the worker program)
+            |  --topic NAME      the Kafka topic (default earshot.voice)
             |  -h, --help        show this help
             |Flags win over environment variables. Options take their value as the next argument or after '='.
         """.trimMargin()
@@ -96,6 +103,8 @@ data class DemoOptions(
                     "--token" -> token = value.takeIf { it.isNotBlank() } ?: return ParsedArgs.Invalid("--token must not be empty")
                     "--guild" -> guild = value
                     "--channel" -> channel = value
+                    "--kafka" -> options = options.copy(kafka = value.takeIf { it.isNotBlank() } ?: return ParsedArgs.Invalid("--kafka needs host:port"))
+                    "--topic" -> options = options.copy(kafkaTopic = value.takeIf { it.isNotBlank() } ?: return ParsedArgs.Invalid("--topic needs a name"))
                 }
             }
             if (token == null) {
@@ -113,7 +122,7 @@ data class DemoOptions(
             return ParsedArgs.Run(options.copy(discord = DiscordTarget(token, guildId, channelId)))
         }
 
-        private val VALUED = setOf("--seconds", "--out", "--loss", "--seed", "--token", "--guild", "--channel")
+        private val VALUED = setOf("--seconds", "--out", "--loss", "--seed", "--token", "--guild", "--channel", "--kafka", "--topic")
 
         /** A Discord id: a positive unsigned 64-bit number, kept in a Long as Discord libraries do. */
         private fun snowflake(s: String?): Long? = s?.trim()?.toULongOrNull()?.takeIf { it > 0u }?.toLong()

@@ -1,5 +1,7 @@
 package dev.earshot.samples
 
+import dev.earshot.voice.kafka.KafkaPublisherConfig
+import dev.earshot.voice.kafka.VoiceKafkaPublisher
 import dev.earshot.voice.connection.VoiceConnection
 import java.nio.file.Files
 import java.nio.file.Path
@@ -123,7 +125,11 @@ object DemoRecorder {
                 val indicator = SpeakingIndicator(board, console)
                 indicator.start(scope, connection.receiver.speaking)
                 val recording = Recording(outDir)
-                recording.start(connection)
+                val publisher = options.kafka?.let { VoiceKafkaPublisher(KafkaPublisherConfig(it, topic = options.kafkaTopic)) }
+                val kafkaSink = publisher?.sink(connection.session.guildId, connection.session.channelId ?: 0L)
+                kafkaSink?.follow(connection, scope)
+                recording.start(connection, kafkaSink)
+                kafkaSink?.let { console.line("publishing to Kafka at ${options.kafka}, topic ${options.kafkaTopic}, session ${it.sessionId}") }
                 channel.recordingStarted()
 
                 val timer = scope.async(CoroutineName("earshot-demo-timer")) { delay(options.duration) }
@@ -139,6 +145,13 @@ object DemoRecorder {
 
                 val sinkError = recording.stop()
                 if (sinkError != null) console.line("a recording sink failed: $sinkError")
+                if (publisher != null) {
+                    val delivered = publisher.flush(KAFKA_FLUSH)
+                    val stats = publisher.stats()
+                    console.line("Kafka: ${stats.sentRecords} records (${stats.sentFrames} frames) written, ${stats.lostFrames} frames lost" +
+                        if (delivered) "" else "; not all delivered within ${KAFKA_FLUSH.inWholeSeconds} s")
+                    publisher.close()
+                }
                 val timeline = recording.timeline.snapshot(channel.expectedUsers)
                 val labels = timeline.users.map { id -> channel.nameOf(id)?.let { "$it ($id)" } ?: id.toString() }
                 TimelineRenderer.writePng(TimelineLayout(timeline, labels), outDir.resolve(Recording.TIMELINE))
@@ -171,4 +184,5 @@ object DemoRecorder {
 
     private const val SHUTDOWN_WAIT_SECONDS = 30L
     private val LEAVE_TIMEOUT = 10.seconds
+    private val KAFKA_FLUSH = 30.seconds
 }

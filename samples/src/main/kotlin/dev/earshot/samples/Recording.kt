@@ -1,6 +1,7 @@
 package dev.earshot.samples
 
 import dev.earshot.voice.connection.VoiceConnection
+import dev.earshot.voice.sink.AudioSink
 import dev.earshot.voice.sink.Listening
 import dev.earshot.voice.sink.RecordingSinks
 import dev.earshot.voice.sink.TeeSink
@@ -27,10 +28,14 @@ class Recording(val dir: Path) {
     private var listening: Listening? = null
     private val finished = CompletableDeferred<Throwable?>()
 
-    /** Starts recording [connection]'s receiver from its next tick. */
-    fun start(connection: VoiceConnection) {
+    /**
+     * Starts recording [connection]'s receiver from its next tick; with [kafka], that sink listens in the same
+     * recording (same first and last tick), so a worker writes the same files from Kafka.
+     */
+    fun start(connection: VoiceConnection, kafka: AudioSink? = null) {
         check(listening == null) { "already recording" }
         listening = connection.listen(sink) { error -> finished.complete(error) }
+        if (kafka != null) connection.receiver.listen(kafka, listening!!.recording)
     }
 
     /**
@@ -39,7 +44,8 @@ class Recording(val dir: Path) {
      */
     suspend fun stop(timeout: Duration = 10.seconds): Throwable? {
         val l = listening ?: return null
-        withTimeoutOrNull(timeout) { l.stop() }
+        // The whole recording: the Kafka sink, if any, ends at the same tick as the files.
+        withTimeoutOrNull(timeout) { l.recording.stop() }
         return withTimeoutOrNull(timeout) { finished.await() }
     }
 
