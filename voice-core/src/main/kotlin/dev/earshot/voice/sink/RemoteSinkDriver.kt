@@ -1,6 +1,6 @@
 package dev.earshot.voice.sink
 
-import dev.earshot.voice.ReceiveTimeline
+import dev.earshot.voice.model.ReceiveTimeline
 import dev.earshot.voice.audio.TickConverter
 import dev.earshot.voice.codec.PcmFormat
 import dev.earshot.voice.model.VoiceEvent

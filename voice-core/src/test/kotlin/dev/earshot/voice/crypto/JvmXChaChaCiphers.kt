@@ -1,6 +1,6 @@
 package dev.earshot.voice.crypto
 
-import dev.earshot.voice.VoiceConstants
+import dev.earshot.voice.base.VoiceConstants
 import dev.earshot.voice.crypto.RtpsizeLayout.NONCE_SUFFIX_LENGTH
 import dev.earshot.voice.crypto.RtpsizeLayout.OVERHEAD
 import dev.earshot.voice.crypto.RtpsizeLayout.TAG_LENGTH

@@ -1,6 +1,6 @@
 package dev.earshot.voice.kafka
 
-import dev.earshot.voice.ReceiveTimeline
+import dev.earshot.voice.model.ReceiveTimeline
 import dev.earshot.voice.codec.PcmFormat
 import dev.earshot.voice.connection.VoiceConnection
 import dev.earshot.voice.connection.VoiceConnectionState
