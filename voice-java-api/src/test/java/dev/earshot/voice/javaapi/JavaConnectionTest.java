@@ -5,7 +5,6 @@ import dev.earshot.voice.testkit.VoiceTestServer;
 import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.Test;
 
-import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
@@ -14,12 +13,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 
-import static dev.earshot.voice.javaapi.TestSupport.BOT;
-import static dev.earshot.voice.javaapi.TestSupport.CHANNEL;
-import static dev.earshot.voice.javaapi.TestSupport.GUILD;
 import static dev.earshot.voice.javaapi.TestSupport.WAIT_SECONDS;
-import static dev.earshot.voice.javaapi.TestSupport.sessionInfo;
-import static dev.earshot.voice.javaapi.TestSupport.tones;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -31,10 +25,10 @@ class JavaConnectionTest {
 
     @Test
     void listenerCallbacksArriveOnTheChosenExecutorInOrderAndStopAtClose() throws Exception {
-        VoiceTestServer server = VoiceTestServer.start(TestSupport.TRANSPORT_ONLY);
+        VoiceTestServer server = JavaTestKit.startServer(false);
         ExecutorService executor = TestSupport.namedExecutor(THREAD);
         try {
-            JavaVoiceConnection c = EarshotVoice.connect(sessionInfo(server.grant(GUILD, CHANNEL, BOT)), TestSupport.testConfig().build())
+            JavaVoiceConnection c = EarshotVoice.connect(JavaTestKit.sessionInfo(server), TestSupport.testConfig().build())
                     .get(WAIT_SECONDS, TimeUnit.SECONDS);
             assertEquals(ConnectionState.CONNECTED, c.state());
             assertEquals("aead_aes256_gcm_rtpsize", c.encryptionMode());
@@ -132,7 +126,7 @@ class JavaConnectionTest {
                 }
             }, executor);
 
-            ScriptedMember speaker = server.channel(GUILD, CHANNEL).addMember("1", tones(440, Duration.ofMillis(800), 2));
+            ScriptedMember speaker = JavaTestKit.toneMember(server, 1, 440, 800, 2);
             assertTrue(userAudio.await(WAIT_SECONDS, TimeUnit.SECONDS), "user audio");
             assertTrue(opus.await(WAIT_SECONDS, TimeUnit.SECONDS), "opus packets");
             assertTrue(combinedAudio.await(WAIT_SECONDS, TimeUnit.SECONDS), "combined audio");
@@ -142,7 +136,7 @@ class JavaConnectionTest {
             assertTrue(thrown.get() >= 25, "the throwing listener kept being called: " + thrown.get());
             assertTrue(combinedSilence.get() > 0, "the combined track has silent ticks too");
 
-            ScriptedMember silent = server.channel(GUILD, CHANNEL).addMember("5");
+            ScriptedMember silent = JavaTestKit.silentMember(server, 5);
             assertTrue(joined.await(WAIT_SECONDS, TimeUnit.SECONDS), "member join");
             assertTrue(c.members().contains(5L));
             silent.leave();
@@ -168,9 +162,9 @@ class JavaConnectionTest {
 
     @Test
     void aPerUserSubscriptionGetsOnlyThatUserAndNothingOnceClosed() throws Exception {
-        VoiceTestServer server = VoiceTestServer.start(TestSupport.TRANSPORT_ONLY);
+        VoiceTestServer server = JavaTestKit.startServer(false);
         ExecutorService executor = TestSupport.namedExecutor(THREAD);
-        try (JavaVoiceConnection c = EarshotVoice.connect(sessionInfo(server.grant(GUILD, CHANNEL, BOT)), TestSupport.testConfig().build())
+        try (JavaVoiceConnection c = EarshotVoice.connect(JavaTestKit.sessionInfo(server), TestSupport.testConfig().build())
                 .get(WAIT_SECONDS, TimeUnit.SECONDS)) {
             List<VoiceFrame> frames = new CopyOnWriteArrayList<>();
             List<String> wrongThreads = new CopyOnWriteArrayList<>();
@@ -184,8 +178,8 @@ class JavaConnectionTest {
             CountDownLatch later = new CountDownLatch(1);
             AtomicInteger after = new AtomicInteger();
 
-            server.channel(GUILD, CHANNEL).addMember("1", tones(300, Duration.ofMillis(3000), 1));
-            server.channel(GUILD, CHANNEL).addMember("2", tones(500, Duration.ofMillis(3000), 1));
+            JavaTestKit.toneMember(server, 1, 300, 3000, 1);
+            JavaTestKit.toneMember(server, 2, 500, 3000, 1);
             assertTrue(some.await(WAIT_SECONDS, TimeUnit.SECONDS), "user 2's frames");
             user2.close();
             assertFalse(user2.isActive());

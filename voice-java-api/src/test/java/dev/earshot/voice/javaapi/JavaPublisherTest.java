@@ -4,7 +4,6 @@ import dev.earshot.voice.testkit.VoiceTestServer;
 import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.Test;
 
-import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
@@ -13,12 +12,7 @@ import java.util.concurrent.Flow;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 
-import static dev.earshot.voice.javaapi.TestSupport.BOT;
-import static dev.earshot.voice.javaapi.TestSupport.CHANNEL;
-import static dev.earshot.voice.javaapi.TestSupport.GUILD;
 import static dev.earshot.voice.javaapi.TestSupport.WAIT_SECONDS;
-import static dev.earshot.voice.javaapi.TestSupport.sessionInfo;
-import static dev.earshot.voice.javaapi.TestSupport.tones;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -76,16 +70,16 @@ class JavaPublisherTest {
 
     @Test
     void framesArriveOnlyAsRequestedAndAFullBufferDropsTheOldest() throws Exception {
-        VoiceTestServer server = VoiceTestServer.start(TestSupport.TRANSPORT_ONLY);
+        VoiceTestServer server = JavaTestKit.startServer(false);
         ExecutorService executor = TestSupport.namedExecutor(THREAD);
-        try (JavaVoiceConnection c = EarshotVoice.connect(sessionInfo(server.grant(GUILD, CHANNEL, BOT)), TestSupport.testConfig().build())
+        try (JavaVoiceConnection c = EarshotVoice.connect(JavaTestKit.sessionInfo(server), TestSupport.testConfig().build())
                 .get(WAIT_SECONDS, TimeUnit.SECONDS)) {
             VoicePublisher<VoiceFrame> frames = c.frames(1, executor, 8);
             Recorder<VoiceFrame> r = new Recorder<>();
             frames.subscribe(r);
             assertTrue(r.subscribed.await(WAIT_SECONDS, TimeUnit.SECONDS));
             r.request(5, 5);
-            server.channel(GUILD, CHANNEL).addMember("1", tones(440, Duration.ofMillis(3000), 1));
+            JavaTestKit.toneMember(server, 1, 440, 3000, 1);
             assertTrue(r.next.await(WAIT_SECONDS, TimeUnit.SECONDS), "five frames");
             // Frames keep coming without demand: the buffer (8) fills, then the oldest go.
             assertTrue(TestSupport.eventually(() -> frames.droppedItems() >= 5), "drops counted");
@@ -108,10 +102,10 @@ class JavaPublisherTest {
 
     @Test
     void eventsCompleteOnDisconnectAndABadRequestIsAnError() throws Exception {
-        VoiceTestServer server = VoiceTestServer.start(TestSupport.TRANSPORT_ONLY);
+        VoiceTestServer server = JavaTestKit.startServer(false);
         ExecutorService executor = TestSupport.namedExecutor(THREAD);
         try {
-            JavaVoiceConnection c = EarshotVoice.connect(sessionInfo(server.grant(GUILD, CHANNEL, BOT)), TestSupport.testConfig().build())
+            JavaVoiceConnection c = EarshotVoice.connect(JavaTestKit.sessionInfo(server), TestSupport.testConfig().build())
                     .get(WAIT_SECONDS, TimeUnit.SECONDS);
             Recorder<ChannelEvent> events = new Recorder<>();
             c.events(executor).subscribe(events);
@@ -124,7 +118,7 @@ class JavaPublisherTest {
             assertTrue(bad.done.await(WAIT_SECONDS, TimeUnit.SECONDS));
             assertInstanceOf(IllegalArgumentException.class, bad.error.get());
 
-            server.channel(GUILD, CHANNEL).addMember("7");
+            JavaTestKit.silentMember(server, 7);
             assertTrue(TestSupport.eventually(() -> events.items.contains(new ChannelEvent.MemberJoined(7))), "join event");
             c.disconnect().get(WAIT_SECONDS, TimeUnit.SECONDS);
             assertTrue(events.done.await(WAIT_SECONDS, TimeUnit.SECONDS), "completed");

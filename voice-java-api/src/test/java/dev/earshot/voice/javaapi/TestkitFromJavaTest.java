@@ -1,5 +1,6 @@
 package dev.earshot.voice.javaapi;
 
+import dev.earshot.voice.connection.VoiceSessionInfo;
 import dev.earshot.voice.testkit.ClientSession;
 import dev.earshot.voice.testkit.MemberScript;
 import dev.earshot.voice.testkit.ScriptedMember;
@@ -36,7 +37,7 @@ class TestkitFromJavaTest {
         try (VoiceTestServer server = VoiceTestServer.start(serverConfig)) {
             // What VOICE_STATE_UPDATE and VOICE_SERVER_UPDATE would give the bot.
             VoiceGrant grant = server.grant("111", "222", "999");
-            SessionInfo info = new SessionInfo(111, 222L, 999, grant.getSessionId(), grant.getToken(), grant.getEndpoint());
+            VoiceSessionInfo info = new VoiceSessionInfo(111, 222L, 999, grant.getSessionId(), grant.getToken(), grant.getEndpoint());
             try (JavaVoiceConnection bot = EarshotVoice.connect(info, TestSupport.testConfig().build())
                     .get(WAIT_SECONDS, TimeUnit.SECONDS)) {
                 ClientSession session = server.awaitSession("111", "999", wait);
@@ -47,7 +48,7 @@ class TestkitFromJavaTest {
                 bot.addListener(new VoiceListener() {
                     @Override
                     public void onOpusPacket(VoicePacket packet) {
-                        if (Long.valueOf(4L).equals(packet.userId()) && !packet.isSilence()
+                        if (packet.userId() == 4L && !packet.isSilence()
                                 && heard.putIfAbsent(packet.sequence(), packet.opus()) == null) speech.countDown();
                     }
                 }, callbacks);
