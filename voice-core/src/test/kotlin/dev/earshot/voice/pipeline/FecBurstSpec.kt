@@ -57,7 +57,11 @@ class FecBurstSpec : FunSpec({
             withData(nameFn = { "$name, $it" }, listOf(PlayoutDelay.Fixed(60.milliseconds), PlayoutDelay.Adaptive())) { playout ->
                 OpusPacketInfo.hasLbrr(packets[burst.last + 1], 0, packets[burst.last + 1].size) shouldBe true
                 runTest {
-                    val h = ReceiverHarness(this) { this.playout = playout }
+                    // The reference is Concentus, so the receiver decodes with Concentus too (its default may be native libopus).
+                    val h = ReceiverHarness(this) {
+                        this.playout = playout
+                        decoderFactory = ConcentusDecoderFactory
+                    }
                     launch { h.play(FakeSpeaker(SSRC, h.key), packets, drop = burst.toSet()) }
                     val frames = h.ticks.await().mapNotNull { it.frameOfSsrc(SSRC) }
                     val concealed = recovery.count { it == "c" }

@@ -110,7 +110,7 @@ class FormatsSpec : FunSpec({
         runTest {
             val h = ReceiverHarness(this) { decode = PcmFormat.MONO_16K }
             val e = shouldThrow<IllegalArgumentException> { h.receiver.listen(RecordingSinks.perUserWav(Files.createTempDirectory("x"))) }
-            e.message shouldContain "ReceiveConfig.decode"
+            e.message shouldContain "ReceiveConfig { decode = PcmFormat.STEREO_48K }"
             h.source.close()
         }
     }

@@ -369,7 +369,7 @@ class SinkSpec : FunSpec({
             val e = shouldThrow<IllegalArgumentException> {
                 h.receiver.listen(CallbackSink(wants = AudioFormat.Pcm(PcmFormat.STEREO_48K)) { _, _ -> })
             }
-            e.message shouldContain "ReceiveConfig.decode = STEREO_48K"
+            e.message shouldContain "ReceiveConfig { decode = PcmFormat.STEREO_48K }"
             h.source.close()
         }
     }
