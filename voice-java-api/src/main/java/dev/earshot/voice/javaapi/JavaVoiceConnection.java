@@ -258,6 +258,17 @@ public final class JavaVoiceConnection implements AutoCloseable {
         return runtime.updateServer(token, endpoint).thenApply(v -> null);
     }
 
+    /**
+     * Applies the bot's own VOICE_STATE_UPDATE from the main gateway: another channel or a new session id makes the
+     * connection wait for the VOICE_SERVER_UPDATE that follows and re-identify (a channel move also joins the new
+     * channel's DAVE group); a null channel (the bot left or was removed) ends the connection with
+     * {@code VoiceChannelLeftException}.
+     */
+    public CompletableFuture<Void> updateVoiceState(@Nullable Long channelId, String sessionId) {
+        Objects.requireNonNull(sessionId, "sessionId");
+        return runtime.updateVoiceState(channelId, sessionId).thenApply(v -> null);
+    }
+
     @Override
     public String toString() {
         return "JavaVoiceConnection(" + core.getSession() + ", " + core.getState().getValue() + ")";

@@ -103,6 +103,12 @@ internal class ConnectionRuntime private constructor(val connection: VoiceConnec
         null
     }
 
+    /** Applies the bot's own VOICE_STATE_UPDATE (channel null: it left or was removed). */
+    fun updateVoiceState(channelId: Long?, sessionId: String): CompletableFuture<Void?> = scope.future {
+        connection.updateVoiceState(channelId, sessionId)
+        null
+    }
+
     /** Plays [source]. */
     fun play(source: OpusAudioSource): Playback = connection.play(source)
 
