@@ -207,6 +207,7 @@ final class FakeDiscord implements AutoCloseable {
                         .put("session_id", sessionId)
                         .put("resume_gateway_url", "ws://127.0.0.1:" + ws.getLocalPort() + "/")
                         .put("guilds", unavailable)
+                        .put("private_channels", DataArray.empty())
                         .put("application", DataObject.empty().put("id", Long.toString(BOT)).put("flags", 0)));
                 for (FakeGuild g : guilds) dispatchOn(c, "GUILD_CREATE", guildCreate(g));
             }
@@ -242,10 +243,11 @@ final class FakeDiscord implements AutoCloseable {
         DataObject everyone = DataObject.empty()
                 .put("id", Long.toString(g.id)).put("name", "@everyone").put("color", 0).put("position", 0)
                 .put("permissions", "3145728").put("managed", false).put("hoist", false).put("mentionable", false)
-                .put("flags", 0);
+                .put("colors", DataObject.empty().put("primary_color", 0)).put("flags", 0);
         return DataObject.empty()
                 .put("id", Long.toString(g.id)).put("name", "guild-" + g.id).put("owner_id", Long.toString(BOT))
                 .put("unavailable", false).put("member_count", members.length()).put("large", false)
+                .put("afk_timeout", 300)
                 .put("roles", DataArray.empty().add(everyone))
                 .put("channels", channels)
                 .put("members", members)
@@ -268,7 +270,7 @@ final class FakeDiscord implements AutoCloseable {
         return DataObject.empty()
                 .put("user", user(id)).put("roles", DataArray.empty()).put("nick", null)
                 .put("joined_at", "2024-01-01T00:00:00.000000+00:00").put("deaf", false).put("mute", false)
-                .put("flags", 0);
+                .put("pending", false).put("flags", 0);
     }
 
     /** One gateway WebSocket: text frames in and out. */
