@@ -419,7 +419,7 @@ public final class JdaVoice implements VoiceDispatchInterceptor, AutoCloseable {
             completeMoves(s, channelId);
             return;
         }
-        LOG.info("guild {}: voice state moved to channel {}", s.guildId, channelId);
+        LOG.info("guild {}: voice state now in channel {} ({})", s.guildId, channelId, channelId == s.channelId ? "new voice session" : "moved");
         s.channelId = channelId;
         s.sessionId = session;
         Objects.requireNonNull(s.connection).update(s.jda, channelId);

@@ -9,7 +9,6 @@ import dev.earshot.voice.testkit.ScriptedMember;
 import dev.earshot.voice.testkit.VoiceGrant;
 import net.dv8tion.jda.api.entities.Member;
 import net.dv8tion.jda.api.hooks.VoiceDispatchInterceptor;
-import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Files;
@@ -24,7 +23,6 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicReference;
 
 import static dev.earshot.voice.jda.Rig.CHANNEL;
 import static dev.earshot.voice.jda.Rig.GUILD;

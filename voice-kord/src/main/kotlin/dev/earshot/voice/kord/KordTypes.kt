@@ -13,7 +13,7 @@ import kotlinx.coroutines.flow.Flow
 
 /*
  * voice-core speaks Discord ids as Longs; these put Kord's types on them: Snowflakes for ids, and Kord's User and
- * Member for the people behind them. Ids are unsigned 64-bit on Discord's side, so the mapping goes through ULong.
+ * Member for the people behind them. Snowflakes are below 2^63, so a Long holds every one; the mapping goes through ULong.
  */
 
 /** [this] Discord id (a voice-core Long) as a Kord [Snowflake]. */

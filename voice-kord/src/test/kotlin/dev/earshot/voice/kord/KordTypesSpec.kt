@@ -9,10 +9,12 @@ import io.kotest.matchers.shouldBe
 
 /** voice-core's Long ids seen through Kord's types. */
 class KordTypesSpec : FunSpec({
-    test("ids map to Snowflakes as unsigned 64-bit values, also above Long.MAX_VALUE") {
+    test("ids map to Snowflakes and back unchanged, up to the largest snowflake") {
         123L.toSnowflake() shouldBe Snowflake(123u)
-        (-1L).toSnowflake() shouldBe Snowflake(ULong.MAX_VALUE)
-        (-1L).toSnowflake().value.toLong() shouldBe -1L // and back, as voice-core and frames(Snowflake) need
+        val big = 1_234_567_890_123_456_789L
+        big.toSnowflake().value shouldBe big.toULong()
+        big.toSnowflake().value.toLong() shouldBe big // and back, as frames(Snowflake) does for voice-core
+        Long.MAX_VALUE.toSnowflake().value.toLong() shouldBe Long.MAX_VALUE
     }
 
     test("frames and events name their user as a Snowflake, or null where voice-core has no user") {
