@@ -1,10 +1,10 @@
 package dev.earshot.voice.jda;
 
 import dev.earshot.voice.connection.VoiceChannelLeftException;
+import dev.earshot.voice.connection.VoiceConnectionConfig;
+import dev.earshot.voice.connection.VoiceSessionInfo;
 import dev.earshot.voice.javaapi.EarshotVoice;
 import dev.earshot.voice.javaapi.JavaVoiceConnection;
-import dev.earshot.voice.javaapi.SessionInfo;
-import dev.earshot.voice.javaapi.VoiceConfig;
 import net.dv8tion.jda.api.JDA;
 import net.dv8tion.jda.api.entities.Guild;
 import net.dv8tion.jda.api.entities.channel.middleman.AudioChannel;
@@ -76,7 +76,8 @@ public final class JdaVoice implements VoiceDispatchInterceptor, AutoCloseable {
     private static final String SERVER = "VOICE_SERVER_UPDATE";
 
     private final Duration joinTimeout;
-    private final VoiceConfig defaultConfig;
+    private final Duration closeTimeout;
+    private final VoiceConnectionConfig defaultConfig;
     private final Executor executor;
     private final @Nullable VoiceDispatchInterceptor delegate;
     private final ScheduledExecutorService timer;
@@ -90,6 +91,7 @@ public final class JdaVoice implements VoiceDispatchInterceptor, AutoCloseable {
 
     private JdaVoice(Builder b) {
         this.joinTimeout = b.joinTimeout;
+        this.closeTimeout = b.closeTimeout;
         this.defaultConfig = b.config;
         this.executor = b.executor;
         this.delegate = b.delegate;
@@ -102,7 +104,10 @@ public final class JdaVoice implements VoiceDispatchInterceptor, AutoCloseable {
         this.timer = t;
     }
 
-    /** A manager with every default: 10 s join timeout, {@link VoiceConfig#DEFAULT}, the common pool, no delegate. */
+    /**
+     * A manager with every default: 10 s join timeout, 15 s close timeout, {@link VoiceConnectionConfig#DEFAULT}, the
+     * common pool, no delegate.
+     */
     public static JdaVoice create() {
         return builder().build();
     }
@@ -117,8 +122,13 @@ public final class JdaVoice implements VoiceDispatchInterceptor, AutoCloseable {
         return joinTimeout;
     }
 
+    /** How long {@link JdaVoiceConnection#close()} waits for a disconnect ({@link #close()}: twice that for all guilds). */
+    public Duration closeTimeout() {
+        return closeTimeout;
+    }
+
     /** The connection settings {@link #connect(AudioChannel)} uses. */
-    public VoiceConfig defaultConfig() {
+    public VoiceConnectionConfig defaultConfig() {
         return defaultConfig;
     }
 
@@ -127,7 +137,7 @@ public final class JdaVoice implements VoiceDispatchInterceptor, AutoCloseable {
         return !closed;
     }
 
-    /** {@link #connect(AudioChannel, VoiceConfig)} with {@link #defaultConfig()}. */
+    /** {@link #connect(AudioChannel, VoiceConnectionConfig)} with {@link #defaultConfig()}. */
     public CompletableFuture<JdaVoiceConnection> connect(AudioChannel channel) {
         return connect(channel, defaultConfig);
     }
@@ -145,7 +155,7 @@ public final class JdaVoice implements VoiceDispatchInterceptor, AutoCloseable {
      * the connection's typed {@code VoiceConnectionException}, or with {@link IllegalStateException} after
      * {@link #close()}. Cancelling the future while joining abandons the join and leaves the channel.
      */
-    public CompletableFuture<JdaVoiceConnection> connect(AudioChannel channel, VoiceConfig config) {
+    public CompletableFuture<JdaVoiceConnection> connect(AudioChannel channel, VoiceConnectionConfig config) {
         Objects.requireNonNull(channel, "channel");
         Objects.requireNonNull(config, "config");
         if (closed) return CompletableFuture.failedFuture(new IllegalStateException("this JdaVoice is closed"));
@@ -236,8 +246,9 @@ public final class JdaVoice implements VoiceDispatchInterceptor, AutoCloseable {
     /**
      * Closes the manager: no new connections, every guild disconnected ({@link #disconnectAll()}), its listeners
      * removed from JDA and its timer stopped; the interceptor passes events to the delegate only from then on. Every
-     * guild is tried; failures are thrown together as {@link JdaVoiceCloseException}. Waits at most the default
-     * config's close timeout per round. Idempotent.
+     * guild is tried; failures are thrown together as {@link JdaVoiceCloseException}. Waits at most twice
+     * {@link #closeTimeout()} (the disconnects run concurrently); what is still running then goes on in the
+     * background. Idempotent.
      */
     @Override
     public void close() {
@@ -245,12 +256,12 @@ public final class JdaVoice implements VoiceDispatchInterceptor, AutoCloseable {
         try {
             CompletableFuture<Void> all = disconnectAll();
             try {
-                all.get(defaultConfig.closeTimeout().toNanos() * 2, TimeUnit.NANOSECONDS);
+                all.get(closeTimeout.toNanos() * 2, TimeUnit.NANOSECONDS);
             } catch (ExecutionException e) {
                 if (e.getCause() instanceof JdaVoiceCloseException c) throw c;
                 throw new JdaVoiceCloseException(Map.of(0L, e.getCause()));
             } catch (TimeoutException e) {
-                LOG.warn("voice disconnects still running after {}; they go on in the background", defaultConfig.closeTimeout().multipliedBy(2));
+                LOG.warn("voice disconnects still running after {}; they go on in the background", closeTimeout.multipliedBy(2));
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
@@ -348,7 +359,7 @@ public final class JdaVoice implements VoiceDispatchInterceptor, AutoCloseable {
         if (s.stateSession == null || s.server == null) return null;
         cancel(s.joinTimer);
         long self = s.jda.getSelfUser().getIdLong();
-        SessionInfo info = new SessionInfo(s.guildId, s.channelId, self, s.stateSession, s.server.token, s.server.endpoint);
+        VoiceSessionInfo info = new VoiceSessionInfo(s.guildId, s.channelId, self, s.stateSession, s.server.token, s.server.endpoint);
         CompletableFuture<JavaVoiceConnection> attempt = new CompletableFuture<>();
         s.attempt = attempt;
         return () -> {
@@ -388,7 +399,8 @@ public final class JdaVoice implements VoiceDispatchInterceptor, AutoCloseable {
             s.backlog.forEach(Runnable::run);
             s.backlog.clear();
         }
-        voice.closed().whenComplete((cause, x) -> ended(s, cause));
+        // closed() completes normally after a disconnect, exceptionally with the cause when the connection ended itself.
+        voice.closed().whenComplete((v, e) -> ended(s, e == null ? null : unwrap(e)));
         LOG.info("voice connected in guild {} channel {}", s.guildId, s.channelId);
         JdaVoiceConnection done = connection;
         if (result != null) {
@@ -412,7 +424,7 @@ public final class JdaVoice implements VoiceDispatchInterceptor, AutoCloseable {
         String session = sessionId != null ? sessionId : Objects.requireNonNull(s.sessionId);
         if (channelId == null) {
             LOG.info("guild {}: the bot was removed from voice channel {}", s.guildId, s.channelId);
-            s.then(v -> v.updateVoiceState(null, session));
+            s.then(JavaVoiceConnection::removedFromChannel);
             return;
         }
         if (channelId == s.channelId && session.equals(s.sessionId)) {
@@ -679,7 +691,7 @@ public final class JdaVoice implements VoiceDispatchInterceptor, AutoCloseable {
     /** One guild: a join under way, then its connection and what follows it. Fields guarded by the manager's lock. */
     private final class Slot {
         final long guildId;
-        final VoiceConfig config;
+        final VoiceConnectionConfig config;
         /** Events that came while the connection was being made, applied once it is there. */
         final List<Runnable> backlog = new ArrayList<>();
         final List<Move> moves = new ArrayList<>();
@@ -699,7 +711,7 @@ public final class JdaVoice implements VoiceDispatchInterceptor, AutoCloseable {
         /** Updates go to the connection one after another, in the order the gateway delivered them. */
         private CompletableFuture<?> chain = CompletableFuture.completedFuture(null);
 
-        Slot(long guildId, long channelId, JDA jda, VoiceConfig config) {
+        Slot(long guildId, long channelId, JDA jda, VoiceConnectionConfig config) {
             this.guildId = guildId;
             this.channelId = channelId;
             this.jda = jda;
@@ -719,7 +731,8 @@ public final class JdaVoice implements VoiceDispatchInterceptor, AutoCloseable {
     /** Settings of a {@link JdaVoice}; every one has a default. */
     public static final class Builder {
         private Duration joinTimeout = Duration.ofSeconds(10);
-        private VoiceConfig config = VoiceConfig.DEFAULT;
+        private Duration closeTimeout = Duration.ofSeconds(15);
+        private VoiceConnectionConfig config = VoiceConnectionConfig.DEFAULT;
         private Executor executor = ForkJoinPool.commonPool();
         private @Nullable VoiceDispatchInterceptor delegate;
 
@@ -734,8 +747,23 @@ public final class JdaVoice implements VoiceDispatchInterceptor, AutoCloseable {
             return this;
         }
 
-        /** The connection settings {@link JdaVoice#connect(AudioChannel)} uses; default {@link VoiceConfig#DEFAULT}. */
-        public Builder config(VoiceConfig value) {
+        /**
+         * How long {@link JdaVoiceConnection#close()} waits for a disconnect (leave sent, sinks finished); default 15 s,
+         * as {@code JavaVoiceConnection.close()}. voice-core bounds a disconnect's sink drain at 10 s.
+         */
+        public Builder closeTimeout(Duration value) {
+            Objects.requireNonNull(value, "closeTimeout");
+            if (value.isNegative() || value.isZero()) throw new IllegalArgumentException("closeTimeout must be positive, got " + value);
+            this.closeTimeout = value;
+            return this;
+        }
+
+        /**
+         * The connection settings {@link JdaVoice#connect(AudioChannel)} uses; default
+         * {@link VoiceConnectionConfig#DEFAULT}. Build them with {@code VoiceConnectionConfig.builder()} and
+         * {@code ReceiveConfig.builder()} (voice-core's settings, with Java builders).
+         */
+        public Builder config(VoiceConnectionConfig value) {
             this.config = Objects.requireNonNull(value, "config");
             return this;
         }

@@ -115,10 +115,11 @@ public final class JdaVoiceConnection implements AutoCloseable {
     }
 
     /**
-     * Completes when the connection has ended, on the manager's executor: with null after a disconnect, else with the
-     * cause ({@code VoiceChannelLeftException} after a kick, or another {@code VoiceConnectionException}).
+     * Completes when the connection has ended, on the manager's executor: normally after a disconnect, exceptionally
+     * with the cause when it ended on its own ({@code VoiceChannelLeftException} after a kick, or another
+     * {@code VoiceConnectionException}), as {@code JavaVoiceConnection.closed()}.
      */
-    public CompletableFuture<@Nullable Throwable> closed() {
+    public CompletableFuture<Void> closed() {
         return manager.onExecutor(voice.closed());
     }
 
@@ -130,10 +131,10 @@ public final class JdaVoiceConnection implements AutoCloseable {
         return manager.disconnect(guildId);
     }
 
-    /** {@link #disconnect()} and waits for it, at most the connection's close timeout. */
+    /** {@link #disconnect()} and waits for it, at most the manager's {@link JdaVoice#closeTimeout()}. */
     @Override
     public void close() {
-        manager.await(disconnect(), voice.config().closeTimeout());
+        manager.await(disconnect(), manager.closeTimeout());
     }
 
     void update(JDA jda, long channelId) {
