@@ -1,5 +1,6 @@
 package dev.earshot.voice.jda;
 
+import dev.earshot.voice.connection.VoiceConnectionConfig;
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Path;
@@ -8,10 +9,15 @@ import java.util.List;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** voice-jda's public signatures are Java-only: no Kotlin type, no voice-core type, only JDA, JDK and the Java facade. */
+/**
+ * voice-jda's public signatures are Java-only: no Kotlin type; of Earshot's only this package, the Java facade and the
+ * connection settings, voice-core's {@code VoiceConnectionConfig}, which the facade takes directly (its Java face is
+ * checked by voice-java-api's {@code PublicApiTest}).
+ */
 public class JdaPublicApiTest {
     private static final ApiChecker CHECKER = new ApiChecker(c ->
-            c.getPackageName().equals("dev.earshot.voice.jda") || c.getPackageName().equals("dev.earshot.voice.javaapi"));
+            c.getPackageName().equals("dev.earshot.voice.jda") || c.getPackageName().equals("dev.earshot.voice.javaapi")
+                    || c == VoiceConnectionConfig.class);
 
     @Test
     void everyPublicSignatureIsFreeOfKotlinAndCoreTypes() throws Exception {

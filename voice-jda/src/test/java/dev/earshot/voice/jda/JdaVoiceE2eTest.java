@@ -161,7 +161,7 @@ class JdaVoiceE2eTest {
             rig.discord.voiceServer(GUILD, again.getToken(), again.getEndpoint());
             Rig.await("the bot on the third endpoint", () -> again.getEndpoint().equals(JdaTestKit.botEndpoint(rig.server, GUILD)));
             JdaTestKit.awaitFinished(member);
-            Rig.await("the member played out", () -> c.voice().stats().silenceFrames() > 0);
+            Rig.await("the member played out", () -> c.voice().stats().getSilenceFrames() > 0);
             assertTrue(c.isAlive());
             assertSame(c, rig.voice.connections().get(GUILD));
             assertEquals(List.of(CHANNEL), rig.commands(GUILD)); // server moves need no op 4
@@ -189,7 +189,7 @@ class JdaVoiceE2eTest {
             assertEquals(OTHER_CHANNEL, c.channelId());
             ScriptedMember member = JdaTestKit.toneMember(rig.server, GUILD, OTHER_CHANNEL, 2, 660, 2000);
             JdaTestKit.awaitFinished(member);
-            Rig.await("the member played out", () -> c.voice().stats().silenceFrames() > 0);
+            Rig.await("the member played out", () -> c.voice().stats().getSilenceFrames() > 0);
             assertEquals(Arrays.asList(CHANNEL, OTHER_CHANNEL), rig.commands(GUILD));
             assertSame(c, rig.voice.connect(rig.channel(GUILD, OTHER_CHANNEL)).get(20, TimeUnit.SECONDS)); // same channel: as is
             assertEquals(2, rig.commands(GUILD).size());
@@ -235,8 +235,8 @@ class JdaVoiceE2eTest {
         try (Rig rig = new Rig()) {
             JdaVoiceConnection c = rig.connect(GUILD, CHANNEL);
             rig.discord.voiceState(GUILD, null, rig.discord.sessionId());
-            Throwable cause = c.closed().get(20, TimeUnit.SECONDS);
-            assertEquals(CHANNEL, assertInstanceOf(VoiceChannelLeftException.class, cause).getChannelId());
+            ExecutionException ended = assertThrows(ExecutionException.class, () -> c.closed().get(20, TimeUnit.SECONDS));
+            assertEquals(CHANNEL, assertInstanceOf(VoiceChannelLeftException.class, ended.getCause()).getChannelId());
             Rig.await("the manager to forget it", () -> rig.voice.connections().isEmpty());
             assertEquals(List.of(CHANNEL), rig.commands(GUILD));
             JdaVoiceConnection again = rig.connect(GUILD, CHANNEL);

@@ -1,7 +1,8 @@
 package dev.earshot.voice.jda;
 
-import dev.earshot.voice.javaapi.AudioFormat;
-import dev.earshot.voice.javaapi.VoiceConfig;
+import dev.earshot.voice.ReceiveConfig;
+import dev.earshot.voice.codec.PcmFormat;
+import dev.earshot.voice.connection.VoiceConnectionConfig;
 import dev.earshot.voice.testkit.VoiceGrant;
 import dev.earshot.voice.testkit.VoiceTestServer;
 import net.dv8tion.jda.api.JDA;
@@ -45,8 +46,9 @@ final class Rig implements AutoCloseable {
         discord.onVoiceCommand = this::answer;
         voice = JdaVoice.builder()
                 .joinTimeout(Duration.ofSeconds(5))
-                .config(VoiceConfig.builder().secure(false).decode(AudioFormat.STEREO_48K).tickQueueCapacity(3000)
-                        .reconnectDelay(Duration.ofMillis(100)).build())
+                .config(VoiceConnectionConfig.builder().secure(false).reconnectDelay(Duration.ofMillis(100))
+                        .receive(ReceiveConfig.builder().decode(PcmFormat.STEREO_48K).tickQueueCapacity(3000).build())
+                        .build())
                 .executor(callbacks)
                 .delegate(delegate)
                 .build();
