@@ -1,6 +1,6 @@
 package dev.earshot.samples.jda;
 
-import dev.earshot.voice.javaapi.AudioFormat;
+import dev.earshot.voice.codec.PcmFormat;
 import dev.earshot.voice.javaapi.Sinks;
 import dev.earshot.voice.jda.JdaVoice;
 import dev.earshot.voice.jda.JdaVoiceConnection;
@@ -117,7 +117,7 @@ public final class JdaRecorderBot extends ListenerAdapter {
             return CompletableFuture.failedFuture(e);
         }
         return voice.connect(channel).thenApply(c -> {
-            c.voice().listen(Sinks.perUserWav(dir, AudioFormat.STEREO_48K, id -> fileName(c, id) + ".wav"));
+            c.voice().listen(Sinks.perUserWav(dir, PcmFormat.STEREO_48K, id -> fileName(c, id) + ".wav"));
             c.voice().listen(Sinks.mixedWav(dir.resolve("mixed.wav")));
             c.voice().listen(Sinks.perUserOgg(dir, id -> fileName(c, id) + ".opus"));
             recordings.put(channel.getGuild().getIdLong(), dir);

@@ -41,7 +41,7 @@ class JdaRecorderBotTest {
             JdaTestKit.awaitFinished(one);
             JdaTestKit.awaitFinished(two);
             JdaVoiceConnection c = rig.voice.connection(guild);
-            Rig.await("both played out", () -> c.voice().stats().silenceFrames() >= 2);
+            Rig.await("both played out", () -> c.voice().stats().getSilenceFrames() >= 2);
 
             List<Path> posted = bot.stop(guild).get(20, TimeUnit.SECONDS);
             assertEquals(List.of("mixed.wav", "user-1-1.opus", "user-2-2.opus"),
