@@ -99,6 +99,8 @@ class KordVoiceE2eSpec : FunSpec({
                 connection.session.channelId shouldBe CHANNEL
                 connection.session.userId shouldBe BOT
                 rig.voice.connections shouldBe mapOf(Snowflake(GUILD) to connection)
+                connection.guildSnowflake shouldBe Snowflake(GUILD)
+                connection.channelSnowflake shouldBe Snowflake(CHANNEL)
                 val op4 = rig.gateway.voiceCommands.single()
                 op4.guildId shouldBe Snowflake(GUILD)
                 op4.channelId shouldBe Snowflake(CHANNEL)
@@ -189,13 +191,15 @@ class KordVoiceE2eSpec : FunSpec({
             runBlocking {
                 val connection = rig.connect()
                 val daveBefore = connection.dave!!
-                val rec = record(connection, 2)
+                // Kord's id type for the user; the flow is voice-core's frames(2).
+                val rec = async(start = CoroutineStart.UNDISPATCHED) { connection.receiver.frames(Snowflake(2)).toList() }
                 val moved = rig.voice.connect(Snowflake(GUILD), Snowflake(OTHER_CHANNEL))
                 moved shouldBeSameInstanceAs connection
                 withTimeout(15.seconds) {
                     while (rig.botSession()?.channelId != OTHER_CHANNEL.toString() || connection.state.value !is VoiceConnectionState.Connected) delay(10)
                 }
                 connection.session.channelId shouldBe OTHER_CHANNEL
+                connection.channelSnowflake shouldBe Snowflake(OTHER_CHANNEL)
                 (connection.dave !== daveBefore) shouldBe true
                 val target = rig.server.channel(GUILD.toString(), OTHER_CHANNEL.toString())
                 // A DAVE member of the new channel joins: its group forms with our new session (the testkit accepts
@@ -206,6 +210,7 @@ class KordVoiceE2eSpec : FunSpec({
                     connection.dave!!.privacyCode
                 }
                 target.daveMembers.toSet() shouldBe setOf(BOT.toString(), "2")
+                connection.memberSnowflakes shouldBe setOf(Snowflake(2))
                 rig.server.channel(GUILD.toString(), CHANNEL.toString()).daveMembers shouldBe emptyList()
                 member.awaitFinished()
                 connection.awaitPlayedOut()
