@@ -57,11 +57,6 @@ internal object PackageRules {
 
     val KNOWN_CYCLES = listOf(
         KnownCycle(
-            "dev.earshot.voice.javaapi.internal", "dev.earshot.voice.javaapi",
-            "the Java face's classes call the Kotlin glue (coroutines and Flows behind CompletableFutures and publishers), " +
-                "which builds the face's values; the glue is kept out of the public package so Java users never see it",
-        ),
-        KnownCycle(
             "dev.earshot.voice.testkit.internal", "dev.earshot.voice.testkit",
             "the testkit's internal parts (gateway connection, endpoint, member player, fault injector) take the public " +
                 "server, session and script types they serve; untangling them is a redesign of the testkit",
