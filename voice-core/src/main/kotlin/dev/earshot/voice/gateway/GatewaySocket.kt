@@ -2,6 +2,7 @@ package dev.earshot.voice.gateway
 
 import io.ktor.client.HttpClient
 import io.ktor.client.engine.cio.CIO
+import io.ktor.client.plugins.HttpTimeoutConfig
 import io.ktor.client.plugins.websocket.WebSockets
 import io.ktor.client.plugins.websocket.webSocketSession
 import io.ktor.websocket.CloseReason
@@ -68,7 +69,13 @@ internal class KtorGatewayConnector(trustManager: X509TrustManager?, private val
             // limit; a larger frame closes the socket (1009), which the driver treats as a drop and retries.
             maxFrameSize = MAX_WIRE_FRAME_BYTES
         }
-        if (trustManager != null) engine { https { this.trustManager = trustManager } }
+        engine {
+            // The driver bounds the connect (handshakeTimeout). ktor's own connect timeout runs the TCP connect in a
+            // nested scope, which throws away a socket that connected just as the attempt was cancelled: the socket
+            // then stays open with nobody to close it. Without it the connect returns or closes the socket itself.
+            endpoint.connectTimeout = HttpTimeoutConfig.INFINITE_TIMEOUT_MS
+            if (trustManager != null) https { this.trustManager = trustManager }
+        }
     }
 
     override suspend fun connect(url: String): GatewaySocket = KtorGatewaySocket(client.webSocketSession(url), scope)
