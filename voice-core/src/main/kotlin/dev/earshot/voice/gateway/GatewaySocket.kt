@@ -4,19 +4,25 @@ import io.ktor.client.HttpClient
 import io.ktor.client.engine.cio.CIO
 import io.ktor.client.plugins.HttpTimeoutConfig
 import io.ktor.client.plugins.websocket.WebSockets
-import io.ktor.client.plugins.websocket.webSocketSession
+import io.ktor.client.plugins.websocket.DefaultClientWebSocketSession
+import io.ktor.client.plugins.websocket.webSocket
 import io.ktor.websocket.CloseReason
 import io.ktor.websocket.DefaultWebSocketSession
 import io.ktor.websocket.Frame
 import io.ktor.websocket.close
 import io.ktor.websocket.readBytes
 import io.ktor.websocket.readText
+import kotlinx.coroutines.CompletableDeferred
+import kotlinx.coroutines.CoroutineName
 import kotlinx.coroutines.CoroutineScope
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.Job
 import kotlinx.coroutines.channels.Channel
 import kotlinx.coroutines.channels.ReceiveChannel
-import kotlinx.coroutines.cancel
 import kotlinx.coroutines.launch
+import kotlinx.coroutines.withTimeoutOrNull
 import javax.net.ssl.X509TrustManager
+import kotlin.time.Duration.Companion.seconds
 
 /** One frame from the voice server. */
 internal sealed interface GatewayFrame {
@@ -60,9 +66,95 @@ internal fun interface GatewayConnector {
 /** The largest WebSocket frame the production connector accepts from a voice server, in bytes. */
 internal const val MAX_WIRE_FRAME_BYTES: Long = 4L shl 20
 
-/** The production connector: ktor's CIO client with WebSockets, optionally trusting a given certificate. */
+/**
+ * The production connector: ktor's CIO client with WebSockets, optionally trusting a given certificate.
+ *
+ * Every connection of the process shares one client per trust manager ([SharedGatewayClients]): a CIO client keeps a
+ * selector loop on a `Dispatchers.IO` thread while any of its sockets is open, so a client per connection would hold
+ * a thread per connection and stall past IO's 64 threads. Each socket's request runs in a coroutine of the
+ * connection's [scope], not in the shared client's: cancelling the attempt or the connection cancels the request, and
+ * ktor then closes that socket.
+ */
 internal class KtorGatewayConnector(trustManager: X509TrustManager?, private val scope: CoroutineScope) : GatewayConnector, AutoCloseable {
-    private val client = HttpClient(CIO) {
+    private val lease = SharedGatewayClients.acquire(trustManager)
+
+    override suspend fun connect(url: String): GatewaySocket {
+        val opened = CompletableDeferred<DefaultClientWebSocketSession>()
+        // On IO, as ktor's own requests run: its WebSocket plugin blocks its thread for a nonce that a coroutine on
+        // Dispatchers.Default makes, so several connects at once on Default's few threads would starve that coroutine.
+        val request = scope.launch(Dispatchers.IO + CoroutineName("earshot-gateway-socket")) {
+            try {
+                lease.client.webSocket(url) {
+                    opened.complete(this)
+                    // The request (and its socket) lives until the session's outgoing side closes.
+                    val ended = CompletableDeferred<Unit>()
+                    outgoing.invokeOnClose { ended.complete(Unit) }
+                    ended.await()
+                }
+            } catch (e: Throwable) {
+                opened.completeExceptionally(e)
+                if (e is VirtualMachineError && e !is StackOverflowError) throw e
+            }
+        }
+        val session = try {
+            opened.await()
+        } catch (e: Throwable) {
+            request.cancel()
+            throw e
+        }
+        return KtorGatewaySocket(session, scope, request)
+    }
+
+    override fun close() {
+        lease.release()
+    }
+}
+
+/**
+ * The process's shared ktor clients for voice gateway sockets, one per trust manager (null: the JVM's default), each
+ * counted by the connectors using it and closed when the last one is released, so an idle process keeps no thread.
+ */
+internal object SharedGatewayClients {
+    /** Open gateway sockets one client allows, in all and per voice server; far above what one process holds. */
+    private const val MAX_GATEWAY_SOCKETS = 100_000
+
+    private class Entry(val client: HttpClient) {
+        var users = 0
+    }
+
+    private val entries = HashMap<X509TrustManager?, Entry>()
+
+    /** One connector's hold on a shared client. */
+    class Lease internal constructor(private val key: X509TrustManager?, val client: HttpClient) {
+        private val released = java.util.concurrent.atomic.AtomicBoolean()
+
+        /** Gives the client back; the last release closes it. Idempotent. */
+        fun release() {
+            if (released.compareAndSet(false, true)) SharedGatewayClients.release(key)
+        }
+    }
+
+    /** Clients open now (for tests). */
+    val openClients: Int get() = synchronized(entries) { entries.size }
+
+    fun acquire(trustManager: X509TrustManager?): Lease = synchronized(entries) {
+        val e = entries.getOrPut(trustManager) { Entry(newClient(trustManager)) }
+        e.users++
+        Lease(trustManager, e.client)
+    }
+
+    private fun release(key: X509TrustManager?) {
+        val closing = synchronized(entries) {
+            val e = entries[key] ?: return
+            if (--e.users > 0) return
+            entries.remove(key)
+            e.client
+        }
+        // Requests still running belong to cancelled connections' scopes and end with them; close() lets them finish.
+        closing.close()
+    }
+
+    private fun newClient(trustManager: X509TrustManager?) = HttpClient(CIO) {
         install(WebSockets) {
             // ktor buffers a whole frame before handing it over: without a limit a hostile server could make it
             // buffer gigabytes. 4 MiB holds the decoder's 1 Mi-character text limit in UTF-8 and its 1 MiB binary
@@ -74,17 +166,12 @@ internal class KtorGatewayConnector(trustManager: X509TrustManager?, private val
             // nested scope, which throws away a socket that connected just as the attempt was cancelled: the socket
             // then stays open with nobody to close it. Without it the connect returns or closes the socket itself.
             endpoint.connectTimeout = HttpTimeoutConfig.INFINITE_TIMEOUT_MS
+            // Every connection of the process goes through this client, and many guilds share one voice server: ktor's
+            // defaults (100 per host, 1000 in all) would make the 101st connection to a server wait for a free slot.
+            maxConnectionsCount = MAX_GATEWAY_SOCKETS
+            endpoint.maxConnectionsPerRoute = MAX_GATEWAY_SOCKETS
             if (trustManager != null) https { this.trustManager = trustManager }
         }
-    }
-
-    override suspend fun connect(url: String): GatewaySocket = KtorGatewaySocket(client.webSocketSession(url), scope)
-
-    override fun close() {
-        client.close()
-        // close() lets requests in flight finish: a WebSocket upgrade still waiting for its answer (a connect that
-        // was cancelled mid-handshake) would keep its TCP connection until the server answered. Cancel them too.
-        client.cancel()
     }
 }
 
@@ -120,30 +207,32 @@ internal class InboundFrames(capacity: Int = CAPACITY) {
     }
 }
 
-private class KtorGatewaySocket(private val session: DefaultWebSocketSession, scope: CoroutineScope) : GatewaySocket {
+private class KtorGatewaySocket(
+    private val session: DefaultWebSocketSession,
+    private val scope: CoroutineScope,
+    private val request: Job,
+) : GatewaySocket {
     private val frames = InboundFrames()
     override val incoming: ReceiveChannel<GatewayFrame> get() = frames.incoming
     override val framesRead: Long get() = frames.framesRead
     @Volatile
     private var localClose: GatewayClose? = null
 
-    init {
-        // Copies ktor's frames into ours so that reading and closing follow one simple contract.
-        scope.launch {
-            try {
-                for (frame in session.incoming) {
-                    when (frame) {
-                        is Frame.Text -> frames.put(GatewayFrame.Text(frame.readText()))
-                        is Frame.Binary -> frames.put(GatewayFrame.Binary(frame.readBytes()))
-                        else -> Unit // ping/pong/close are handled by ktor
-                    }
+    // Copies ktor's frames into ours so that reading and closing follow one simple contract.
+    private val reader = scope.launch {
+        try {
+            for (frame in session.incoming) {
+                when (frame) {
+                    is Frame.Text -> frames.put(GatewayFrame.Text(frame.readText()))
+                    is Frame.Binary -> frames.put(GatewayFrame.Binary(frame.readBytes()))
+                    else -> Unit // ping/pong/close are handled by ktor
                 }
-            } catch (e: Throwable) {
-                // An abrupt end surfaces through closeInfo as 1006; only VM-fatal errors go further.
-                if (e is VirtualMachineError && e !is StackOverflowError) throw e
-            } finally {
-                frames.close()
             }
+        } catch (e: Throwable) {
+            // An abrupt end surfaces through closeInfo as 1006; only VM-fatal errors go further.
+            if (e is VirtualMachineError && e !is StackOverflowError) throw e
+        } finally {
+            frames.close()
         }
     }
 
@@ -160,6 +249,12 @@ private class KtorGatewaySocket(private val session: DefaultWebSocketSession, sc
         } catch (_: Exception) {
             // Already closed.
         }
+        // The server normally answers our close frame and the socket ends; one that does not (dead or hostile) gets
+        // CLOSE_GRACE, then the request and its TCP connection are cancelled.
+        scope.launch {
+            withTimeoutOrNull(CLOSE_GRACE) { reader.join() }
+            request.cancel()
+        }
     }
 
     override suspend fun closeInfo(): GatewayClose {
@@ -170,5 +265,10 @@ private class KtorGatewaySocket(private val session: DefaultWebSocketSession, sc
             null
         }
         return if (reason == null) GatewayClose(CloseCodes.ABNORMAL, "") else GatewayClose(reason.code.toInt(), reason.message)
+    }
+
+    private companion object {
+        /** How long a closed socket waits for the server's side of the close before its connection is cut. */
+        val CLOSE_GRACE = 2.seconds
     }
 }

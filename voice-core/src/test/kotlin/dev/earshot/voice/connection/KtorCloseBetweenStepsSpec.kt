@@ -1,6 +1,9 @@
 package dev.earshot.voice.connection
 
 import io.kotest.assertions.throwables.shouldThrow
+import dev.earshot.voice.gateway.readClientFrame
+import dev.earshot.voice.gateway.textFrame
+import dev.earshot.voice.gateway.wsHandshake
 import io.kotest.core.spec.style.FunSpec
 import io.kotest.matchers.shouldBe
 import kotlinx.coroutines.CompletableDeferred
@@ -11,11 +14,8 @@ import kotlinx.coroutines.cancel
 import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.withTimeout
 import java.io.DataInputStream
-import java.io.OutputStream
 import java.net.InetAddress
 import java.net.ServerSocket
-import java.security.MessageDigest
-import java.util.Base64
 import java.util.concurrent.atomic.AtomicInteger
 import kotlin.concurrent.thread
 import kotlin.time.Duration.Companion.seconds
@@ -39,7 +39,7 @@ class KtorCloseBetweenStepsSpec : FunSpec({
                     s.use {
                         val input = DataInputStream(s.getInputStream())
                         val out = s.getOutputStream()
-                        handshake(input, out)
+                        wsHandshake(input, out)
                         out.textFrame("""{"op":8,"d":{"heartbeat_interval":13750}}""")
                         input.readClientFrame() // Identify
                         out.textFrame("""{"op":2,"seq":1,"d":{"ssrc":7,"ip":"127.0.0.1","port":50000,"modes":["aead_aes256_gcm_rtpsize"]}}""")
@@ -80,53 +80,3 @@ class KtorCloseBetweenStepsSpec : FunSpec({
         }
     }
 })
-
-private fun handshake(input: DataInputStream, out: OutputStream) {
-    var key = ""
-    while (true) {
-        val line = input.readCrlfLine()
-        if (line.isEmpty()) break
-        if (line.startsWith("Sec-WebSocket-Key:", ignoreCase = true)) key = line.substringAfter(':').trim()
-    }
-    val accept = Base64.getEncoder().encodeToString(
-        MessageDigest.getInstance("SHA-1").digest((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").toByteArray()),
-    )
-    out.write("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: $accept\r\n\r\n".toByteArray())
-    out.flush()
-}
-
-private fun DataInputStream.readCrlfLine(): String {
-    val sb = StringBuilder()
-    while (true) {
-        val c = read()
-        if (c < 0 || c == '\n'.code) break
-        if (c != '\r'.code) sb.append(c.toChar())
-    }
-    return sb.toString()
-}
-
-private fun OutputStream.textFrame(text: String) {
-    val payload = text.toByteArray()
-    write(0x81)
-    if (payload.size < 126) {
-        write(payload.size)
-    } else {
-        write(126)
-        write(payload.size shr 8)
-        write(payload.size and 0xFF)
-    }
-    write(payload)
-    flush()
-}
-
-/** Reads one masked client frame and returns its payload. */
-private fun DataInputStream.readClientFrame(): ByteArray {
-    readUnsignedByte()
-    val b1 = readUnsignedByte()
-    var len = (b1 and 0x7F).toLong()
-    if (len == 126L) len = readUnsignedShort().toLong() else if (len == 127L) len = readLong()
-    val mask = ByteArray(4).also { readFully(it) }
-    val payload = ByteArray(len.toInt()).also { readFully(it) }
-    for (i in payload.indices) payload[i] = (payload[i].toInt() xor mask[i % 4].toInt()).toByte()
-    return payload
-}
