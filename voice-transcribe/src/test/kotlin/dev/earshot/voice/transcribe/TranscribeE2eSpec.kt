@@ -182,9 +182,8 @@ class TranscribeE2eSpec : FunSpec({
         const val BOT = 999L
 
         /**
-         * Measured on a loaded 2-core build machine: 0.135 (5 errors in 37 words: "is is a" for "this is the", "a" for
-         * "the", "to date" for "today", "was" for "would"), the same as PocketSphinx gives on the espeak-ng audio before
-         * Opus. The bound leaves room for a few words lost to a stall's concealment.
+         * Measured on a loaded 2-core build machine: 0.135 (5 errors in 37 words: "is" for "this", "a" for "the", "to date"
+         * for "today", "was" for "would"). The bound leaves room for a few words lost to a stall's concealment.
          */
         const val MAX_WER = 0.30
 
