@@ -96,6 +96,8 @@ class TranscribeE2eSpec : FunSpec({
                             errors += e
                             referenceWords += reference.size
                             for ((t, s) in mine.zip(spoken)) {
+                                // The engine's word times lie inside the utterance.
+                                t.words.forEach { w -> (w.start >= t.start && w.end <= t.end && w.start <= w.end) shouldBe true }
                                 val startOff = t.start.toEpochMilli() - s.first
                                 val endOff = t.end.toEpochMilli() - s.second
                                 println("  user $id: \"${t.text}\" start ${startOff} ms, end ${endOff} ms from when it was sent; latency ${t.latency.toMillis()} ms")

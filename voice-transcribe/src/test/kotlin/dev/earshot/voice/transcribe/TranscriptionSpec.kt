@@ -13,6 +13,7 @@ import kotlinx.coroutines.flow.take
 import kotlinx.coroutines.flow.toList
 import kotlinx.coroutines.future.await
 import kotlinx.coroutines.runBlocking
+import kotlinx.coroutines.yield
 import kotlinx.serialization.json.Json
 import kotlinx.serialization.json.JsonNull
 import kotlinx.serialization.json.jsonArray
@@ -72,7 +73,8 @@ class TranscriptionSpec : FunSpec({
                 }, executor)
                 runBlocking {
                     val flow = async(start = CoroutineStart.UNDISPATCHED) { t.results.take(2).toList() }
-                    // The Flow subscribes when collected; wait until it is before submitting.
+                    // The Flow subscribes in its producer coroutine, queued on this thread: let it run before submitting.
+                    yield()
                     val futures = listOf(1L, 2L, 3L).map { t.submit(clip(it, 0)) }
                     flow.await().map { it.text }.toSet() shouldBe setOf("user 1", "user 3")
                     shouldThrow<CompletionException> { futures[1].join() }.cause!!.message shouldBe "engine broke"
@@ -96,7 +98,7 @@ class TranscriptionSpec : FunSpec({
         val engine = object : Transcriber, AutoCloseable {
             override fun transcribe(clip: SpeechClip): Recognition {
                 inside.countDown()
-                try { Thread.sleep(60_000) } catch (e: InterruptedException) { interrupted = true; throw e }
+                try { CountDownLatch(1).await() } catch (e: InterruptedException) { interrupted = true; throw e }
                 return Recognition.EMPTY
             }
             override fun close() { closed = true }
