@@ -189,13 +189,21 @@ class TranscribeE2eSpec : FunSpec({
          */
         const val MAX_WER = 0.30
 
+        /**
+         * An utterance's times are its playout times (the recording's timeline, as voice-core's utterances), which lag
+         * the speech by the playout delay. The adaptive default grows with the jitter a loaded machine adds (offsets of
+         * 22-97 ms were seen with it), so the test fixes it at 40 ms: what is checked is where the receiver places
+         * the speech, beyond a delay the bot chose.
+         */
+        val PLAYOUT_DELAY = 40.milliseconds
+
         suspend fun connect(server: VoiceTestServer, scope: CoroutineScope): VoiceConnection {
             val grant = server.grant(GUILD.toString(), CHANNEL.toString(), BOT.toString())
             val info = VoiceSessionInfo(GUILD, CHANNEL, BOT, grant.sessionId, grant.token, grant.endpoint)
             val config = VoiceConnectionConfig {
                 secure = server.config.tls
                 trustManager = server.tls?.trustManager
-                receive = ReceiveConfig { decode = PcmFormat.MONO_16K }
+                receive = ReceiveConfig { decode = PcmFormat.MONO_16K; playoutDelay = PLAYOUT_DELAY }
             }
             return VoiceConnection.connect(info, config, scope)
         }
