@@ -3,6 +3,7 @@ package dev.earshot.samples
 import dev.earshot.voice.kafka.KafkaPublisherConfig
 import dev.earshot.voice.kafka.VoiceKafkaPublisher
 import dev.earshot.voice.connection.VoiceConnection
+import dev.earshot.voice.transcribe.TranscriptFiles
 import java.nio.file.Files
 import java.nio.file.Path
 import java.util.Locale
@@ -129,6 +130,7 @@ object DemoRecorder {
                 val kafkaSink = publisher?.sink(connection.session.guildId, connection.session.channelId ?: 0L)
                 kafkaSink?.follow(connection, scope)
                 recording.start(connection, kafkaSink)
+                val transcript = DemoTranscript.startOrNull(connection, outDir, channel::nameOf, console::line)
                 kafkaSink?.let { console.line("publishing to Kafka at ${options.kafka}, topic ${options.kafkaTopic}, session ${it.sessionId}") }
                 channel.recordingStarted()
 
@@ -145,6 +147,7 @@ object DemoRecorder {
 
                 val sinkError = recording.stop()
                 if (sinkError != null) console.line("a recording sink failed: $sinkError")
+                transcript?.let { console.line("transcript: ${it.transcripts} utterances in ${outDir.resolve(TranscriptFiles.MERGED_VTT)}"); it.close() }
                 if (publisher != null) {
                     val delivered = publisher.flush(KAFKA_FLUSH)
                     val stats = publisher.stats()

@@ -32,7 +32,7 @@ import kotlin.streams.asSequence
  *   only KDoc uses still tie packages together for a reader.
  *
  * Rules: no cycle between packages; voice-core imports neither Kord nor the Java face nor the testkit nor JDA nor
- * Kafka; the testkit does not import Kord; voice-kord and voice-java-api know nothing of each other.
+ * Kafka nor the transcription module; the testkit does not import Kord; voice-kord and voice-java-api know nothing of each other.
  */
 internal object PackageRules {
     /** A module's forbidden dependencies: package prefixes, and other modules of this repository. */
@@ -41,8 +41,8 @@ internal object PackageRules {
     val FORBIDDEN = listOf(
         Forbidden(
             "voice-core",
-            packages = listOf("dev.kord", "net.dv8tion", "org.apache.kafka", "dev.earshot.voice.javaapi", "dev.earshot.voice.testkit", "dev.earshot.voice.kord"),
-            modules = listOf("voice-kord", "voice-java-api", "voice-testkit", "voice-jda", "voice-kafka", "samples", "benchmarks"),
+            packages = listOf("dev.kord", "net.dv8tion", "org.apache.kafka", "dev.earshot.voice.javaapi", "dev.earshot.voice.testkit", "dev.earshot.voice.kord", "dev.earshot.voice.transcribe"),
+            modules = listOf("voice-kord", "voice-java-api", "voice-testkit", "voice-jda", "voice-kafka", "voice-transcribe", "samples", "benchmarks"),
         ),
         Forbidden("voice-testkit", packages = listOf("dev.kord", "dev.earshot.voice.kord"), modules = listOf("voice-kord")),
         Forbidden("voice-kord", packages = listOf("dev.earshot.voice.javaapi"), modules = listOf("voice-java-api")),
