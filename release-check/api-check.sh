@@ -16,7 +16,7 @@ update=false
 (cd "$tool" && mvn -B -q dependency:build-classpath -Dmdep.outputFile="$out/classpath.txt" >/dev/null)
 classpath="$(cat "$out/classpath.txt")"
 
-modules=(voice-core voice-kord voice-java-api voice-testkit voice-kafka voice-jda)
+modules=(voice-core voice-kord voice-java-api voice-testkit voice-kafka voice-jda voice-transcribe)
 specs=()
 for module in "${modules[@]}"; do
   classes="$root/$module/target/classes"
