@@ -93,7 +93,8 @@ private class ConnectionsBench(val n: Int, val speaking: Int) {
                 manager.onVoiceServerUpdate(guildId, g.token, g.endpoint)
             }
         }
-        val config = VoiceConnectionConfig { receive = ReceiveConfig { decode = PcmFormat.STEREO_48K } }
+        // The testkit speaks plain ws:// (no TLS) on loopback.
+        val config = VoiceConnectionConfig { secure = false; receive = ReceiveConfig { decode = PcmFormat.STEREO_48K } }
         manager = VoiceManager(BOT, link, scope, joinTimeout = 60.seconds, defaultConfig = config)
         val frames = HashMap<Long, AtomicLong>()
         val t0 = System.nanoTime()

@@ -1,6 +1,7 @@
 package dev.earshot.voice.javaapi;
 
 import dev.earshot.voice.codec.PcmFormat;
+import dev.earshot.voice.javaapi.internal.CoreSinks;
 import dev.earshot.voice.sink.AudioFormat;
 import dev.earshot.voice.sink.AudioSink;
 import org.jspecify.annotations.Nullable;
@@ -10,6 +11,11 @@ import org.jspecify.annotations.Nullable;
  * {@link JavaSink}... Made by {@link Sinks}. A sink is listened to once.
  */
 public final class VoiceSink {
+    static {
+        // Lets Earshot's modules built on this face (voice-transcribe...) offer their Kotlin sinks to Java callers.
+        CoreSinks.install(VoiceSink::new);
+    }
+
     private final AudioSink core;
 
     VoiceSink(AudioSink core) {

@@ -2,11 +2,14 @@ package dev.earshot.voice.transcribe
 
 import dev.earshot.voice.javaapi.Utterance
 import dev.earshot.voice.javaapi.UtteranceListener
+import dev.earshot.voice.javaapi.VoiceSink
+import dev.earshot.voice.javaapi.internal.CoreSinks
 import kotlinx.coroutines.channels.awaitClose
 import kotlinx.coroutines.flow.Flow
 import kotlinx.coroutines.flow.buffer
 import kotlinx.coroutines.flow.callbackFlow
 import org.slf4j.LoggerFactory
+import java.nio.file.Path
 import java.time.Duration
 import java.util.concurrent.CompletableFuture
 import java.util.concurrent.CopyOnWriteArrayList
@@ -84,6 +87,21 @@ public class Transcription @JvmOverloads constructor(
      * listeners, [results] and files as usual): `voice.listen(Sinks.speechSegments(transcription.utteranceListener(), executor))`.
      */
     public fun utteranceListener(): UtteranceListener = UtteranceListener { submit(it) }
+
+    /**
+     * For Java: a sink for `JavaVoiceConnection.listen` that transcribes the channel as [TranscriptionSink] does, with
+     * its defaults: utterances cut per speaker, transcripts in order of their start written to [TranscriptFiles] in
+     * [filesDir] (`transcript.vtt`, `.srt`, `.jsonl` and per-user files). Transcripts also reach this transcription's
+     * listeners, in the order they finish.
+     */
+    public fun sink(filesDir: Path): VoiceSink = CoreSinks.wrap(TranscriptionSink(this, filesDir))
+
+    /**
+     * For Java: as [sink], and each transcript, in order of its start, to [listener] on [executor] (a single-thread
+     * executor keeps that order); [filesDir] null writes no files.
+     */
+    public fun sink(filesDir: Path?, listener: TranscriptListener, executor: Executor): VoiceSink =
+        CoreSinks.wrap(TranscriptionSink(this, filesDir, onTranscript = { t -> executor.execute { listener.onTranscript(t) } }))
 
     /** Queues [clip] with its own completion call; returns its sequence number. */
     internal fun enqueue(clip: SpeechClip, done: Done): Long {
