@@ -68,6 +68,7 @@ internal class ReceivePipeline(
         counters,
         release = pool::release,
         out = playout::insert,
+        awaitKey = playout::awaitKey,
     )
 
     @Volatile

@@ -30,6 +30,8 @@ internal class Resolver(
     private val counters: Counters,
     private val release: (ReceivedPacket) -> Unit,
     private val out: (ReceivedPacket) -> Unit,
+    /** Told when a packet of a known user starts or stops waiting for its key (ssrc, RTP timestamp, waiting). */
+    private val awaitKey: (Long, Long, Boolean) -> Unit = { _, _, _ -> },
 ) {
     /** Whether held packets are retried with each new packet of their SSRC (when nothing else would wake them). */
     var retryOnArrival: Boolean = true
@@ -56,13 +58,19 @@ internal class Resolver(
     /** The input has ended: one last try for everything held, then drop what still cannot go on. */
     fun finish(now: Long) {
         for (ssrc in hold.ssrcs()) {
-            for (e in hold.take(ssrc)) process(e.packet, e.since, now, fresh = false, final = true)
+            for (e in take(ssrc)) process(e.packet, e.since, now, fresh = false, final = true)
         }
+    }
+
+    private fun take(ssrc: Long): List<HoldQueue.Entry> {
+        val entries = hold.take(ssrc)
+        for (i in entries.indices) if (entries[i].packet.userId != SsrcDirectory.UNKNOWN) awaitKey(ssrc, entries[i].packet.timestamp, false)
+        return entries
     }
 
     /** Retries [ssrc]'s held packets in order; those past the hold time get their last try. */
     private fun retry(ssrc: Long, now: Long, expiredOnly: Boolean) {
-        val waiting = hold.take(ssrc)
+        val waiting = take(ssrc)
         for (i in waiting.indices) {
             val e = waiting[i]
             val final = hold.isExpired(e, now)
@@ -98,7 +106,10 @@ internal class Resolver(
 
     private fun holdOrDrop(p: ReceivedPacket, since: Long, fresh: Boolean) {
         if (fresh) counters.inc(Counter.HELD_UNKNOWN_SSRC)
-        val displaced = hold.hold(p, since) ?: return
+        val displaced = hold.hold(p, since)
+        if (displaced !== p && p.userId != SsrcDirectory.UNKNOWN) awaitKey(p.ssrc, p.timestamp, true)
+        if (displaced == null) return
+        if (displaced !== p && displaced.userId != SsrcDirectory.UNKNOWN) awaitKey(displaced.ssrc, displaced.timestamp, false)
         drop(displaced)
     }
 

@@ -189,6 +189,41 @@ class DaveKeyHoldSpec : FunSpec({
         }
     }
 
+    test("a key later than the playout delay: the speaker waits for the held frames (stretch) instead of concealing them") {
+        runTest {
+            val call = Call(this)
+            val packets = Speech.packets.take(150)
+            launch {
+                call.botConnects(this@runTest)
+                call.botWelcomed(call.speakerAddsBot(), 1)
+                call.speakerSwitches()
+                var commit: ByteArray? = null
+                packets.forEachIndexed { i, p ->
+                    if (i == 50) {
+                        commit = call.joinerAddedBySpeaker(1)
+                        call.speakerSwitches()
+                    }
+                    // The bot applies the same commit 120 ms later, past the playout delay (60 ms at first, then less).
+                    if (i == 56) call.botAppliesCommit(commit!!, 2)
+                    call.h.source.offer(call.datagram(p))
+                    delay(20)
+                }
+                call.silence()
+                delay(200)
+                call.h.source.close()
+            }
+            val frames = call.h.ticks.await().framesOfSpeaker()
+            frames.filter { it.kind != FrameKind.SILENCE }.map { it.kind }.toSet() shouldBe setOf(FrameKind.DECODED, FrameKind.CONCEALED)
+            frames.filter { it.kind == FrameKind.DECODED }.map { it.opus!!.toList() } shouldContainExactly packets.map { it.toList() }
+            val s = call.h.receiver.stats()
+            s.e2eeFailures shouldBe 0
+            s.late shouldBe 0
+            // Ticks spent waiting, not audio lost: every frame still played, in order.
+            (s.stretches > 0) shouldBe true
+            s.concealed shouldBe s.stretches
+        }
+    }
+
     test("a frame no key opens is counted after its hold, and the sender's later frames are not held behind it") {
         runTest {
             val call = Call(this)

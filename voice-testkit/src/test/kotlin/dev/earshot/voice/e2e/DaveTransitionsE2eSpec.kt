@@ -1,0 +1,220 @@
+package dev.earshot.voice.e2e
+
+import dev.earshot.voice.model.AudioFrame
+import dev.earshot.voice.model.FrameKind
+import dev.earshot.voice.testkit.ClientSession
+import dev.earshot.voice.testkit.DiscordJsMember
+import dev.earshot.voice.testkit.FaultConfig
+import dev.earshot.voice.testkit.MemberScript
+import dev.earshot.voice.testkit.ScriptedMember
+import dev.earshot.voice.testkit.TestAudio
+import dev.earshot.voice.testkit.TestChannel
+import dev.earshot.voice.testkit.TestServerConfig
+import io.kotest.core.spec.style.FunSpec
+import io.kotest.matchers.shouldBe
+import kotlinx.coroutines.Deferred
+import kotlinx.coroutines.delay
+import kotlinx.coroutines.runBlocking
+import kotlinx.coroutines.withTimeout
+import kotlin.time.Duration
+import kotlin.time.Duration.Companion.seconds
+
+private const val GUILD = "111"
+private const val CHANNEL = "222"
+private const val BOT = "999"
+private const val S1 = "5001"
+private const val S2 = "5002"
+private const val S3 = "5003"
+private const val D1 = "6001"
+private const val D2 = "6002"
+
+/** 5 % loss and 5 % reorder (by up to 3 packets) on everything the server sends to the listening bot. */
+private val BOT_FAULTS = FaultConfig(lossPercent = 5.0, reorderPercent = 5.0, reorderDepth = 3, seed = 14)
+
+/** Frames counted around a transition: from 200 ms before it to 2 s after (by send time). */
+private const val WINDOW_BEFORE_NANOS = 200_000_000L
+private const val WINDOW_AFTER_NANOS = 2_000_000_000L
+
+/** One member's audio frames as the server saw them sent: (ssrc, sequence, plaintext Opus, send time in nanoTime). */
+private class Sent(val userId: String, val ssrc: Long, val sequence: Int, val opus: ByteArray, val atNanos: Long)
+
+/** A transition of the call: what happened and when (System.nanoTime). */
+private class Transition(val name: String, val atNanos: Long)
+
+/** What one listener (Earshot, or @discordjs/voice's receiver) made of the scenario. */
+private class Outcome(
+    val listener: String,
+    val transitions: List<Transition>,
+    /** Per transition: frames sent by the members then present, not dropped by the network, not received intact. */
+    val lostPerTransition: List<Pair<Int, Int>>,
+    val lostElsewhere: Int,
+    val sentTotal: Int,
+    val networkDropped: Int,
+    val extra: String,
+)
+
+/**
+ * The must-show DAVE scenario: five DAVE members (three scripted members on Earshot's own DAVE client, two
+ * @discordjs/voice members on davey) speaking at once; the listening bot joins while three of them speak, then one
+ * discord.js member and one scripted member join, and one of each leaves. Everything the server sends the bot goes
+ * through 5 % loss and 5 % reorder. Ground truth is what the members sent (scripted members record their plaintext;
+ * the discord.js members' relayed frames map one to one onto the file they loop). A frame counts as lost when the
+ * network delivered it to the listener and the listener did not deliver it intact; frames the network dropped are
+ * counted apart. The same scenario runs with Earshot as the bot and with @discordjs/voice's receiver as the bot.
+ */
+class DaveTransitionsE2eSpec : FunSpec({
+    test("five DAVE members joining and leaving under loss and reorder: Earshot loses no frame it gets the key for")
+        .config(enabledOrReasonIf = { DiscordJsMember.enabledOrReason }, timeout = 240.seconds) {
+            val earshot = scenario(earshotListener = true)
+            report(earshot)
+            val baseline = runCatching { scenario(earshotListener = false) }
+            baseline.onSuccess { report(it) }.onFailure { println("DAVE transitions baseline (@discordjs/voice receiver) did not run: $it") }
+            // Others' joins and leaves: every frame the network delivered plays intact.
+            earshot.lostPerTransition.drop(1).sumOf { it.first } shouldBe 0
+        }
+})
+
+private fun report(o: Outcome) {
+    val rows = o.transitions.indices.joinToString("; ") { i ->
+        "${o.transitions[i].name}: lost ${o.lostPerTransition[i].first} of ${o.lostPerTransition[i].second}"
+    }
+    println(
+        "DAVE transitions [${o.listener}]: $rows; elsewhere lost ${o.lostElsewhere}; sent ${o.sentTotal} audio frames, " +
+            "${o.networkDropped} dropped by the network; ${o.extra}",
+    )
+}
+
+private fun scenario(earshotListener: Boolean): Outcome {
+    val speech = TestAudio.stream("speech.opus").packets
+    val file = TestAudio.file("speech.opus")
+    return E2eHarness(TestServerConfig(tls = true, seed = 14)).use { h ->
+        runBlocking {
+            val loop = MemberScript { awaitDave(); repeat(6) { play(TestAudio.stream("speech.opus")) }; leave() }
+            val transitions = ArrayList<Transition>()
+            val s1 = h.channel.addMember(S1, loop)
+            val s2 = h.channel.addMember(S2, MemberScript { awaitDave(); repeat(6) { play(TestAudio.stream("speech-nofec.opus")) }; leave() })
+            val d1 = DiscordJsMember.start(h.server.grant(GUILD, CHANNEL, D1), play = file, subscribe = emptyList(), extraArgs = listOf("--loop"))
+            var d2: DiscordJsMember? = null
+            var djsBot: DiscordJsMember? = null
+            try {
+                awaitTrue("S1, S2 and D1 in one group", { "${h.channel.daveMembers}" }) { h.channel.daveMembers.toSet() == setOf(S1, S2, D1) && !h.channel.isBusy() }
+                // Everyone speaks for a second before the bot joins.
+                delay(1000)
+                transitions += Transition("bot joins", System.nanoTime())
+                val connection = if (earshotListener) h.connect(this) else null
+                if (!earshotListener) {
+                    djsBot = DiscordJsMember.start(
+                        h.server.grant(GUILD, CHANNEL, BOT), play = null, subscribe = listOf(S1, S2, S3, D1, D2),
+                        extraArgs = listOf("--duration", "200000"),
+                    )
+                }
+                val recordings: Map<String, Deferred<List<AudioFrame>>> = if (connection == null) emptyMap() else
+                    listOf(S1, S2, S3, D1, D2).associateWith { recordFrames(connection, it.toLong()) }
+                val botSession = awaitSession(h, BOT)
+                botSession.outbound.recordRtp = true
+                botSession.faults = BOT_FAULTS
+                awaitTrue("the bot in the group") { BOT in h.channel.daveMembers && !h.channel.isBusy() }
+                delay(2500)
+
+                transitions += Transition("discord.js member joins", System.nanoTime())
+                d2 = DiscordJsMember.start(h.server.grant(GUILD, CHANNEL, D2), play = file, subscribe = emptyList(), extraArgs = listOf("--loop"))
+                awaitTrue("D2 in the group") { D2 in h.channel.daveMembers && !h.channel.isBusy() }
+                delay(2500)
+
+                transitions += Transition("scripted member joins", System.nanoTime())
+                val s3 = h.channel.addMember(S3, MemberScript { awaitDave(); repeat(6) { play(TestAudio.stream("speech.opus")) }; leave() })
+                awaitTrue("S3 in the group") { S3 in h.channel.daveMembers && !h.channel.isBusy() }
+                delay(2500)
+
+                transitions += Transition("scripted member leaves", System.nanoTime())
+                s1.leave()
+                awaitTrue("S1 out of the group") { S1 !in h.channel.daveMembers && !h.channel.isBusy() }
+                delay(2500)
+
+                transitions += Transition("discord.js member leaves", System.nanoTime())
+                val sentD1 = relayed(h, D1, speech)
+                d1.leave()
+                awaitTrue("D1 out of the group") { D1 !in h.channel.daveMembers && !h.channel.isBusy() }
+                delay(2500)
+                val end = System.nanoTime()
+
+                val sentD2 = relayed(h, D2, speech)
+                val sent = (scripted(s1) + scripted(s2) + scripted(s3) + sentD1 + sentD2).filter { it.atNanos >= transitions[0].atNanos && it.atNanos < end - 500_000_000L }
+                val forwarded = botSession.outbound.forwarded.toSet()
+                val dropped = botSession.outbound.faultDropped.toSet()
+                // Frames sent before the server forwarded anything to the bot were never the bot's to receive.
+                val toBot = sent.filter { (it.ssrc shl 16 or it.sequence.toLong()) in forwarded }
+                val delivered = toBot.filter { (it.ssrc shl 16 or it.sequence.toLong()) !in dropped }
+                val lost: List<Sent>
+                val extra: String
+                if (connection != null) {
+                    val stats = connection.receiver.stats()
+                    val daveStats = connection.dave?.stats()
+                    connection.disconnect()
+                    val intact = recordings.mapValues { (_, d) -> d.await().filter { it.kind == FrameKind.DECODED }.associateBy { it.sequence } }
+                    lost = delivered.filter { s -> intact[s.userId]?.get(s.sequence)?.opus?.contentEquals(s.opus) != true }
+                    extra = "e2eeFailures=${stats.e2eeFailures} held=${stats.heldUnknownSsrc} droppedUnknown=${stats.droppedUnknownSsrc} " +
+                        "late=${stats.late} lost=${stats.lost} fec=${stats.fecRecovered}; $daveStats"
+                } else {
+                    val djsBot = djsBot!!
+                    djsBot.leave(30.seconds)
+                    // By content: each plaintext counts as many times as it was sent and received.
+                    val receivedCounts = listOf(S1, S2, S3, D1, D2).associateWith { u ->
+                        djsBot.received(u).groupingBy { it.toList() }.eachCount().toMutableMap()
+                    }
+                    lost = delivered.filter { s ->
+                        val counts = receivedCounts.getValue(s.userId)
+                        val key = s.opus.toList()
+                        val n = counts[key] ?: 0
+                        if (n > 0) { counts[key] = n - 1; false } else true
+                    }
+                    extra = "discord.js receive errors: ${djsBot.events.count { it.toString().contains("receive-error") }}"
+                }
+                val windows = transitions.map { t -> (t.atNanos - WINDOW_BEFORE_NANOS) until (t.atNanos + WINDOW_AFTER_NANOS) }
+                Outcome(
+                    if (earshotListener) "Earshot" else "@discordjs/voice receiver",
+                    transitions,
+                    windows.map { w -> lost.count { it.atNanos in w } to delivered.count { it.atNanos in w } },
+                    lost.count { s -> windows.none { s.atNanos in it } },
+                    toBot.size, toBot.size - delivered.size,
+                    extra + "; lost: " + lost.groupBy { it.userId }.map { (u, l) ->
+                        "$u at " + l.map { s -> transitions.minBy { Math.abs(s.atNanos - it.atNanos) }.let { t -> "${(s.atNanos - t.atNanos) / 1_000_000}ms/${t.name.take(12)}" } }
+                    },
+                )
+            } finally {
+                d1.close()
+                d2?.close()
+                djsBot?.close()
+            }
+        }
+    }
+}
+
+private fun scripted(m: ScriptedMember): List<Sent> =
+    m.sent.filter { !it.isSilence }.map { Sent(m.userId, m.ssrc, it.sequence, it.opus, it.sentAtNanos) }
+
+/** A discord.js member's audio frames as the server received them, paired with the file it loops. */
+private fun relayed(h: E2eHarness, userId: String, file: List<ByteArray>): List<Sent> {
+    val session = h.server.session(GUILD, userId) ?: return emptyList()
+    return session.received.filter { !it.isSilence }.mapIndexed { i, p -> Sent(userId, p.ssrc, p.sequence, file[i % file.size], p.receivedAtNanos) }
+}
+
+/** A DAVE membership change (proposals to execution) is under way. */
+private fun TestChannel.isBusy(): Boolean = dave?.busy == true
+
+private suspend fun awaitSession(h: E2eHarness, userId: String): ClientSession = withTimeout(20.seconds) {
+    var s = h.server.session(GUILD, userId)
+    while (s == null) {
+        delay(2)
+        s = h.server.session(GUILD, userId)
+    }
+    s
+}
+
+private suspend fun awaitTrue(what: String, state: () -> String = { "" }, timeout: Duration = 30.seconds, condition: () -> Boolean) {
+    try {
+        withTimeout(timeout) { while (!condition()) delay(10) }
+    } catch (e: Exception) {
+        throw AssertionError("timed out waiting for $what ${state()}", e)
+    }
+}
