@@ -48,6 +48,8 @@ private class Outcome(
     /** Per transition: frames sent by the members then present, not dropped by the network, not received intact. */
     val lostPerTransition: List<Pair<Int, Int>>,
     val lostElsewhere: Int,
+    /** Frames lost at the bot's join that their sender sent after it had switched to the epoch that added the bot. */
+    val lostAtJoinUnderBotKey: Int,
     val sentTotal: Int,
     val networkDropped: Int,
     val extra: String,
@@ -71,6 +73,7 @@ class DaveTransitionsE2eSpec : FunSpec({
             baseline.onSuccess { report(it) }.onFailure { println("DAVE transitions baseline (@discordjs/voice receiver) did not run: $it") }
             // Others' joins and leaves: every frame the network delivered plays intact.
             earshot.lostPerTransition.drop(1).sumOf { it.first } shouldBe 0
+            earshot.lostAtJoinUnderBotKey shouldBe 0
         }
 })
 
@@ -100,7 +103,15 @@ private fun scenario(earshotListener: Boolean): Outcome {
                 awaitTrue("S1, S2 and D1 in one group", { "${h.channel.daveMembers}" }) { h.channel.daveMembers.toSet() == setOf(S1, S2, D1) && !h.channel.isBusy() }
                 // Everyone speaks for a second before the bot joins.
                 delay(1000)
-                transitions += Transition("bot joins", System.nanoTime())
+                // Which key each frame at the bot's join was sent under: a scripted member's frames record how many
+                // transitions its session had executed when it encrypted them; a discord.js member is counted as
+                // switched from when it reports the transition (davey switches its sender key as soon as it has
+                // processed the commit, a little earlier, so this errs towards "under the bot's key"). Frames sent
+                // before the switch are under a key the bot never receives.
+                val joinStart = System.nanoTime()
+                val transitionsBefore = listOf(s1, s2).associate { it.userId to it.daveSession!!.stats().transitions }
+                val switchAt = HashMap<String, Long>()
+                transitions += Transition("bot joins", joinStart)
                 val connection = if (earshotListener) h.connect(this) else null
                 if (!earshotListener) {
                     djsBot = DiscordJsMember.start(
@@ -158,26 +169,41 @@ private fun scenario(earshotListener: Boolean): Outcome {
                 } else {
                     val djsBot = djsBot!!
                     djsBot.leave(30.seconds)
-                    // By content: each plaintext counts as many times as it was sent and received.
-                    val receivedCounts = listOf(S1, S2, S3, D1, D2).associateWith { u ->
-                        djsBot.received(u).groupingBy { it.toList() }.eachCount().toMutableMap()
+                    // By content (its output has no sequence numbers), in time order: a sent frame is matched with the
+                    // first unmatched received copy of the same plaintext that came after it was sent (within 3 s);
+                    // the members loop their files, so the same plaintext recurs every few seconds.
+                    val copies = listOf(S1, S2, S3, D1, D2).associateWith { u ->
+                        HashMap<List<Byte>, ArrayDeque<Long>>().also { m ->
+                            djsBot.receivedTimed(u).forEach { (t, opus) -> m.getOrPut(opus.toList()) { ArrayDeque() }.addLast(t) }
+                        }
                     }
-                    lost = delivered.filter { s ->
-                        val counts = receivedCounts.getValue(s.userId)
-                        val key = s.opus.toList()
-                        val n = counts[key] ?: 0
-                        if (n > 0) { counts[key] = n - 1; false } else true
+                    lost = delivered.sortedBy { it.atNanos }.filter { s ->
+                        val q = copies.getValue(s.userId)[s.opus.toList()] ?: return@filter true
+                        val sentMs = wallMillis(s.atNanos)
+                        while (q.isNotEmpty() && q.first() < sentMs - 50) q.removeFirst()
+                        if (q.isNotEmpty() && q.first() <= sentMs + 3000) { q.removeFirst(); false } else true
                     }
                     extra = "discord.js receive errors: ${djsBot.events.count { it.toString().contains("receive-error") }}"
                 }
+                d1.events.firstOrNull { it["event"].toString() == "\"transitioned\"" && (it["t"].toString().toLongOrNull() ?: 0) > wallMillis(joinStart) }
+                    ?.let { e -> switchAt[D1] = e["t"].toString().toLong() * 1_000_000L - clockOffsetNanos }
                 val windows = transitions.map { t -> (t.atNanos - WINDOW_BEFORE_NANOS) until (t.atNanos + WINDOW_AFTER_NANOS) }
+                val atJoin = lost.filter { it.atNanos in windows[0] }
+                val members = listOf(s1, s2).associateBy { it.userId }
+                fun underBotKey(l: Sent): Boolean = members[l.userId]?.let { m ->
+                    (m.transitionsAtSend[l.sequence] ?: 0) > transitionsBefore.getValue(m.userId)
+                } ?: switchAt[l.userId]?.let { l.atNanos >= it } ?: false
+                val keyed = atJoin.count(::underBotKey)
                 Outcome(
                     if (earshotListener) "Earshot" else "@discordjs/voice receiver",
                     transitions,
                     windows.map { w -> lost.count { it.atNanos in w } to delivered.count { it.atNanos in w } },
                     lost.count { s -> windows.none { s.atNanos in it } },
+                    keyed,
                     toBot.size, toBot.size - delivered.size,
-                    extra + "; lost: " + lost.groupBy { it.userId }.map { (u, l) ->
+                    extra + "; at the bot's join ${atJoin.size - keyed} lost were sent before their sender switched to the bot's first epoch, " +
+                        "$keyed after (discord.js member's switch reported ${switchAt.mapValues { (_, v) -> (v - joinStart) / 1_000_000 }} ms after the join began)" +
+                        "; lost: " + lost.groupBy { it.userId }.map { (u, l) ->
                         "$u at " + l.map { s -> transitions.minBy { Math.abs(s.atNanos - it.atNanos) }.let { t -> "${(s.atNanos - t.atNanos) / 1_000_000}ms/${t.name.take(12)}" } }
                     },
                 )
@@ -189,6 +215,11 @@ private fun scenario(earshotListener: Boolean): Outcome {
         }
     }
 }
+
+private val clockOffsetNanos = System.currentTimeMillis() * 1_000_000L - System.nanoTime()
+
+/** A `System.nanoTime()` reading as wall-clock milliseconds (what node's `Date.now()` gives). */
+private fun wallMillis(nanos: Long): Long = (nanos + clockOffsetNanos) / 1_000_000L
 
 private fun scripted(m: ScriptedMember): List<Sent> =
     m.sent.filter { !it.isSilence }.map { Sent(m.userId, m.ssrc, it.sequence, it.opus, it.sentAtNanos) }
