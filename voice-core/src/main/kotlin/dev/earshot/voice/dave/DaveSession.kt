@@ -131,8 +131,8 @@ public fun interface DaveSessionFactory {
  *
  * @property decrypted frames decrypted.
  * @property passedThrough frames handed on unencrypted (silence frames, passthrough).
- * @property decryptFailures frames rejected: malformed or replayed at once, and those no key opened within the
- *   receiver's hold time (failed authentication, unknown generation).
+ * @property decryptFailures frames rejected: malformed ones at once, and those no key opened within the receiver's
+ *   hold time (failed authentication, replayed nonce, generation out of window).
  * @property notReady decrypt calls answered NOT_READY: no key held then opened the frame (the receiver holds it and
  *   retries, so one frame may count more than once).
  * @property encrypted frames encrypted.
