@@ -4,7 +4,7 @@
 //
 //   node discordjs-member.mjs --endpoint 127.0.0.1:PORT --token T --session-id S --user-id U --guild-id G \
 //       --channel-id C [--play file.opus] [--play-on-stdin] [--subscribe id,id] [--out received.jsonl]
-//       [--duration 60000] [--no-dave] [--debug]
+//       [--duration 60000] [--no-dave] [--debug] [--loop]
 //
 // It leaves when --duration ms have passed or when a line "leave" arrives on stdin, whichever comes first. With
 // --play-on-stdin it starts playing on a line "play" instead of as soon as it is ready. DAVE (through
@@ -39,6 +39,7 @@ const { values: args } = parseArgs({
     debug: { type: 'boolean', default: false },
     'play-on-stdin': { type: 'boolean', default: false },
     'no-dave': { type: 'boolean', default: false },
+    loop: { type: 'boolean', default: false },
   },
 });
 for (const required of ['endpoint', 'token', 'session-id', 'user-id', 'guild-id', 'channel-id']) {
@@ -114,7 +115,12 @@ let playRequested = !args['play-on-stdin'];
 function startPlaying() {
   if (!args.play || player || !ready || !playRequested) return;
   player = createAudioPlayer({ behaviors: { noSubscriber: NoSubscriberBehavior.Play } });
-  player.on('stateChange', (from, to) => print({ event: 'player', from: from.status, to: to.status }));
+  player.on('stateChange', (from, to) => {
+    print({ event: 'player', from: from.status, to: to.status });
+    if (args.loop && !leaving && to.status === AudioPlayerStatus.Idle) {
+      player.play(createAudioResource(fs.createReadStream(args.play), { inputType: StreamType.OggOpus }));
+    }
+  });
   player.on('error', (error) => print({ event: 'player-error', message: String(error?.message ?? error) }));
   connection.subscribe(player);
   player.play(createAudioResource(fs.createReadStream(args.play), { inputType: StreamType.OggOpus }));

@@ -27,6 +27,9 @@ import java.util.concurrent.atomic.AtomicLong
  * 31) on the current gateway socket. The session's callbacks may come from any thread (the receive path re-initialises
  * after too many failed frames), so they go through one queue drained by a coroutine in [scope], in call order.
  *
+ * New keys in the session ([DaveCallbacks.keysChanged]) wake the receive pipeline ([FrameDecryptor.onKeysChanged]),
+ * so frames held until their key arrives are retried at once, not only when their sender's next frame comes.
+ *
  * The queue is bounded ([MAX_OUTBOX_MESSAGES] messages and [MAX_OUTBOX_BYTES] bytes): it only fills when the socket
  * stops taking what we send (a server that does not read) while the server keeps sending; then the oldest messages
  * are dropped and counted ([outboxDropped]), since DAVE's newest message (key package, commit, ready) supersedes them
@@ -60,7 +63,13 @@ internal class DaveBridge(
             post(gen, Outgoing.Json(VoiceOp.DAVE_TRANSITION_READY, buildJsonObject { put("transition_id", transitionId) }))
         override fun sendInvalidCommitWelcome(transitionId: Int) =
             post(gen, Outgoing.Json(VoiceOp.DAVE_MLS_INVALID_COMMIT_WELCOME, buildJsonObject { put("transition_id", transitionId) }))
+        override fun keysChanged() {
+            if (gen == generation.get()) keyListeners.forEach { it.run() }
+        }
     }
+
+    // The receive pipeline's wake-ups for frames held until their key arrives.
+    private val keyListeners = java.util.concurrent.CopyOnWriteArrayList<Runnable>()
 
     /** The current session; replaced by [switchChannel] (a channel move: the MLS group id is the channel id). */
     @Volatile
@@ -75,6 +84,8 @@ internal class DaveBridge(
         val old = session
         session = factory.create(selfUserId, channelId, callbacksFor(generation.incrementAndGet()))
         old.close()
+        // Frames held for the old group's keys will not decrypt now; let them be retried (and given up) promptly.
+        keyListeners.forEach { it.run() }
     }
 
     init {
@@ -151,6 +162,11 @@ internal class DaveBridge(
         override val requiresUser: Boolean get() = session.requiresUser
         override fun decrypt(userId: Long, ssrc: Long, frame: ByteArray, offset: Int, length: Int): Int =
             session.decrypt(userId, frame, offset, length)
+        override fun onKeysChanged(listener: Runnable): AutoCloseable {
+            keyListeners += listener
+            return AutoCloseable { keyListeners -= listener }
+        }
+        override fun dropped(userId: Long, ssrc: Long) = session.frameDropped(userId)
     }
 
     /** The send path's end-to-end step. */

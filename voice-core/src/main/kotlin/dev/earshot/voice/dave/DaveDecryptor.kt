@@ -94,11 +94,21 @@ internal class DaveDecryptor(private val clock: NanoClock) {
     }
 
     /**
+     * Whether the last [FAILED] was a well-formed DAVE frame that no installed ratchet opens (authentication failed,
+     * a generation out of every window, or a nonce already used): forged or replayed, from an epoch that is gone, or
+     * from one whose ratchet is not installed yet, so a later ratchet may still open it. False after a malformed
+     * frame, or one that is not a DAVE frame while passthrough is off.
+     */
+    var lastFailureMayPass: Boolean = false
+        private set
+
+    /**
      * Decrypts `frame[offset, offset + length)` into `out[outOffset ...]` and returns the plaintext length, or
      * [NO_KEY] (a DAVE frame but no key ratchet installed yet), or [FAILED]. [out] needs room for [length] bytes;
      * it may be [frame] itself with `outOffset == offset` (in place). [frame] is left untouched unless it is [out].
      */
     fun decrypt(frame: ByteArray, offset: Int, length: Int, out: ByteArray, outOffset: Int): Int {
+        lastFailureMayPass = false
         if (offset < 0 || length < 0 || offset > frame.size - length || outOffset < 0 || outOffset > out.size - length) {
             stats.malformed++
             return FAILED
@@ -143,7 +153,10 @@ internal class DaveDecryptor(private val clock: NanoClock) {
             DaveCryptorManager.GENERATION -> stats.generation++
             else -> stats.auth++
         }
-        log.debug("dropped a DAVE frame: {} (nonce {}, {} key ratchets)", reasonName(reason), view.truncatedNonce.toUInt(), managers.size)
+        log.debug("no key opens a DAVE frame: {} (nonce {}, {} key ratchets)", reasonName(reason), view.truncatedNonce.toUInt(), managers.size)
+        // Not necessarily a bad frame: one from an epoch whose ratchet is still to come fails every ratchet here, and
+        // looks like a replay to the older ones, since a sender's nonces start over with each new ratchet.
+        lastFailureMayPass = true
         return FAILED
     }
 
@@ -187,7 +200,7 @@ internal class DaveDecryptor(private val clock: NanoClock) {
         /** Returned by [decrypt] for a DAVE frame that arrived before any key ratchet: hold and retry, or drop. */
         const val NO_KEY: Int = -2
 
-        /** Returned by [decrypt] for a malformed, forged, replayed or out-of-window frame. */
+        /** Returned by [decrypt] for a malformed, forged, replayed or out-of-window frame (see [lastFailureMayPass]). */
         const val FAILED: Int = -1
 
         /** Key ratchets live at once at most (the newest and 15 older epochs'). */

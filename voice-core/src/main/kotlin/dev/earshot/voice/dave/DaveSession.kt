@@ -62,10 +62,19 @@ public interface DaveSession : AutoCloseable {
     /**
      * Decrypts [userId]'s Opus frame at `frame[offset, offset + length)` in place and returns the plaintext length,
      * or [dev.earshot.voice.e2ee.FrameDecryptor.DROP] to reject it, or
-     * [dev.earshot.voice.e2ee.FrameDecryptor.NOT_READY] when the user's key is not there yet. Silence frames
-     * (`F8 FF FE`) and, while passthrough is allowed, unencrypted frames come back unchanged.
+     * [dev.earshot.voice.e2ee.FrameDecryptor.NOT_READY] when no key held now opens it but one still to come may: the
+     * user's key is not there yet, or no key of theirs authenticates it (the sender may have moved to an epoch this
+     * member has not processed yet); the frame is then left unchanged, and [DaveCallbacks.keysChanged] says when
+     * retrying may help. Silence frames (`F8 FF FE`) and, while passthrough is allowed, unencrypted frames come back
+     * unchanged.
      */
     public fun decrypt(userId: Long, frame: ByteArray, offset: Int, length: Int): Int
+
+    /**
+     * A frame of [userId] answered NOT_READY was given up (no key opened it in time): counted as a decryption
+     * failure, and, like one, towards the run of failures that makes the session recover. The default does nothing.
+     */
+    public fun frameDropped(userId: Long) {}
 
     /** Whether frames can only be decrypted with their sender's user id known (true while DAVE is in force). */
     public val requiresUser: Boolean
@@ -103,6 +112,12 @@ public interface DaveCallbacks {
 
     /** Op 31: the commit or welcome of [transitionId] could not be processed. */
     public fun sendInvalidCommitWelcome(transitionId: Int)
+
+    /**
+     * Not a gateway message: new keys (or passthrough) are in force, so frames answered NOT_READY may now decrypt.
+     * Called with the session's lock held; it must only schedule work. The default does nothing.
+     */
+    public fun keysChanged() {}
 }
 
 /** Makes the [DaveSession] of one voice connection. [JvmDaveSession.FACTORY] is the default. */
@@ -116,8 +131,10 @@ public fun interface DaveSessionFactory {
  *
  * @property decrypted frames decrypted.
  * @property passedThrough frames handed on unencrypted (silence frames, passthrough).
- * @property decryptFailures frames rejected (malformed, failed authentication, replayed, unknown generation).
- * @property notReady frames that arrived before their sender's key (the receiver holds and retries them).
+ * @property decryptFailures frames rejected: malformed ones at once, and those no key opened within the receiver's
+ *   hold time (failed authentication, replayed nonce, generation out of window).
+ * @property notReady decrypt calls answered NOT_READY: no key held then opened the frame (the receiver holds it and
+ *   retries, so one frame may count more than once).
  * @property encrypted frames encrypted.
  * @property unencryptedDropped our frames dropped because DAVE was in force but our key was not there yet.
  * @property invalidMessages gateway messages (proposals, commits, welcomes, sender packages) that could not be processed.

@@ -24,7 +24,9 @@ import kotlin.time.Duration.Companion.seconds
  *   (transition 0 executes at once, without op 23);
  * - op 21 with version 0 (downgrade): allow passthrough, then stop encrypting at op 22;
  * - a commit or welcome that cannot be processed, or more than [failureTolerance] frames in a row that fail to
- *   decrypt: op 31 with the last transition id, then a reset and a new key package.
+ *   decrypt: op 31 with the last transition id, then a reset and a new key package. A frame that no key of its
+ *   sender's opens is answered NOT_READY, not failed, since the sender may already use an epoch whose commit we have
+ *   not processed; it counts as a failure only when the receiver gives up on it ([frameDropped]).
  *
  * Gateway events are serialised by one lock; [decrypt] runs on the receive path and takes only the sender's
  * decryptor lock, [encrypt] only the encryptor's.
@@ -102,7 +104,10 @@ public class JvmDaveSession internal constructor(
             execute(0)
         } else {
             // A downgrade: frames may arrive unencrypted before the switch.
-            if (protocolVersion == 0) decryptors.values.forEach { d -> synchronized(d) { d.transitionToPassthrough(true, DOWNGRADE_PASSTHROUGH) } }
+            if (protocolVersion == 0) {
+                decryptors.values.forEach { d -> synchronized(d) { d.transitionToPassthrough(true, DOWNGRADE_PASSTHROUGH) } }
+                callbacks.keysChanged()
+            }
             callbacks.sendReadyForTransition(transitionId)
         }
     }
@@ -193,26 +198,37 @@ public class JvmDaveSession internal constructor(
             notReady.incrementAndGet()
             return FrameDecryptor.NOT_READY
         }
-        val n = synchronized(d) { d.decrypt(frame, offset, length, frame, offset) }
+        val n = synchronized(d) { d.decrypt(frame, offset, length, frame, offset).let { if (it == DaveDecryptor.FAILED && d.lastFailureMayPass) NO_MATCH else it } }
         return when {
             n >= 0 -> {
                 consecutiveFailures.set(0)
                 decrypted.incrementAndGet()
                 n
             }
-            n == DaveDecryptor.NO_KEY -> {
+            // No key of the sender's opens it: a sender that moved to a new epoch before we processed its commit
+            // (davey switches as soon as it has), so it waits for the next keys rather than failing now.
+            n == DaveDecryptor.NO_KEY || n == NO_MATCH -> {
                 notReady.incrementAndGet()
                 FrameDecryptor.NOT_READY
             }
             else -> {
-                decryptFailures.incrementAndGet()
-                if (consecutiveFailures.incrementAndGet() > failureTolerance) {
-                    consecutiveFailures.set(0)
-                    log.debug("{} DAVE frames in a row failed to decrypt; re-initialising", failureTolerance + 1)
-                    control { recover(lastTransitionId) }
-                }
+                failed()
                 FrameDecryptor.DROP
             }
+        }
+    }
+
+    override fun frameDropped(userId: Long) {
+        // Frames of a sender we have no key for at all (we are still joining) say nothing about our group.
+        if (decryptors.containsKey(userId)) failed() else decryptFailures.incrementAndGet()
+    }
+
+    private fun failed() {
+        decryptFailures.incrementAndGet()
+        if (consecutiveFailures.incrementAndGet() > failureTolerance) {
+            consecutiveFailures.set(0)
+            log.debug("{} DAVE frames in a row failed to decrypt; re-initialising", failureTolerance + 1)
+            control { recover(lastTransitionId) }
         }
     }
 
@@ -302,6 +318,7 @@ public class JvmDaveSession internal constructor(
         decryptors.forEach { (user, _) -> if (user !in roster && user !in recognized) departed += user }
         pendingOwnRatchet?.close()
         pendingOwnRatchet = DaveKeyRatchet(mls.exportSenderBaseSecret(selfUserId))
+        callbacks.keysChanged()
         prepare(transitionId, protocolVersion)
         if (transitionId == 0) {
             execute(0)
@@ -343,6 +360,8 @@ public class JvmDaveSession internal constructor(
                 synchronized(encryptor) { encryptor.setKeyRatchet(r) }
             }
         }
+        // Passthrough or the protocol version may have changed what opens a held frame.
+        callbacks.keysChanged()
         transitions.incrementAndGet()
         lastTransitionId = transitionId
         reinitializing = false
@@ -383,6 +402,7 @@ public class JvmDaveSession internal constructor(
         public val FACTORY: DaveSessionFactory = DaveSessionFactory { self, channel, callbacks -> JvmDaveSession(self, channel, callbacks) }
 
         private const val DROPPED = -1
+        private const val NO_MATCH = -3
         private val DOWNGRADE_PASSTHROUGH: Duration = 24.seconds
         private val UPGRADE_PASSTHROUGH: Duration = 10.seconds
         private val log = LoggerFactory.getLogger(JvmDaveSession::class.java)

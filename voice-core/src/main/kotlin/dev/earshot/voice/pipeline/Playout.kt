@@ -68,6 +68,11 @@ internal class Playout(
         speaker.insert(p, sinceEpoch.toDouble() / TICK_NANOS, learn, nextTick)
     }
 
+    /** [ssrc]'s packet stamped [timestamp] waits for its end-to-end key, or no longer does (see [Speaker.awaitKey]). */
+    fun awaitKey(ssrc: Long, timestamp: Long, waiting: Boolean) {
+        speakers[ssrc]?.awaitKey(timestamp, waiting)
+    }
+
     /** A snapshot of every speaker's figures, in no particular order. */
     fun speakerStats(): List<SpeakerStats> {
         val out = ArrayList<SpeakerStats>(speakers.size)

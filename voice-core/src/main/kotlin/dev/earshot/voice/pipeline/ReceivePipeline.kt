@@ -68,6 +68,7 @@ internal class ReceivePipeline(
         counters,
         release = pool::release,
         out = playout::insert,
+        awaitKey = playout::awaitKey,
     )
 
     @Volatile
@@ -81,6 +82,7 @@ internal class ReceivePipeline(
     /** Runs every stage until the source ends and the last audio has played out, or until cancelled. */
     suspend fun run() {
         var wake: AutoCloseable? = null
+        var keyWake: AutoCloseable? = null
         try {
             // The timeline's origin, fixed before any packet is stamped: tick n starts n * 20 ms after it, for every
             // flow and sink, and packets are placed by their arrival stamps against it.
@@ -93,6 +95,14 @@ internal class ReceivePipeline(
                         if (!ingestDone) resolver.retryAll(config.clock.nanoTime())
                     }
                 }
+                // So do new end-to-end keys: frames that came before their key play as soon as it is there. A decryptor
+                // that cannot say when its keys change has its held frames retried with each new frame instead.
+                keyWake = frameDecryptor.onKeysChanged {
+                    launch(serial + CoroutineName("earshot-resolve-wake")) {
+                        if (!ingestDone) resolver.retryAll(config.clock.nanoTime())
+                    }
+                }
+                resolver.retryOnArrival = keyWake == null
                 launch(readDispatcher + CoroutineName("earshot-read")) {
                     runReadStage(source, pool, datagrams, counters, config.clock)
                 }
@@ -114,6 +124,7 @@ internal class ReceivePipeline(
         } finally {
             // Every stage has stopped by now, so touching playout state off the serial dispatcher is safe.
             wake?.close()
+            keyWake?.close()
             playout.close()
         }
     }

@@ -162,8 +162,23 @@ internal class Speaker(
         }
     }
 
+    // RTP timestamps (32-bit) of this speaker's packets that arrived but wait for their end-to-end key (Resolver).
+    private var awaitingKey: HashSet<Long>? = null
+
+    /** [timestamp]'s packet waits for its end-to-end key ([waiting]), or no longer does. */
+    fun awaitKey(timestamp: Long, waiting: Boolean) {
+        if (waiting) {
+            (awaitingKey ?: HashSet<Long>().also { awaitingKey = it }) += timestamp
+        } else {
+            awaitingKey?.let { it -= timestamp; if (it.isEmpty()) awaitingKey = null }
+        }
+    }
+
     /** The tick at which [timestamp] plays with the target delay after the baseline arrival; see [DelayEstimator]. */
     override fun desiredTick(timestamp: Long): Long {
+        // Mid-spurt, the missing packet has arrived but waits for its key: play it later (stretch) rather than
+        // conceal its slot. Stretches per spurt stay bounded by the jitter buffer's limit.
+        if (awaitingKey?.contains(timestamp and 0xFFFF_FFFFL) == true && jitter.state == JitterBuffer.State.PLAYING) return Long.MAX_VALUE / 4
         val base = estimator.baseTransit
         if (base.isNaN()) return Long.MIN_VALUE
         // Tick k is produced at time k + 1: the first tick produced after baseline arrival + target.

@@ -50,6 +50,8 @@ private class CountingDecryptor(private val session: JvmDaveSession) : FrameDecr
     val ok = HashMap<Long, Long>()
     val dropped = HashMap<Long, Long>()
     val notReady = HashMap<Long, Long>()
+    /** Frames answered NOT_READY that the pipeline gave up on (no key opened them within the hold time). */
+    val gaveUp = HashMap<Long, Long>()
     var maxAllocation = 0L
     var overAllocations = 0
     var reinitCalls = 0
@@ -73,6 +75,11 @@ private class CountingDecryptor(private val session: JvmDaveSession) : FrameDecr
         }
         map.merge(ssrc, 1, Long::plus)
         return n
+    }
+
+    override fun dropped(userId: Long, ssrc: Long) {
+        gaveUp.merge(ssrc, 1, Long::plus)
+        session.frameDropped(userId)
     }
 }
 
@@ -241,7 +248,7 @@ class DavePipelineFuzzSpec : FunSpec({
             FuzzConfig.report(
                 "dave-pipeline", seed, forgedSent, start,
                 "honest=${honestSent.size} receivedHonest=${received.size} forgerOk=$forgerOk forgerDropped=${counting.dropped[FORGER_SSRC]} " +
-                    "strangerNotReady=${counting.notReady[STRANGER_SSRC]} silence=$forgedSilence e2eeFailures=${s.e2eeFailures} " +
+                    "strangerNotReady=${counting.notReady[STRANGER_SSRC]} gaveUp=${counting.gaveUp} silence=$forgedSilence e2eeFailures=${s.e2eeFailures} " +
                     "maxDecryptAllocation=${counting.maxAllocation} reinitCalls=${counting.reinitCalls} dave=${session.stats()}",
             )
             // The honest speaker's frames all arrive, intact and in order.
@@ -251,11 +258,12 @@ class DavePipelineFuzzSpec : FunSpec({
             // Forged frames: only silence frames pass; every other one is refused and counted by the pipeline.
             (forgerOk + strangerOk) shouldBe forgedSilence.toLong()
             s.droppedDatagrams shouldBe 0
-            s.e2eeFailures shouldBe (counting.dropped[FORGER_SSRC] ?: 0) + (counting.dropped[STRANGER_SSRC] ?: 0)
-            // Each forged packet ends exactly once: refused by DAVE, dropped after waiting for a key that never comes
-            // (the stranger is not in the group), refused as malformed audio (empty payloads), or passed as silence.
+            s.e2eeFailures shouldBe listOf(counting.dropped, counting.gaveUp).sumOf { (it[FORGER_SSRC] ?: 0) + (it[STRANGER_SSRC] ?: 0) }
+            // Each forged packet ends exactly once: refused by DAVE at once (malformed), given up after waiting for a
+            // key that might open it (none does: forged, or the stranger is not in the group), refused as malformed
+            // audio (empty payloads), or passed as silence.
             (s.e2eeFailures + s.droppedUnknownSsrc + s.malformedAudio + forgedSilence) shouldBe forgedSent.toLong()
-            (s.droppedUnknownSsrc + forgedSilence) shouldBeGreaterThan 0L
+            (counting.gaveUp[STRANGER_SSRC] ?: 0) shouldBeGreaterThan 0L
             counting.overAllocations shouldBe 0
             maxSpeakers shouldBeLessThanOrEqual 8
         }

@@ -347,11 +347,31 @@ public class ClientSession internal constructor(
 
         fun dropNext(count: Int) = synchronized(this) { injector.dropNext(count) }
 
+        /**
+         * Whether [forwarded] and [faultDropped] record RTP packets (off by default: they grow with the call), for tests
+         * that tell network loss from what the client itself lost.
+         */
+        @Volatile var recordRtp: Boolean = false
+
+        /** The RTP packets sent to this client (before faults), as `ssrc << 16 | sequence`, while [recordRtp]. */
+        val forwarded: MutableSet<Long> = java.util.concurrent.ConcurrentHashMap.newKeySet()
+
+        /** The RTP packets the faults dropped, as `ssrc << 16 | sequence`, while [recordRtp]. */
+        val faultDropped: MutableSet<Long> = java.util.concurrent.ConcurrentHashMap.newKeySet()
+
+        private fun rtpKey(h: ByteArray, o: Int): Long {
+            val seq = ((h[o + 2].toInt() and 0xFF) shl 8) or (h[o + 3].toInt() and 0xFF)
+            var ssrc = 0L
+            for (i in 8 until 12) ssrc = (ssrc shl 8) or (h[o + i].toLong() and 0xFF)
+            return (ssrc shl 16) or seq.toLong()
+        }
+
         /** Encrypts `aad | plain` for this client and sends it through the faults; false when the client is not ready. */
         fun send(aad: ByteArray, aadOffset: Int, aadLength: Int, plain: ByteArray, plainOffset: Int, plainLength: Int): Boolean {
             if (udpAddress == null) return false
             synchronized(this) {
                 val c = cipher ?: return false
+                if (recordRtp && aadLength >= 12) forwarded += rtpKey(aad, aadOffset)
                 val out = ByteArray(aadLength + plainLength + RtpsizeLayout.OVERHEAD)
                 c.encrypt(aad, aadOffset, aadLength, plain, plainOffset, plainLength, nonce++, out, 0)
                 if (injector.config.isNone && injector.heldCount == 0) {
@@ -360,7 +380,10 @@ public class ClientSession internal constructor(
                 }
                 emissions.clear()
                 injector.process(out, aadLength, System.nanoTime(), emissions, outcome)
-                if (outcome.dropped) count(counters.droppedByFaults, server.counters.droppedByFaults)
+                if (outcome.dropped) {
+                    count(counters.droppedByFaults, server.counters.droppedByFaults)
+                    if (recordRtp && aadLength >= 12) faultDropped += rtpKey(aad, aadOffset)
+                }
                 if (outcome.corrupted) count(counters.corrupted, server.counters.corrupted)
                 if (outcome.duplicated) count(counters.duplicated, server.counters.duplicated)
                 if (outcome.reordered) count(counters.reordered, server.counters.reordered)

@@ -66,6 +66,12 @@ public class ScriptedMember internal constructor(
     /** True once the script has run to its end (or failed, or the member left, or the server closed). */
     public val isFinished: Boolean get() = job.isCompleted
 
+    /**
+     * For each RTP sequence number sent, how many DAVE transitions the member's session had executed when it encrypted
+     * the frame (which key it used), for tests that tell frames a receiver could decrypt from those it never could.
+     */
+    internal val transitionsAtSend: MutableMap<Int, Long> = java.util.concurrent.ConcurrentHashMap()
+
     internal fun record(frame: SentFrame) {
         sentList += frame
     }

@@ -357,6 +357,7 @@ public class TestChannel internal constructor(
         )
         // DAVE is end to end: one ciphertext for every receiver, under each receiver's own transport encryption.
         val payload = member.dave?.encrypt(frame.opus) ?: frame.opus
+        member.dave?.let { member.transitionsAtSend[frame.sequence] = it.session.stats().transitions }
         val encrypted = member.dave != null && payload.size > frame.opus.size
         val plain = (frame.extension ?: EMPTY) + payload
         for (c in receiversExcept(null)) c.outbound.send(header, 0, headerLength, plain, 0, plain.size)

@@ -79,6 +79,11 @@ class DiscordJsMember private constructor(private val process: Process, private 
         Files.readAllLines(outFile).filter { it.isNotBlank() }.map { Json.parseToJsonElement(it).jsonObject }
             .filter { it.str("user") == userId }.map { Base64.getDecoder().decode(it.str("opus")) }
 
+    /** The Opus packets received from [userId] with their arrival time (`Date.now()`, ms), in arrival order. */
+    fun receivedTimed(userId: String): List<Pair<Long, ByteArray>> =
+        Files.readAllLines(outFile).filter { it.isNotBlank() }.map { Json.parseToJsonElement(it).jsonObject }
+            .filter { it.str("user") == userId }.map { (it.str("t")?.toLong() ?: 0L) to Base64.getDecoder().decode(it.str("opus")) }
+
     /** What the process wrote to stderr. */
     val errors: String get() = stderr.toString()
 

@@ -1,0 +1,277 @@
+package dev.earshot.voice.e2e
+
+import dev.earshot.voice.model.AudioFrame
+import dev.earshot.voice.model.FrameKind
+import dev.earshot.voice.testkit.ClientSession
+import dev.earshot.voice.testkit.DiscordJsMember
+import dev.earshot.voice.testkit.FaultConfig
+import dev.earshot.voice.testkit.MemberScript
+import dev.earshot.voice.testkit.ScriptedMember
+import dev.earshot.voice.testkit.TestAudio
+import dev.earshot.voice.testkit.TestChannel
+import dev.earshot.voice.testkit.TestServerConfig
+import io.kotest.core.spec.style.FunSpec
+import io.kotest.matchers.longs.shouldBeGreaterThanOrEqual
+import io.kotest.matchers.longs.shouldBeLessThanOrEqual
+import kotlinx.coroutines.Deferred
+import kotlinx.coroutines.delay
+import kotlinx.coroutines.runBlocking
+import kotlinx.coroutines.withTimeout
+import kotlin.time.Duration
+import kotlin.time.Duration.Companion.seconds
+
+private const val GUILD = "111"
+private const val CHANNEL = "222"
+private const val BOT = "999"
+private const val S1 = "5001"
+private const val S2 = "5002"
+private const val S3 = "5003"
+private const val D1 = "6001"
+private const val D2 = "6002"
+
+/** 5 % loss and 5 % reorder (by up to 3 packets) on everything the server sends to the listening bot. */
+private val BOT_FAULTS = FaultConfig(lossPercent = 5.0, reorderPercent = 5.0, reorderDepth = 3, seed = 14)
+
+/** Frames counted around a transition: from 200 ms before it to 2 s after (by send time). */
+private const val WINDOW_BEFORE_NANOS = 200_000_000L
+private const val WINDOW_AFTER_NANOS = 2_000_000_000L
+
+/** One member's audio frames as the server saw them sent: (ssrc, sequence, plaintext Opus, send time in nanoTime). */
+private class Sent(val userId: String, val ssrc: Long, val sequence: Int, val opus: ByteArray, val atNanos: Long)
+
+/** A transition of the call: what happened and when (System.nanoTime). */
+private class Transition(val name: String, val atNanos: Long)
+
+/** What one listener (Earshot, or @discordjs/voice's receiver) made of the scenario. */
+private class Outcome(
+    val listener: String,
+    val transitions: List<Transition>,
+    /** Per transition: frames sent by the members then present, not dropped by the network, not received intact. */
+    val lostPerTransition: List<Pair<Int, Int>>,
+    val lostElsewhere: Int,
+    /** Frames lost at the bot's join that their sender sent after it had switched to the epoch that added the bot. */
+    val lostAtJoinUnderBotKey: Int,
+    /**
+     * Slots a stall of this shared machine may have cost Earshot: ticks its receive clock produced late, and frames a
+     * sender put out more than 40 ms behind its schedule (see `stalledSlots` in E2eHarness).
+     */
+    val stalledTicks: Long,
+    val e2eeFailures: Long,
+    val sentTotal: Int,
+    val networkDropped: Int,
+    val extra: String,
+)
+
+/**
+ * The must-show DAVE scenario: five DAVE members (three scripted members on Earshot's own DAVE client, two
+ * @discordjs/voice members on davey) speaking at once; the listening bot joins while three of them speak, then one
+ * discord.js member and one scripted member join, and one of each leaves. Everything the server sends the bot goes
+ * through 5 % loss and 5 % reorder. Ground truth is what the members sent (scripted members record their plaintext;
+ * the discord.js members' relayed frames map one to one onto the file they loop). A frame counts as lost when the
+ * network delivered it to the listener and the listener did not deliver it intact; frames the network dropped are
+ * counted apart. The same scenario runs with Earshot as the bot and with @discordjs/voice's receiver as the bot.
+ */
+class DaveTransitionsE2eSpec : FunSpec({
+    test("five DAVE members joining and leaving under loss and reorder: Earshot loses no frame it gets the key for")
+        .config(enabledOrReasonIf = { DiscordJsMember.enabledOrReason }, timeout = 240.seconds) {
+            val earshot = scenario(earshotListener = true)
+            report(earshot)
+            val baseline = runCatching { scenario(earshotListener = false) }
+            baseline.onSuccess { report(it) }.onFailure { println("DAVE transitions baseline (@discordjs/voice receiver) did not run: $it") }
+            // Others' joins and leaves, and the bot's own join once the senders use its key: every frame the network
+            // delivered plays intact, bar the slots a stall of this shared machine may have cost (0 on a quiet one).
+            earshot.lostPerTransition.drop(1).sumOf { it.first }.toLong() shouldBeLessThanOrEqual earshot.stalledTicks
+            earshot.lostAtJoinUnderBotKey.toLong() shouldBeLessThanOrEqual earshot.stalledTicks
+            // The frames lost at the bot's join are the ones sent under a key it never receives: failures, counted.
+            earshot.e2eeFailures shouldBeGreaterThanOrEqual (earshot.lostPerTransition[0].first - earshot.lostAtJoinUnderBotKey).toLong()
+        }
+})
+
+private fun report(o: Outcome) {
+    val rows = o.transitions.indices.joinToString("; ") { i ->
+        "${o.transitions[i].name}: lost ${o.lostPerTransition[i].first} of ${o.lostPerTransition[i].second}"
+    }
+    println(
+        "DAVE transitions [${o.listener}]: $rows; elsewhere lost ${o.lostElsewhere}; sent ${o.sentTotal} audio frames, " +
+            "${o.networkDropped} dropped by the network; ${o.extra}",
+    )
+}
+
+private fun scenario(earshotListener: Boolean): Outcome {
+    val speech = TestAudio.stream("speech.opus").packets
+    val file = TestAudio.file("speech.opus")
+    return E2eHarness(TestServerConfig(tls = true, seed = 14)).use { h ->
+        runBlocking {
+            val loop = MemberScript { awaitDave(); repeat(6) { play(TestAudio.stream("speech.opus")) }; leave() }
+            val transitions = ArrayList<Transition>()
+            val s1 = h.channel.addMember(S1, loop)
+            val s2 = h.channel.addMember(S2, MemberScript { awaitDave(); repeat(6) { play(TestAudio.stream("speech-nofec.opus")) }; leave() })
+            val d1 = DiscordJsMember.start(h.server.grant(GUILD, CHANNEL, D1), play = file, subscribe = emptyList(), extraArgs = listOf("--loop"))
+            var d2: DiscordJsMember? = null
+            var djsBot: DiscordJsMember? = null
+            try {
+                awaitTrue("S1, S2 and D1 in one group", { "${h.channel.daveMembers}" }) { h.channel.daveMembers.toSet() == setOf(S1, S2, D1) && !h.channel.isBusy() }
+                // Everyone speaks for a second before the bot joins.
+                delay(1000)
+                // Which key each frame at the bot's join was sent under: a scripted member's frames record how many
+                // transitions its session had executed when it encrypted them; a discord.js member is counted as
+                // switched from when it reports the transition (davey switches its sender key as soon as it has
+                // processed the commit, a little earlier, so this errs towards "under the bot's key"). Frames sent
+                // before the switch are under a key the bot never receives.
+                val joinStart = System.nanoTime()
+                val transitionsBefore = listOf(s1, s2).associate { it.userId to it.daveSession!!.stats().transitions }
+                val switchAt = HashMap<String, Long>()
+                transitions += Transition("bot joins", joinStart)
+                val connection = if (earshotListener) h.connect(this) else null
+                if (!earshotListener) {
+                    djsBot = DiscordJsMember.start(
+                        h.server.grant(GUILD, CHANNEL, BOT), play = null, subscribe = listOf(S1, S2, S3, D1, D2),
+                        extraArgs = listOf("--duration", "200000"),
+                    )
+                }
+                val recordings: Map<String, Deferred<List<AudioFrame>>> = if (connection == null) emptyMap() else
+                    listOf(S1, S2, S3, D1, D2).associateWith { recordFrames(connection, it.toLong()) }
+                val botSession = awaitSession(h, BOT)
+                botSession.outbound.recordRtp = true
+                botSession.faults = BOT_FAULTS
+                awaitTrue("the bot in the group") { BOT in h.channel.daveMembers && !h.channel.isBusy() }
+                delay(2500)
+
+                transitions += Transition("discord.js member joins", System.nanoTime())
+                d2 = DiscordJsMember.start(h.server.grant(GUILD, CHANNEL, D2), play = file, subscribe = emptyList(), extraArgs = listOf("--loop"))
+                awaitTrue("D2 in the group") { D2 in h.channel.daveMembers && !h.channel.isBusy() }
+                delay(2500)
+
+                transitions += Transition("scripted member joins", System.nanoTime())
+                val s3 = h.channel.addMember(S3, MemberScript { awaitDave(); repeat(6) { play(TestAudio.stream("speech.opus")) }; leave() })
+                awaitTrue("S3 in the group") { S3 in h.channel.daveMembers && !h.channel.isBusy() }
+                delay(2500)
+
+                transitions += Transition("scripted member leaves", System.nanoTime())
+                s1.leave()
+                awaitTrue("S1 out of the group") { S1 !in h.channel.daveMembers && !h.channel.isBusy() }
+                delay(2500)
+
+                transitions += Transition("discord.js member leaves", System.nanoTime())
+                val sentD1 = relayed(h, D1, speech)
+                d1.leave()
+                awaitTrue("D1 out of the group") { D1 !in h.channel.daveMembers && !h.channel.isBusy() }
+                delay(2500)
+                val end = System.nanoTime()
+
+                val sentD2 = relayed(h, D2, speech)
+                val sent = (scripted(s1) + scripted(s2) + scripted(s3) + sentD1 + sentD2).filter { it.atNanos >= transitions[0].atNanos && it.atNanos < end - 500_000_000L }
+                val forwarded = botSession.outbound.forwarded.toSet()
+                val dropped = botSession.outbound.faultDropped.toSet()
+                // Frames sent before the server forwarded anything to the bot were never the bot's to receive.
+                val toBot = sent.filter { (it.ssrc shl 16 or it.sequence.toLong()) in forwarded }
+                val delivered = toBot.filter { (it.ssrc shl 16 or it.sequence.toLong()) !in dropped }
+                val lost: List<Sent>
+                val extra: String
+                var stalledTicks = 0L
+                var e2eeFailures = 0L
+                if (connection != null) {
+                    val stats = connection.receiver.stats()
+                    // As elsewhere in these specs: each tick the clock produced late and each frame a sender put out
+                    // more than 40 ms behind its own schedule (a stall of this 2-core machine) may cost a slot.
+                    // (Scripted members only: their send times are the testkit's own; a discord.js member's looping
+                    // player restarts its timestamps.)
+                    val schedules = listOf(s1, s2, s3).map { m -> m.sent.map { it.timestamp to it.sentAtNanos } }
+                    stalledTicks = stats.lateTicks + schedules.sumOf { behindSchedule(it, 40_000_000L) }
+                    e2eeFailures = stats.e2eeFailures
+                    val daveStats = connection.dave?.stats()
+                    connection.disconnect()
+                    val intact = recordings.mapValues { (_, d) -> d.await().filter { it.kind == FrameKind.DECODED }.associateBy { it.sequence } }
+                    lost = delivered.filter { s -> intact[s.userId]?.get(s.sequence)?.opus?.contentEquals(s.opus) != true }
+                    extra = "e2eeFailures=${stats.e2eeFailures} held=${stats.heldUnknownSsrc} droppedUnknown=${stats.droppedUnknownSsrc} " +
+                        "late=${stats.late} lost=${stats.lost} fec=${stats.fecRecovered} lateTicks=${stats.lateTicks} stalledSlots=$stalledTicks; $daveStats"
+                } else {
+                    val djsBot = djsBot!!
+                    djsBot.leave(30.seconds)
+                    // By content (its output has no sequence numbers), in time order: a sent frame is matched with the
+                    // first unmatched received copy of the same plaintext that came after it was sent (within 3 s);
+                    // the members loop their files, so the same plaintext recurs every few seconds.
+                    val copies = listOf(S1, S2, S3, D1, D2).associateWith { u ->
+                        HashMap<List<Byte>, ArrayDeque<Long>>().also { m ->
+                            djsBot.receivedTimed(u).forEach { (t, opus) -> m.getOrPut(opus.toList()) { ArrayDeque() }.addLast(t) }
+                        }
+                    }
+                    lost = delivered.sortedBy { it.atNanos }.filter { s ->
+                        val q = copies.getValue(s.userId)[s.opus.toList()] ?: return@filter true
+                        val sentMs = wallMillis(s.atNanos)
+                        while (q.isNotEmpty() && q.first() < sentMs - 50) q.removeFirst()
+                        if (q.isNotEmpty() && q.first() <= sentMs + 3000) { q.removeFirst(); false } else true
+                    }
+                    extra = "discord.js receive errors: ${djsBot.events.count { it.toString().contains("receive-error") }}"
+                }
+                d1.events.firstOrNull { it["event"].toString() == "\"transitioned\"" && (it["t"].toString().toLongOrNull() ?: 0) > wallMillis(joinStart) }
+                    ?.let { e -> switchAt[D1] = e["t"].toString().toLong() * 1_000_000L - clockOffsetNanos }
+                val windows = transitions.map { t -> (t.atNanos - WINDOW_BEFORE_NANOS) until (t.atNanos + WINDOW_AFTER_NANOS) }
+                val atJoin = lost.filter { it.atNanos in windows[0] }
+                val members = listOf(s1, s2).associateBy { it.userId }
+                fun underBotKey(l: Sent): Boolean = members[l.userId]?.let { m ->
+                    (m.transitionsAtSend[l.sequence] ?: 0) > transitionsBefore.getValue(m.userId)
+                } ?: switchAt[l.userId]?.let { l.atNanos >= it } ?: false
+                val keyed = atJoin.count(::underBotKey)
+                Outcome(
+                    if (earshotListener) "Earshot" else "@discordjs/voice receiver",
+                    transitions,
+                    windows.map { w -> lost.count { it.atNanos in w } to delivered.count { it.atNanos in w } },
+                    lost.count { s -> windows.none { s.atNanos in it } },
+                    keyed,
+                    stalledTicks,
+                    e2eeFailures,
+                    toBot.size, toBot.size - delivered.size,
+                    extra + "; at the bot's join ${atJoin.size - keyed} lost were sent before their sender switched to the bot's first epoch, " +
+                        "$keyed after (discord.js member's switch reported ${switchAt.mapValues { (_, v) -> (v - joinStart) / 1_000_000 }} ms after the join began)" +
+                        "; lost: " + lost.groupBy { it.userId }.map { (u, l) ->
+                        "$u at " + l.map { s -> transitions.minBy { Math.abs(s.atNanos - it.atNanos) }.let { t -> "${(s.atNanos - t.atNanos) / 1_000_000}ms/${t.name.take(12)}" } }
+                    },
+                )
+            } finally {
+                d1.close()
+                d2?.close()
+                djsBot?.close()
+            }
+        }
+    }
+}
+
+private val clockOffsetNanos = System.currentTimeMillis() * 1_000_000L - System.nanoTime()
+
+/** A `System.nanoTime()` reading as wall-clock milliseconds (what node's `Date.now()` gives). */
+private fun wallMillis(nanos: Long): Long = (nanos + clockOffsetNanos) / 1_000_000L
+
+private fun scripted(m: ScriptedMember): List<Sent> =
+    m.sent.filter { !it.isSilence }.map { Sent(m.userId, m.ssrc, it.sequence, it.opus, it.sentAtNanos) }
+
+/** A discord.js member's audio frames as the server received them, paired with the file it loops. */
+private fun relayed(h: E2eHarness, userId: String, file: List<ByteArray>): List<Sent> {
+    val session = h.server.session(GUILD, userId) ?: return emptyList()
+    val frames = session.received.filter { !it.isSilence }
+    // The pairing holds only if the member sent every frame of the file, in order, each as a DAVE frame: its size is
+    // the plaintext's plus DAVE's trailer (8-byte tag, nonce, size byte, magic), so a skipped frame would show.
+    val misaligned = frames.indices.count { i -> frames[i].opus.size - file[i % file.size].size !in 11..16 }
+    check(misaligned == 0) { "$misaligned of ${frames.size} relayed frames of $userId do not pair with the file" }
+    return frames.mapIndexed { i, p -> Sent(userId, p.ssrc, p.sequence, file[i % file.size], p.receivedAtNanos) }
+}
+
+/** A DAVE membership change (proposals to execution) is under way. */
+private fun TestChannel.isBusy(): Boolean = dave?.busy == true
+
+private suspend fun awaitSession(h: E2eHarness, userId: String): ClientSession = withTimeout(20.seconds) {
+    var s = h.server.session(GUILD, userId)
+    while (s == null) {
+        delay(2)
+        s = h.server.session(GUILD, userId)
+    }
+    s
+}
+
+private suspend fun awaitTrue(what: String, state: () -> String = { "" }, timeout: Duration = 30.seconds, condition: () -> Boolean) {
+    try {
+        withTimeout(timeout) { while (!condition()) delay(10) }
+    } catch (e: Exception) {
+        throw AssertionError("timed out waiting for $what ${state()}", e)
+    }
+}
