@@ -94,14 +94,14 @@ public class Transcription @JvmOverloads constructor(
      * [filesDir] (`transcript.vtt`, `.srt`, `.jsonl` and per-user files). Transcripts also reach this transcription's
      * listeners, in the order they finish.
      */
-    public fun sink(filesDir: Path): VoiceSink = CoreSinks.wrap(TranscriptionSink(this, filesDir))
+    public fun sink(filesDir: Path): VoiceSink = CoreSinks.wrap<VoiceSink>(TranscriptionSink(this, filesDir))
 
     /**
      * For Java: as [sink], and each transcript, in order of its start, to [listener] on [executor] (a single-thread
      * executor keeps that order); [filesDir] null writes no files.
      */
     public fun sink(filesDir: Path?, listener: TranscriptListener, executor: Executor): VoiceSink =
-        CoreSinks.wrap(TranscriptionSink(this, filesDir, onTranscript = { t -> executor.execute { listener.onTranscript(t) } }))
+        CoreSinks.wrap<VoiceSink>(TranscriptionSink(this, filesDir, onTranscript = { t -> executor.execute { listener.onTranscript(t) } }))
 
     /** Queues [clip] with its own completion call; returns its sequence number. */
     internal fun enqueue(clip: SpeechClip, done: Done): Long {
