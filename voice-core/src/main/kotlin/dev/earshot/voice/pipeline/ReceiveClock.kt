@@ -36,8 +36,10 @@ internal suspend fun runClockLoop(
         } else {
             if (-wait >= TICK_NANOS) counters.inc(Counter.LATE_TICKS)
             // Catching up: let the stages sharing this dispatcher move the packets that arrived during the stall into
-            // the jitter buffers first, or the catch-up ticks would conceal audio that is already here.
-            yield()
+            // the jitter buffers first, or the catch-up ticks would conceal audio that is already here, and the
+            // packets, inserted while the clock is still behind, would teach the jitter estimate the stall. One
+            // yield is not enough: the reader runs, then the receive loop it hands the batch to.
+            repeat(CATCH_UP_YIELDS) { yield() }
         }
         val finishing = ingestDone()
         val tick = playout.tick()
@@ -52,6 +54,9 @@ internal suspend fun runClockLoop(
 }
 
 internal const val TICK_NANOS: Long = FRAME_MS * 1_000_000L
+
+/** Rounds the clock gives the other stages on its dispatcher before each catch-up tick (reader, receive loop, spare). */
+private const val CATCH_UP_YIELDS = 3
 
 /** Stats are published once a second. */
 private const val STATS_EVERY_TICKS = 50L

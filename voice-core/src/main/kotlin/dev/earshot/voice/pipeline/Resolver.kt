@@ -18,8 +18,9 @@ import dev.earshot.voice.identity.SsrcDirectory
  * (counted from when it was first held, whatever the retries) is dropped and counted: as [Counter.E2EE_FAILURES]
  * when its user was known (no key opened it; the decryptor is told, [FrameDecryptor.dropped]), else as
  * [Counter.DROPPED_UNKNOWN_SSRC]. Packets are not held behind each other: a later packet of the same SSRC that can go
- * on goes on (except the unencrypted silence frames that end a talk spurt, which wait behind that spurt's audio), and the jitter buffer puts released packets back in order by sequence number, each keeping the arrival
- * time the reader stamped, so a frame released late still plays in its own slot if that is not past yet.
+ * on goes on (except the unencrypted silence frames that end a talk spurt, which wait behind that spurt's audio), and
+ * the jitter buffer puts released packets back in order by sequence number, each keeping the arrival time the reader
+ * stamped, so a frame released late still plays in its own slot if that is not past yet.
  * Without a user-keyed decryptor nothing waits: packets of an unmapped SSRC go on at once with no user, and carry the
  * user from the moment the gateway maps it.
  */

@@ -96,6 +96,10 @@ class FormatsSpec : FunSpec({
             val p16 = power(s16, 1, 16_000, 1000.0, 20 * 320, 80 * 320)
             p48 shouldBeGreaterThan 1000.0 * power(s48, 2, 48_000, 3100.0, 20 * 960, 80 * 960)
             p16 shouldBeGreaterThan 1000.0 * power(s16, 1, 16_000, 3100.0, 20 * 320, 80 * 320)
+            println("two formats from one connection: 48 kHz stereo ${s48.size / 1920} ticks, 16 kHz mono ${s16.size / 320} ticks; " +
+                "1 kHz tone to 3.1 kHz ratio %.0f / %.0f; RMS 16k/48k %.3f".format(
+                    p48 / power(s48, 2, 48_000, 3100.0, 20 * 960, 80 * 960), p16 / power(s16, 1, 16_000, 3100.0, 20 * 320, 80 * 320),
+                    rms(s16, 1, 20 * 320, 80 * 320) / rms(s48, 2, 20 * 960, 80 * 960)))
             abs(rms(s16, 1, 20 * 320, 80 * 320) / rms(s48, 2, 20 * 960, 80 * 960) - 1) shouldBeLessThan 0.05
             // The flow converts the same way, tick for tick.
             val frames = flow16.await()

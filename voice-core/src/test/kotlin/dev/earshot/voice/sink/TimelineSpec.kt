@@ -87,6 +87,9 @@ class TimelineSpec : FunSpec({
             val tracks = users.map { wav(dir.resolve("user-$it.wav")) }
             val mix = wav(dir.resolve("mixed.wav"))
             val expectedSamples = (ticks.last().tick - perUser.startTick + 1) * 1920
+            println("one timeline: per-user listened at tick ${perUser.listenTick}, mixed at tick ${m.listenTick}; both start at tick " +
+                "${m.startTick}; samples: mixed ${mix.size}, per-user ${tracks.map { it.size }}, expected $expectedSamples; " +
+                "mix samples differing from the sum of the tracks: ${mismatches(mix, tracks)}")
             mix.size.toLong() shouldBe expectedSamples
             tracks.forEach { it.size.toLong() shouldBe expectedSamples }
             mismatches(mix, tracks) shouldBe 0

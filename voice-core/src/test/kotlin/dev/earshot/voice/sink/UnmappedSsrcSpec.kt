@@ -84,6 +84,8 @@ class UnmappedSsrcSpec : FunSpec({
                 val sum = (u101[i].toLong() + s2[i] + u303[i]).coerceIn(-32768, 32767)
                 if (mixed[i].toLong() != sum) bad++
             }
+            println("unmapped SSRCs: files ${listOf("user-101", "ssrc-2", "user-303", "mixed").zip(listOf(u101, s2, u303, mixed)).map { (n, f) -> "$n ${f.size / 1920} ticks" }}; " +
+                "frames recorded before a mapping ${perUser.unmappedFrames}, adopted ${perUser.adoptedSsrcs}; mix samples differing from the sum of the files: $bad")
             bad shouldBe 0
             perUser.unmappedFrames shouldBeGreaterThan 100L
             perUser.adoptedSsrcs shouldBe mapOf(3L to 303L)
