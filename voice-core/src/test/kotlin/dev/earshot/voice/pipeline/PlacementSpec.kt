@@ -62,20 +62,12 @@ class PlacementSpec : FunSpec({
             val ticks = h.ticks.await()
             h.receiver.stats().lateTicks shouldBeGreaterThan 0 // the clock did fall behind
 
-            /** Per spurt: the tick its first packet played in minus the tick of its send time = its delay in ticks. */
-            fun placements(ssrc: Long, sent: List<SentPacket>): List<Pair<Long, Long>> {
-                val played = ticks.mapNotNull { it.frameOfSsrc(ssrc) }.associate { it.sequence to it.tick }
-                return sent.groupBy { it.spurt }.values.map { spurt ->
-                    val first = spurt.first()
-                    first.nominalMs to played.getValue(first.sequence) - first.nominalMs / 20
-                }
-            }
-            val pa = placements(1, sentA)
-            val pb = placements(2, sentB)
+            val pa = placements(ticks, 1, sentA)
+            val pb = placements(ticks, 2, sentB)
             // A pause's error: how far the spurt after it moved against the one before, relative to RTP time.
-            val pauseErrors = (pa.zipWithNext() + pb.zipWithNext()).map { (x, y) -> (y.second - x.second) * 20 }
+            val pauseErrors = pauseErrors(pa, pb)
             // Between speakers: each of B's spurts against A's latest spurt started before it.
-            val offsetErrors = pb.map { (sentAt, delay) -> (delay - pa.last { it.first <= sentAt }.second) * 20 }
+            val offsetErrors = offsetErrors(pa, pb)
             println("placement with stalls, $playout: delays A ${pa.map { it.second * 20 }} ms, B ${pb.map { it.second * 20 }} ms; " +
                 "pause errors $pauseErrors ms; A-B offset errors $offsetErrors ms")
             pauseErrors.maxOf { abs(it) }.toInt() shouldBeLessThanOrEqual 20

@@ -3,6 +3,7 @@ package dev.earshot.voice.pipeline
 import dev.earshot.voice.model.SpeakerStats
 import dev.earshot.voice.model.AudioFrame
 import dev.earshot.voice.model.FrameKind
+import dev.earshot.voice.model.VoiceTick
 import dev.earshot.voice.testing.FakeSpeaker
 import dev.earshot.voice.testing.ReceiverHarness
 import dev.earshot.voice.testing.Speech
@@ -70,6 +71,23 @@ internal fun CoroutineScope.deliver(h: ReceiverHarness, arrivals: List<Pair<Long
     delay(tailMs)
     h.source.close()
 }
+
+/** Per talk spurt of [sent]: its first packet's send time (ms) and the tick it played in minus its send tick (its delay). */
+internal fun placements(ticks: List<VoiceTick>, ssrc: Long, sent: List<SentPacket>): List<Pair<Long, Long>> {
+    val played = ticks.mapNotNull { it.frameOfSsrc(ssrc) }.associate { it.sequence to it.tick }
+    return sent.groupBy { it.spurt }.values.map { spurt ->
+        val first = spurt.first()
+        first.nominalMs to played.getValue(first.sequence) - first.nominalMs / 20
+    }
+}
+
+/** How far each spurt after a pause moved against the one before it, relative to RTP time (ms). */
+internal fun pauseErrors(vararg speakers: List<Pair<Long, Long>>): List<Long> =
+    speakers.flatMap { it.zipWithNext() }.map { (x, y) -> (y.second - x.second) * 20 }
+
+/** Each of [b]'s spurts against [a]'s latest spurt started before it: the error of the speakers' offset (ms). */
+internal fun offsetErrors(a: List<Pair<Long, Long>>, b: List<Pair<Long, Long>>): List<Long> =
+    b.map { (sentAt, delay) -> (delay - a.last { it.first <= sentAt }.second) * 20 }
 
 /**
  * How faithfully the delivered frames reproduce the stream: every frame played from its own packet (kind DECODED) is

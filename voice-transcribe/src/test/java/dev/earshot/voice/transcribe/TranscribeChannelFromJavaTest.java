@@ -18,6 +18,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -27,7 +28,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * A Java bot transcribes a channel with the ordered sink ({@code Transcription.sink}): two members speak, the later
- * one's speech is transcribed first (a slow engine for the first), and the listener and the files still get them in
+ * one's speech is transcribed first (the engine holds the first until the second is done), and the listener and the files still get them in
  * the order they were spoken.
  */
 class TranscribeChannelFromJavaTest {
@@ -35,9 +36,11 @@ class TranscribeChannelFromJavaTest {
 
     @Test
     void aJavaBotGetsTranscriptsAndFilesInSpokenOrderFromTheSink() throws Exception {
-        // A Java engine: names the speaker; the first speaker's utterance takes long, so it finishes last.
+        // A Java engine: names the speaker; the first speaker's utterance finishes only after the second one's has.
+        CountDownLatch secondDone = new CountDownLatch(1);
         Transcriber engine = clip -> {
-            if (clip.getUserId() == 4) Thread.sleep(1500);
+            if (clip.getUserId() == 4 && !secondDone.await(WAIT_SECONDS, TimeUnit.SECONDS)) throw new IllegalStateException("no second utterance");
+            if (clip.getUserId() == 5) secondDone.countDown();
             return new Recognition("speaker " + clip.getUserId());
         };
         Path dir = Files.createTempDirectory("earshot-java-sink");
@@ -60,6 +63,7 @@ class TranscribeChannelFromJavaTest {
                 bot.stopListening().get(WAIT_SECONDS, TimeUnit.SECONDS); // the sink drains and closes its files
             }
             callbacks.submit(() -> { }).get(WAIT_SECONDS, TimeUnit.SECONDS); // the listener calls queued before it ran
+            assertEquals(0, secondDone.getCount(), "the second speaker's utterance was transcribed first");
             assertEquals(List.of("speaker 4", "speaker 5"), heard.stream().map(Transcript::getText).toList());
             assertTrue(heard.get(0).getStart().isBefore(heard.get(1).getStart()));
             String vtt = Files.readString(dir.resolve(TranscriptFiles.MERGED_VTT));
