@@ -77,9 +77,12 @@ internal const val MAX_WIRE_FRAME_BYTES: Long = 4L shl 20
  */
 internal class KtorGatewayConnector(trustManager: X509TrustManager?, private val scope: CoroutineScope) : GatewayConnector, AutoCloseable {
     private val lease = SharedGatewayClients.acquire(trustManager)
+    private val requests = java.util.concurrent.atomic.AtomicInteger()
+    private val closed = java.util.concurrent.atomic.AtomicBoolean()
 
     override suspend fun connect(url: String): GatewaySocket {
         val opened = CompletableDeferred<DefaultClientWebSocketSession>()
+        requests.incrementAndGet()
         // On IO, as ktor's own requests run: its WebSocket plugin blocks its thread for a nonce that a coroutine on
         // Dispatchers.Default makes, so several connects at once on Default's few threads would starve that coroutine.
         val request = scope.launch(Dispatchers.IO + CoroutineName("earshot-gateway-socket")) {
@@ -96,6 +99,10 @@ internal class KtorGatewayConnector(trustManager: X509TrustManager?, private val
                 if (e is VirtualMachineError && e !is StackOverflowError) throw e
             }
         }
+        request.invokeOnCompletion {
+            requests.decrementAndGet()
+            releaseIfDone()
+        }
         val session = try {
             opened.await()
         } catch (e: Throwable) {
@@ -105,16 +112,26 @@ internal class KtorGatewayConnector(trustManager: X509TrustManager?, private val
         return KtorGatewaySocket(session, scope, request)
     }
 
+    /** Gives the client back once closed and every request has ended (a cancelled one is still closing its socket). */
     override fun close() {
-        lease.release()
+        closed.set(true)
+        releaseIfDone()
+    }
+
+    private fun releaseIfDone() {
+        if (closed.get() && requests.get() == 0) lease.release()
     }
 }
 
 /**
  * The process's shared ktor clients for voice gateway sockets, one per trust manager (null: the JVM's default), each
- * counted by the connectors using it and closed when the last one is released, so an idle process keeps no thread.
+ * counted by the connectors using it and closed 2 s after the last one is released, so an idle process keeps no
+ * thread.
  */
 internal object SharedGatewayClients {
+    /** How long an unused client stays open (taken again by the next connection, or closed). */
+    private val CLOSE_DELAY = 2.seconds
+
     /** Open gateway sockets one client allows, in all and per voice server; far above what one process holds. */
     private const val MAX_GATEWAY_SOCKETS = 100_000
 
@@ -144,14 +161,23 @@ internal object SharedGatewayClients {
     }
 
     private fun release(key: X509TrustManager?) {
-        val closing = synchronized(entries) {
+        val idle = synchronized(entries) {
             val e = entries[key] ?: return
             if (--e.users > 0) return
-            entries.remove(key)
-            e.client
+            e
         }
-        // Requests still running belong to cancelled connections' scopes and end with them; close() lets them finish.
-        closing.close()
+        // Closed a little later, unless taken again meanwhile: a request that has just ended may still be closing its
+        // socket on the client's selector, and closing the client now would stop that selector with the socket open.
+        @OptIn(kotlinx.coroutines.DelicateCoroutinesApi::class)
+        kotlinx.coroutines.GlobalScope.launch(Dispatchers.IO) {
+            kotlinx.coroutines.delay(CLOSE_DELAY)
+            val closing = synchronized(entries) {
+                if (idle.users > 0 || entries[key] !== idle) return@launch
+                entries.remove(key)
+                idle.client
+            }
+            closing.close()
+        }
     }
 
     private fun newClient(trustManager: X509TrustManager?) = HttpClient(CIO) {

@@ -34,7 +34,6 @@ class SharedGatewayClientSpec : FunSpec({
         val threadsBefore = Thread.activeCount()
         val connectors = List(n) { KtorGatewayConnector(null, scope) }
         try {
-            SharedGatewayClients.openClients shouldBe 1
             runBlocking {
                 withTimeout(60.seconds) { // a bound for the test only: on loopback this takes well under a second
                     val sockets = connectors.map { c -> async { c.connect("ws://127.0.0.1:${server.port}/?v=8") } }.awaitAll()
@@ -54,7 +53,7 @@ class SharedGatewayClientSpec : FunSpec({
             connectors.forEach { it.close() }
             server.close()
         }
-        SharedGatewayClients.openClients shouldBe 0
+        awaitNoClient()
     }
 
     test("cancelling a connect while the server has not answered the upgrade closes the TCP connection, every time") {
@@ -80,12 +79,17 @@ class SharedGatewayClientSpec : FunSpec({
                     }
                 }
             }
-            SharedGatewayClients.openClients shouldBe 0
+            awaitNoClient()
         } finally {
             scope.cancel()
         }
     }
 })
+
+/** The shared client is closed shortly after the last connector let go. */
+private fun awaitNoClient() = runBlocking {
+    withTimeout(10.seconds) { while (SharedGatewayClients.openClients != 0) kotlinx.coroutines.delay(20) }
+}
 
 /** Threads now blocked in a NIO selector (epoll on Linux, or any select loop). */
 private fun selectorThreads(): Int = Thread.getAllStackTraces().values.count { stack ->
