@@ -160,25 +160,8 @@ class DaveKeyHoldSpec : FunSpec({
         runTest {
             val call = Call(this)
             val packets = Speech.packets.take(150)
-            launch {
-                call.botConnects(this@runTest)
-                call.botWelcomed(call.speakerAddsBot(), 1)
-                call.speakerSwitches()
-                var commit: ByteArray? = null
-                packets.forEachIndexed { i, p ->
-                    if (i == 50) {
-                        commit = call.joinerAddedBySpeaker(1)
-                        call.speakerSwitches()
-                    }
-                    // The bot applies the same commit 40 ms later (two frames), within the playout delay.
-                    if (i == 52) call.botAppliesCommit(commit!!, 2)
-                    call.h.source.offer(call.datagram(p))
-                    delay(20)
-                }
-                call.silence()
-                delay(200)
-                call.h.source.close()
-            }
+            // The bot applies the speaker's commit two frames (40 ms) after the speaker switched, within the playout delay.
+            launch { call.talkThroughEpochChange(this@runTest, packets, botLagFrames = 2) }
             val frames = call.h.ticks.await().framesOfSpeaker()
             frames.filter { it.kind != FrameKind.SILENCE }.map { it.kind }.toSet() shouldBe setOf(FrameKind.DECODED)
             frames.filter { it.kind == FrameKind.DECODED }.map { it.opus!!.toList() } shouldContainExactly packets.map { it.toList() }
@@ -193,25 +176,8 @@ class DaveKeyHoldSpec : FunSpec({
         runTest {
             val call = Call(this)
             val packets = Speech.packets.take(150)
-            launch {
-                call.botConnects(this@runTest)
-                call.botWelcomed(call.speakerAddsBot(), 1)
-                call.speakerSwitches()
-                var commit: ByteArray? = null
-                packets.forEachIndexed { i, p ->
-                    if (i == 50) {
-                        commit = call.joinerAddedBySpeaker(1)
-                        call.speakerSwitches()
-                    }
-                    // The bot applies the same commit 120 ms later, past the playout delay (60 ms at first, then less).
-                    if (i == 56) call.botAppliesCommit(commit!!, 2)
-                    call.h.source.offer(call.datagram(p))
-                    delay(20)
-                }
-                call.silence()
-                delay(200)
-                call.h.source.close()
-            }
+            // The bot applies the speaker's commit six frames (120 ms) late, past the playout delay (60 ms at first, then less).
+            launch { call.talkThroughEpochChange(this@runTest, packets, botLagFrames = 6) }
             val frames = call.h.ticks.await().framesOfSpeaker()
             frames.filter { it.kind != FrameKind.SILENCE }.map { it.kind }.toSet() shouldBe setOf(FrameKind.DECODED, FrameKind.CONCEALED)
             frames.filter { it.kind == FrameKind.DECODED }.map { it.opus!!.toList() } shouldContainExactly packets.map { it.toList() }
@@ -280,3 +246,25 @@ class DaveKeyHoldSpec : FunSpec({
     }
 })
 
+/**
+ * The bot joins, then the speaker talks [packets] and, at frame 50, adds a member and switches to the new epoch; the
+ * bot applies that commit [botLagFrames] frames (20 ms each) later. Ends with the silence frames and the source.
+ */
+private suspend fun Call.talkThroughEpochChange(scope: TestScope, packets: List<ByteArray>, botLagFrames: Int) {
+    botConnects(scope)
+    botWelcomed(speakerAddsBot(), 1)
+    speakerSwitches()
+    var commit: ByteArray? = null
+    packets.forEachIndexed { i, p ->
+        if (i == 50) {
+            commit = joinerAddedBySpeaker(1)
+            speakerSwitches()
+        }
+        if (i == 50 + botLagFrames) botAppliesCommit(commit!!, 2)
+        h.source.offer(datagram(p))
+        delay(20)
+    }
+    silence()
+    delay(200)
+    h.source.close()
+}
