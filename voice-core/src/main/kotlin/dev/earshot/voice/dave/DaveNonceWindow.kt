@@ -3,7 +3,11 @@ package dev.earshot.voice.dave
 /**
  * Replay protection for one key ratchet, as libdave's `CryptorManager` (`CanProcessNonce`/`ReportCryptorSuccess`):
  * a nonce is accepted if it is newer than the newest one decrypted, or one of the older nonces skipped on the way
- * there (so reordered frames still decrypt, each exactly once).
+ * there (so reordered frames still decrypt, each exactly once). One deliberate difference: the nonces below the first
+ * one a ratchet decrypts count as skipped too (up to [MAX_MISSING] of them), where libdave refuses them. A sender's
+ * first frames under a new key often arrive out of order at a transition (reordered by the network, or held until
+ * the receiver has processed the commit while a later frame already opened); libdave loses them, this window plays
+ * them, and replay protection is unchanged: each nonce still opens at most once.
  *
  * The skipped ("missing") nonces are kept by count, as libdave keeps them: the newest [MAX_MISSING] of them, however
  * far behind the newest nonce they are (one frame lost early in a long, otherwise gapless stream stays acceptable).
@@ -30,9 +34,11 @@ internal class DaveNonceWindow {
     fun accept(bigNonce: Long) {
         val previous = newest
         when {
-            previous == NONE -> newest = bigNonce
             bigNonce > previous -> {
-                val added = minOf(bigNonce - previous - 1, MAX_MISSING).toInt()
+                // The first nonce of a ratchet counts as having skipped the ones below it: libdave refuses those, so a
+                // sender's first frames under a new key, reordered on the way or held until the key arrived, would be
+                // lost at every transition. Each is still accepted at most once.
+                val added = minOf(if (previous == NONE) bigNonce else bigNonce - previous - 1, MAX_MISSING).toInt()
                 // The oldest missing nonces make room, as libdave pops the front of its deque.
                 while (count > 0 && count + added > ring.size) {
                     head = (head + 1) % ring.size

@@ -13,7 +13,7 @@ import dev.earshot.voice.identity.SsrcDirectory
  * A packet that cannot go on yet waits in the [HoldQueue]: when the decryptor needs the sender's user (DAVE keys are
  * per user) and the SSRC is not mapped yet, or when the decryptor answers [FrameDecryptor.NOT_READY] (no key held
  * now opens it: a frame that arrived before its key). Held packets are retried when a mapping arrives or the
- * decryptor's keys change ([retryAll]); with [retryOnArrival] (a decryptor that never says when its keys change) also
+ * decryptor's keys change ([retryAll]), and when a later packet of their SSRC opens; with [retryOnArrival] (a decryptor that never says when its keys change) also
  * whenever the next packet of that SSRC comes. A packet that still cannot go on once it has waited the hold time
  * (counted from when it was first held, whatever the retries) is dropped and counted: as [Counter.E2EE_FAILURES]
  * when its user was known (no key opened it; the decryptor is told, [FrameDecryptor.dropped]), else as
@@ -96,6 +96,9 @@ internal class Resolver(
             n in 0..p.payloadLength -> {
                 p.payloadLength = n
                 out(p)
+                // A frame of this SSRC opened, so what it holds may open now too: keys can arrive between the last
+                // wake-up and this frame (a session installs its members' keys one by one).
+                if (fresh && hold.isHolding(p.ssrc)) retry(p.ssrc, now, expiredOnly = false)
             }
             n == FrameDecryptor.NOT_READY -> if (final) drop(p) else holdOrDrop(p, since, fresh)
             else -> {

@@ -119,11 +119,22 @@ class DaveDecryptorSpec : FunSpec({
         d.stats.replay shouldBe 50
     }
 
-    test("frames older than the first one ever accepted are refused, as in libdave and davey") {
+    test("frames older than the first one a ratchet accepted still open once (libdave and davey refuse them)") {
+        // A sender's first frames under a new key, reordered or held until the key came, must not be lost.
         val d = decryptor(bases = arrayOf(BASE_A))
         d.open(refFrame(BASE_A, 0, 5)) shouldNotBe null
-        d.code(refFrame(BASE_A, 0, 4)) shouldBe DaveDecryptor.FAILED
-        d.stats.replay shouldBe 1
+        for (n in listOf(4, 0, 2, 1, 3)) d.open(refFrame(BASE_A, 0, n)) shouldBe opusFrame(n)
+        for (n in 0..5) d.code(refFrame(BASE_A, 0, n)) shouldBe DaveDecryptor.FAILED
+        d.stats.replay shouldBe 6
+    }
+
+    test("below the first accepted nonce the window keeps 1000 nonces, as it does for any gap") {
+        val d = decryptor(bases = arrayOf(BASE_A))
+        d.open(refFrame(BASE_A, 0, 1500)) shouldNotBe null
+        d.code(refFrame(BASE_A, 0, 499)) shouldBe DaveDecryptor.FAILED
+        d.open(refFrame(BASE_A, 0, 500)) shouldBe opusFrame(500)
+        d.code(refFrame(BASE_A, 0, 500)) shouldBe DaveDecryptor.FAILED
+        d.stats.replay shouldBe 2
     }
 
     test("the replay window keeps 1000 missing nonces: older gaps are refused, newer gaps accepted once") {

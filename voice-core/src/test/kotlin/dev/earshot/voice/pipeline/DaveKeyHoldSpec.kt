@@ -190,6 +190,21 @@ class DaveKeyHoldSpec : FunSpec({
         }
     }
 
+    test("the sender's first frames under a new key, reordered on the way and held for the key, all play") {
+        runTest {
+            val call = Call(this)
+            val packets = Speech.packets.take(150)
+            // Frames 50 and 51 (the first two under the new epoch) arrive swapped, both before the bot has the commit:
+            // the later one opens first, and the earlier one must still open (libdave would refuse it as too old).
+            launch { call.talkThroughEpochChange(this@runTest, packets, botLagFrames = 2, swap = 50) }
+            val frames = call.h.ticks.await().framesOfSpeaker()
+            frames.filter { it.kind == FrameKind.DECODED }.map { it.opus!!.toList() } shouldContainExactly packets.map { it.toList() }
+            val s = call.h.receiver.stats()
+            s.e2eeFailures shouldBe 0
+            s.late shouldBe 0
+        }
+    }
+
     test("a frame no key opens is counted after its hold, and the sender's later frames are not held behind it") {
         runTest {
             val call = Call(this)
@@ -248,20 +263,28 @@ class DaveKeyHoldSpec : FunSpec({
 
 /**
  * The bot joins, then the speaker talks [packets] and, at frame 50, adds a member and switches to the new epoch; the
- * bot applies that commit [botLagFrames] frames (20 ms each) later. Ends with the silence frames and the source.
+ * bot applies that commit [botLagFrames] frames (20 ms each) later; frame [swap] (if any) arrives after the next one.
+ * Ends with the silence frames and the source.
  */
-private suspend fun Call.talkThroughEpochChange(scope: TestScope, packets: List<ByteArray>, botLagFrames: Int) {
+private suspend fun Call.talkThroughEpochChange(scope: TestScope, packets: List<ByteArray>, botLagFrames: Int, swap: Int = -1) {
     botConnects(scope)
     botWelcomed(speakerAddsBot(), 1)
     speakerSwitches()
     var commit: ByteArray? = null
+    var swapped: ByteArray? = null
     packets.forEachIndexed { i, p ->
         if (i == 50) {
             commit = joinerAddedBySpeaker(1)
             speakerSwitches()
         }
         if (i == 50 + botLagFrames) botAppliesCommit(commit!!, 2)
-        h.source.offer(datagram(p))
+        val d = datagram(p)
+        when {
+            // Frame [swap] is sent, but reaches the bot just after frame [swap] + 1.
+            swap >= 0 && i == swap -> swapped = d
+            swap >= 0 && i == swap + 1 -> { h.source.offer(d); h.source.offer(swapped!!) }
+            else -> h.source.offer(d)
+        }
         delay(20)
     }
     silence()

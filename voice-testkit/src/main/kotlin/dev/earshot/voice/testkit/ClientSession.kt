@@ -356,6 +356,9 @@ public class ClientSession internal constructor(
         /** The RTP packets sent to this client (before faults), as `ssrc << 16 | sequence`, while [recordRtp]. */
         val forwarded: MutableSet<Long> = java.util.concurrent.ConcurrentHashMap.newKeySet()
 
+        /** When each of [forwarded] was handed to the faults on its way to this client (`System.nanoTime()`). */
+        val forwardedAtNanos: MutableMap<Long, Long> = java.util.concurrent.ConcurrentHashMap()
+
         /** The RTP packets the faults dropped, as `ssrc << 16 | sequence`, while [recordRtp]. */
         val faultDropped: MutableSet<Long> = java.util.concurrent.ConcurrentHashMap.newKeySet()
 
@@ -371,7 +374,11 @@ public class ClientSession internal constructor(
             if (udpAddress == null) return false
             synchronized(this) {
                 val c = cipher ?: return false
-                if (recordRtp && aadLength >= 12) forwarded += rtpKey(aad, aadOffset)
+                if (recordRtp && aadLength >= 12) {
+                    val key = rtpKey(aad, aadOffset)
+                    forwarded += key
+                    forwardedAtNanos[key] = System.nanoTime()
+                }
                 val out = ByteArray(aadLength + plainLength + RtpsizeLayout.OVERHEAD)
                 c.encrypt(aad, aadOffset, aadLength, plain, plainOffset, plainLength, nonce++, out, 0)
                 if (injector.config.isNone && injector.heldCount == 0) {
