@@ -35,7 +35,7 @@ internal class PacketOpener(private val counters: Counters) {
      * Opens [p] in place and returns what it holds: [AUDIO] for an audio packet, whose payload fields
      * ([ReceivedPacket.payloadOffset], [ReceivedPacket.payloadLength], ...) are now set; for RTCP, the length of the
      * decrypted compound packet at the start of [p]'s data (at least [RTCP_CLEAR_BYTES], so never [AUDIO]); or
-     * [DROPPED] (negative) for anything else, already counted in exactly one counter.
+     * [DROPPED] (negative) for anything else, already counted under its reason.
      */
     fun open(p: ReceivedPacket): Int {
         pending.getAndSet(null)?.let {
