@@ -8,7 +8,7 @@ import dev.earshot.voice.manager.MainGatewayLink
 import dev.earshot.voice.manager.VoiceManager
 import dev.earshot.voice.model.VoiceTick
 import dev.earshot.voice.sink.AudioSink
-import dev.earshot.voice.sink.VoiceData
+import dev.earshot.voice.model.AudioFrame
 import dev.earshot.voice.sink.VoiceUser
 import dev.earshot.voice.testkit.MemberScript
 import dev.earshot.voice.testkit.TestServerConfig
@@ -53,7 +53,7 @@ private class Grant(val guild: Long, val channel: Long, val session: String, val
 
 /** Counts frames; the work a real per-user sink would start from, without files. */
 private class CountingSink(val frames: AtomicLong) : AudioSink {
-    override suspend fun write(user: VoiceUser?, data: VoiceData) {
+    override suspend fun write(user: VoiceUser?, data: AudioFrame) {
         frames.incrementAndGet()
     }
 

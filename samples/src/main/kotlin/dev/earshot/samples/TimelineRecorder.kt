@@ -4,7 +4,7 @@ import dev.earshot.voice.model.VoiceTick
 import dev.earshot.voice.sink.AudioFormat
 import dev.earshot.voice.sink.AudioSink
 import dev.earshot.voice.sink.SinkOverflow
-import dev.earshot.voice.sink.VoiceData
+import dev.earshot.voice.model.AudioFrame
 import dev.earshot.voice.sink.VoiceUser
 
 /**
@@ -22,7 +22,7 @@ class TimelineRecorder : AudioSink {
     override val wants: AudioFormat get() = AudioFormat.Opus
     override val overflow: SinkOverflow get() = SinkOverflow.Buffer()
 
-    override suspend fun write(user: VoiceUser?, data: VoiceData) {
+    override suspend fun write(user: VoiceUser?, data: AudioFrame) {
         // Whole ticks are needed to see time pass; onTick does the work.
     }
 

@@ -7,10 +7,16 @@ import dev.earshot.voice.javaapi.EarshotVoice;
 import dev.earshot.voice.javaapi.JavaVoiceConnection;
 import dev.earshot.voice.javaapi.Sinks;
 import dev.earshot.voice.javaapi.VoiceListener;
+import dev.earshot.voice.testkit.MemberScript;
+import dev.earshot.voice.testkit.ScriptedMember;
+import dev.earshot.voice.testkit.TestServerConfig;
+import dev.earshot.voice.testkit.VoiceGrant;
+import dev.earshot.voice.testkit.VoiceTestServer;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -19,19 +25,27 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * What a Java user writes with voice-java-api: connect to the embedded voice server, record the mix to a WAV while
- * a member speaks (2.5 s), disconnect. Prints the WAV's length and size and exits with 1 if the recording is not what it should be.
+ * What a Java user writes with voice-java-api and voice-testkit, in Java only: start the embedded voice server
+ * (plain ws://, DAVE offered), connect to it with its grant, record the mix to a WAV while a member speaks (2.5 s),
+ * disconnect. Prints the WAV's length and size and exits with 1 if the recording is not what it should be.
  */
 public final class JavaConsumer {
+    static final long GUILD = 100;
+    static final long CHANNEL = 200;
+    static final long BOT = 999;
+    static final long SPEAKER = 1001;
+
     private JavaConsumer() {}
 
     public static void main(String[] args) throws Exception {
         Path out = Path.of(args.length > 0 ? args[0] : "recording");
         Files.createDirectories(out);
         Path wav = out.resolve("mixed.wav");
-        try (EmbeddedServer server = EmbeddedServer.start()) {
-            VoiceSessionInfo session = new VoiceSessionInfo(EmbeddedServer.GUILD, EmbeddedServer.CHANNEL, EmbeddedServer.BOT,
-                    server.getSessionId(), server.getToken(), server.getEndpoint());
+        try (VoiceTestServer server = VoiceTestServer.start(TestServerConfig.builder().build())) {
+            // What VOICE_STATE_UPDATE and VOICE_SERVER_UPDATE would give the bot.
+            VoiceGrant grant = server.grant(Long.toString(GUILD), Long.toString(CHANNEL), Long.toString(BOT));
+            VoiceSessionInfo session = new VoiceSessionInfo(GUILD, CHANNEL, BOT,
+                    grant.getSessionId(), grant.getToken(), grant.getEndpoint());
             // The embedded server speaks plain ws://, so secure(false).
             VoiceConnectionConfig config = VoiceConnectionConfig.builder().secure(false).build();
             ExecutorService callbacks = Executors.newSingleThreadExecutor();
@@ -46,8 +60,10 @@ public final class JavaConsumer {
                 voice.listen(Sinks.mixedWav(wav));
                 // The member starts once the recording listens and talks for 2.5 s. When it has sent everything, the
                 // recording waits for its last frames to play out (the speaking stop after them), 2 s at most.
-                server.addToneSpeaker(1001, 2500);
-                server.awaitSpeakerFinished(30_000);
+                MemberScript tone = MemberScript.builder().awaitDave().tone(440.0, Duration.ofMillis(2500)).build();
+                ScriptedMember speaker = server.channel(Long.toString(GUILD), Long.toString(CHANNEL))
+                        .addMember(Long.toString(SPEAKER), tone);
+                speaker.awaitFinished(Duration.ofSeconds(30));
                 CompletableFuture<Long> after = new CompletableFuture<>();
                 nextStop.set(after);
                 try {

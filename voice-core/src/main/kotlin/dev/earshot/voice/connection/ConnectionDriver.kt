@@ -11,15 +11,12 @@ import dev.earshot.voice.gateway.GatewayClose
 import dev.earshot.voice.gateway.GatewayConnector
 import dev.earshot.voice.gateway.GatewayCounters
 import dev.earshot.voice.gateway.GatewayMessages
-import dev.earshot.voice.gateway.GatewayProtocolException
 import dev.earshot.voice.gateway.GatewaySession
 import dev.earshot.voice.gateway.Inbound
 import dev.earshot.voice.gateway.SeqTracker
-import dev.earshot.voice.model.VoiceEvent
 import dev.earshot.voice.send.AudioPlayer
 import dev.earshot.voice.udp.SwitchableDatagramSource
 import dev.earshot.voice.udp.runKeepalive
-import dev.earshot.voice.gateway.GatewaySocketClosedException
 import dev.earshot.voice.gateway.socketCall
 import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.CompletableDeferred
@@ -29,8 +26,6 @@ import kotlinx.coroutines.Job
 import kotlinx.coroutines.TimeoutCancellationException
 import kotlinx.coroutines.channels.Channel
 import kotlinx.coroutines.coroutineScope
-import kotlinx.coroutines.currentCoroutineContext
-import kotlinx.coroutines.ensureActive
 import kotlinx.coroutines.delay
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.launch
@@ -222,30 +217,12 @@ internal class ConnectionDriver(
         return serverChanged
     }
 
-    /** How one socket ended: a close, or an [error] (with no close), or a [fatal] cause that ends the connection. */
-    private class Outcome(val close: GatewayClose?, val error: Throwable?, val fatal: Throwable? = null)
-
-    private class FatalError(override val cause: Throwable) : Exception(cause)
-
-    /** What one socket has been through in the handshake; the protocol checks in [handle] read it. */
-    private class Handshake(val resume: Boolean, selected: EncryptionMode?) {
-        /** The mode we sent in Select Protocol on this socket, or the session's mode when resuming. */
-        var selected: EncryptionMode? = selected
-        var identified = false
-        var resumed = false
-        var ready = false
-
-        /** The handshake is complete (Session Description or Resumed): the watchdog stands down. */
-        @Volatile
-        var done = false
-    }
-
     /**
      * One socket from open to close. Never throws but for the caller's own cancellation and VM-fatal errors: every
      * other failure (including a [CancellationException] from ktor on a closed session, and an [Error] such as a
-     * [StackOverflowError] while handling a message) becomes the [Outcome]'s error, so the loop retries or ends typed.
+     * [StackOverflowError] while handling a message) becomes the [SocketOutcome]'s error, so the loop retries or ends typed.
      */
-    private suspend fun runSocket(resume: Boolean): Outcome {
+    private suspend fun runSocket(resume: Boolean): SocketOutcome {
         // A full reconnect brings a new SSRC and key: audio sent meanwhile is dropped (and counted) by the player.
         if (!resume) player.detach()
         val current = info
@@ -253,9 +230,9 @@ internal class ConnectionDriver(
         val socket = try {
             withTimeout(config.handshakeTimeout) { socketCall("connect") { connector.connect(url) } }
         } catch (e: TimeoutCancellationException) {
-            return Outcome(null, VoiceHandshakeTimeoutException("no WebSocket to ${current.endpoint} within ${config.handshakeTimeout}"))
+            return SocketOutcome(null, VoiceHandshakeTimeoutException("no WebSocket to ${current.endpoint} within ${config.handshakeTimeout}"))
         } catch (e: Throwable) {
-            return Outcome(null, failure(e, "opening the voice gateway socket"))
+            return SocketOutcome(null, socketFailure(e, "opening the voice gateway socket"))
         }
         val s = GatewaySession(socket, seq, counters, config.missedHeartbeatAcks)
         session = s
@@ -273,17 +250,17 @@ internal class ConnectionDriver(
                 }
                 try {
                     val close = s.run { message -> handle(message, s, step, current) }
-                    if (timedOut) Outcome(null, handshakeTimeout(current)) else Outcome(close, null)
+                    if (timedOut) SocketOutcome(null, handshakeTimeout(current)) else SocketOutcome(close, null)
                 } finally {
                     watchdog.cancel()
                 }
             }
         } catch (e: FatalError) {
-            Outcome(null, e.cause, fatal = e.cause)
+            SocketOutcome(null, e.cause, fatal = e.cause)
         } catch (e: Throwable) {
-            val error = failure(e, "handling the voice gateway socket")
+            val error = socketFailure(e, "handling the voice gateway socket")
             log.debug("voice connection attempt failed", error)
-            Outcome(null, if (timedOut) handshakeTimeout(current) else error)
+            SocketOutcome(null, if (timedOut) handshakeTimeout(current) else error)
         } finally {
             session = null
         }
@@ -291,22 +268,6 @@ internal class ConnectionDriver(
 
     private fun handshakeTimeout(current: VoiceSessionInfo) =
         VoiceHandshakeTimeoutException("the voice server at ${current.endpoint} did not complete the handshake within ${config.handshakeTimeout}")
-
-    /**
-     * What a failure of one socket means for the loop. Our own cancellation is rethrown (the only [CancellationException]
-     * that passes: one while our coroutine is no longer active); any other [CancellationException] came from the socket
-     * or ktor's session and is a socket failure. VM-fatal errors propagate; other [Error]s (a [StackOverflowError] on a
-     * pathological message) are contained as [VoiceConnectionInternalException] and end only this socket.
-     */
-    private suspend fun failure(e: Throwable, what: String): Throwable {
-        if (e is CancellationException) {
-            currentCoroutineContext().ensureActive()
-            return GatewaySocketClosedException("$what failed: the socket was cancelled ($e)", e)
-        }
-        if (e.isVmFatal()) throw e
-        if (e is GatewayProtocolException) return VoiceServerProtocolException(e.field, e.detail)
-        return e as? Exception ?: VoiceConnectionInternalException("$what failed with $e; the socket was closed", e)
-    }
 
     /**
      * Handles one server message; marks [step] done when it completes the handshake (audio can flow). Messages out of
@@ -370,43 +331,8 @@ internal class ConnectionDriver(
                 connected(current)
                 step.done = true
             }
-            is Inbound.Speaking -> {
-                val owner = receiver.ssrcs.userOf(message.ssrc)
-                if (owner != dev.earshot.voice.identity.SsrcDirectory.UNKNOWN && owner != message.userId) receiver.forgetSsrc(message.ssrc)
-                receiver.ssrcs.map(message.ssrc, message.userId)
-                receiver.publish(VoiceEvent.SpeakingStateChanged(message.userId, message.ssrc, message.flags))
-            }
-            is Inbound.ClientsConnect -> {
-                // Bounded: a peer must not grow this set without limit (ids beyond MAX_MEMBERS are dropped and counted).
-                val accepted = ArrayList<Long>(minOf(message.userIds.size, MAX_MEMBERS))
-                var dropped = 0
-                for (user in message.userIds) {
-                    if (user !in members && members.size >= MAX_MEMBERS) {
-                        dropped++
-                        continue
-                    }
-                    accepted += user
-                    if (members.add(user)) receiver.publish(VoiceEvent.MemberConnected(user))
-                }
-                if (dropped > 0) {
-                    counters.membersDropped.addAndGet(dropped.toLong())
-                    log.debug("voice gateway: {} member ids beyond the limit of {} dropped", dropped, MAX_MEMBERS)
-                }
-                dave.onMembers(accepted, emptyList())
-            }
-            is Inbound.ClientDisconnect -> {
-                dave.onMembers(emptyList(), listOf(message.userId))
-                members.remove(message.userId)
-                // The leaver's buffered and in-flight audio plays out before its state goes.
-                receiver.ssrcs.ssrcsOf(message.userId).forEach(receiver::retireSsrc)
-                receiver.publish(VoiceEvent.MemberDisconnected(message.userId))
-            }
-            is Inbound.Video -> {
-                if (message.audioSsrc != 0L) receiver.ssrcs.map(message.audioSsrc, message.userId)
-                receiver.publish(VoiceEvent.MemberVideo(message.userId, message.audioSsrc, message.videoSsrc))
-            }
-            is Inbound.ClientFlags -> receiver.publish(VoiceEvent.MemberFlags(message.userId, message.flags))
-            is Inbound.ClientPlatform -> receiver.publish(VoiceEvent.MemberPlatform(message.userId, message.platform))
+            is Inbound.Speaking, is Inbound.ClientsConnect, is Inbound.ClientDisconnect, is Inbound.Video,
+            is Inbound.ClientFlags, is Inbound.ClientPlatform -> applyMemberMessage(message, receiver, members, counters, dave)
             is Inbound.DaveJson -> dave.onJson(message.op, message.data, sender(s))
             is Inbound.Binary -> dave.onBinary(message.op, message.payload, sender(s))
             is Inbound.Ignored -> counters.ignored.incrementAndGet()

@@ -115,19 +115,15 @@ public class JitterBuffer<T : Any>(
     /** Result of [insert]. */
     public enum class Insert { ACCEPTED, DUPLICATE, LATE, RESYNC }
 
-    private val items = arrayOfNulls<Any>(capacity)
-    private val seqs = LongArray(capacity)
-    private val timestamps = LongArray(capacity)
-    private val durations = IntArray(capacity)
-    private val silence = BooleanArray(capacity)
+    private val ring = PacketRing<T>(capacity)
+    private val anchor = SpurtAnchor(delayTicks, maxEarlyTicks, placer)
 
     /** Current state. */
     public var state: State = State.IDLE
         private set
 
     /** Packets currently buffered. */
-    public var size: Int = 0
-        private set
+    public val size: Int get() = ring.size
 
     /** The next sequence number to play (unwrapped); meaningless until the first packet. */
     public var nextSeq: Long = 0
@@ -141,9 +137,6 @@ public class JitterBuffer<T : Any>(
     private var highestSeq = 0L
     // Lowest sequence that may still be accepted: everything below was played or concealed.
     private var floorSeq = Long.MIN_VALUE
-    private var hasAnchor = false
-    private var anchorTs = 0L
-    private var anchorTick = 0L
     private var lastDuration = SAMPLES_PER_FRAME
     private var lastWasSilence = false
     private var underrunTicks = 0
@@ -152,9 +145,6 @@ public class JitterBuffer<T : Any>(
     private var underrunSlots = 0L
     private var farLateStreak = 0
     private var spurtStretches = 0
-    // The spurt waiting in FILLING has not been placed yet (the anchor is chosen at the first next()).
-    private var placed = false
-    private var spurtArrivalTick = 0L
     // The last spurt ended because concealment ran out (not after silence frames); dryTimestamp is the timestamp of
     // nextSeq, where the buffer ran dry.
     private var endedDry = false
@@ -197,7 +187,7 @@ public class JitterBuffer<T : Any>(
         private set
 
     /** Whether a talk spurt has been placed: [tickOf] is meaningful. */
-    public val anchored: Boolean get() = hasAnchor && (state == State.PLAYING || placed)
+    public val anchored: Boolean get() = anchor.hasAnchor && (state == State.PLAYING || anchor.placed)
 
     /**
      * Offers a packet. [seq] and [timestamp] are unwrapped; [durationSamples] is its length at 48 kHz;
@@ -228,22 +218,17 @@ public class JitterBuffer<T : Any>(
         }
         if (result == Insert.ACCEPTED) farLateStreak = 0
         if (seq > highestSeq || size == 0) highestSeq = seq
-        val slot = slotOf(seq)
-        if (items[slot] != null) {
-            if (seqs[slot] == seq) return Insert.DUPLICATE
+        val slot = ring.slotOf(seq)
+        if (ring.items[slot] != null) {
+            if (ring.seqs[slot] == seq) return Insert.DUPLICATE
             // Cannot happen while every stored seq is in [nextSeq, nextSeq + capacity); kept defensive.
-            release(take(slot))
+            release(ring.take(slot))
         }
-        items[slot] = packet
-        seqs[slot] = seq
-        timestamps[slot] = timestamp
-        durations[slot] = if (durationSamples > 0) durationSamples else SAMPLES_PER_FRAME
-        silence[slot] = isSilence
-        size++
+        ring.put(slot, seq, timestamp, if (durationSamples > 0) durationSamples else SAMPLES_PER_FRAME, isSilence, packet)
         if (state == State.IDLE) {
             state = State.FILLING
-            placed = false
-            spurtArrivalTick = arrivalTick
+            anchor.placed = false
+            anchor.spurtArrivalTick = arrivalTick
         }
         return result
     }
@@ -260,11 +245,11 @@ public class JitterBuffer<T : Any>(
         when (state) {
             State.IDLE -> return Step.IDLE
             State.FILLING -> {
-                val first = lowestSlot()
+                val first = ring.lowestSlot(nextSeq)
                 if (first < 0) { state = State.IDLE; return Step.IDLE }
-                var ts = timestamps[first]
-                var seq = seqs[first]
-                if (!placed) place(ts, nowTick)
+                var ts = ring.timestamps[first]
+                var seq = ring.seqs[first]
+                if (!anchor.placed) anchor.place(ts, nowTick)
                 if (bridgesBurst(seq, ts) && nowTick <= tickOf(ts) - 1) {
                     // Start one slot early, on the lost packet before this one: it plays as MISSING with this packet
                     // as its FEC source.
@@ -290,10 +275,10 @@ public class JitterBuffer<T : Any>(
 
     private fun playStep(nowTick: Long, wanted: Int): Step {
         while (true) {
-            val slot = slotOf(nextSeq)
-            if (items[slot] != null && seqs[slot] == nextSeq) {
-                val ts = timestamps[slot]
-                val dur = durations[slot]
+            val slot = ring.slotOf(nextSeq)
+            if (ring.items[slot] != null && ring.seqs[slot] == nextSeq) {
+                val ts = ring.timestamps[slot]
+                val dur = ring.durations[slot]
                 if (ts > playTimestamp) {
                     if (ts - playTimestamp > maxGapTicks.toLong() * SAMPLES_PER_FRAME) return restartSpurt(nowTick)
                     // Timestamp jump inside the spurt: the sender paused; play silence up to the packet.
@@ -304,17 +289,17 @@ public class JitterBuffer<T : Any>(
                 }
                 if (ts + dur / 2 <= playTimestamp) {
                     // Its slot was already concealed during an underrun: too late to play.
-                    release(take(slot))
+                    release(ring.take(slot))
                     nextSeq++
                     floorSeq = nextSeq
                     lateDrops++
                     continue
                 }
-                item = take(slot)
+                item = ring.take(slot)
                 stepSeq = nextSeq
                 stepTimestamp = ts
                 duration = dur
-                stepIsSilence = silence[slot]
+                stepIsSilence = ring.silence[slot]
                 lastWasSilence = stepIsSilence
                 lastDuration = dur
                 playTimestamp = ts + dur
@@ -328,10 +313,10 @@ public class JitterBuffer<T : Any>(
             if (wantsStretch(nowTick, wanted)) return stretch(wanted)
             if (size > 0) {
                 // Slots already concealed during an underrun belong to some of the missing packets: skip those.
-                val first = lowestSlot()
-                val ahead = timestamps[first] - playTimestamp
+                val first = ring.lowestSlot(nextSeq)
+                val ahead = ring.timestamps[first] - playTimestamp
                 val slotsLeft = if (ahead > 0) (ahead + lastDuration - 1) / lastDuration else 0L
-                val skip = (seqs[first] - nextSeq) - slotsLeft
+                val skip = (ring.seqs[first] - nextSeq) - slotsLeft
                 if (skip > 0) {
                     lost += skip
                     nextSeq += skip
@@ -341,9 +326,9 @@ public class JitterBuffer<T : Any>(
                 // Lost among the silence frames that end a spurt: it was silence too, so play it as silence rather
                 // than concealing (which would extrapolate the speech before it).
                 if (lastWasSilence) return skipLostSlot(Step.GAP)
-                val following = slotOf(nextSeq + 1)
+                val following = ring.slotOf(nextSeq + 1)
                 @Suppress("UNCHECKED_CAST")
-                fecItem = if (items[following] != null && seqs[following] == nextSeq + 1) items[following] as T else null
+                fecItem = if (ring.items[following] != null && ring.seqs[following] == nextSeq + 1) ring.items[following] as T else null
                 underrunTicks = 0
                 lastWasSilence = false
                 return skipLostSlot(Step.MISSING)
@@ -392,8 +377,8 @@ public class JitterBuffer<T : Any>(
     /** Ends the spurt before the buffered packet at [nextSeq], which starts the next one (a long timestamp jump). */
     private fun restartSpurt(nowTick: Long): Step {
         state = State.FILLING
-        placed = false
-        spurtArrivalTick = nowTick
+        anchor.placed = false
+        anchor.spurtArrivalTick = nowTick
         underrunTicks = 0
         underrunSlots = 0
         lastWasSilence = false
@@ -410,26 +395,6 @@ public class JitterBuffer<T : Any>(
         return Step.SPURT_END
     }
 
-    /** Chooses the anchor of the spurt whose first packet (in sequence) is stamped [ts]; see the class description. */
-    private fun place(ts: Long, nowTick: Long) {
-        placed = true
-        val p = placer
-        val desired = maxOf(p?.desiredTick(ts) ?: (spurtArrivalTick + delayTicks), nowTick)
-        if (hasAnchor) {
-            val tick = tickOf(ts)
-            if (p == null) {
-                if (tick >= nowTick && tick <= desired + maxEarlyTicks) return
-            } else if (tick >= desired && tick <= desired + maxEarlyTicks) {
-                // Shrink gently: one tick per spurt boundary keeps every pause within a tick of its real length.
-                if (tick > desired) anchorTick--
-                return
-            }
-        }
-        hasAnchor = true
-        anchorTs = ts
-        anchorTick = desired
-    }
-
     /** Whether to grow the delay by a [Step.STRETCH] now: only for whole ticks, never inside closing silence. */
     private fun wantsStretch(nowTick: Long, wanted: Int): Boolean {
         val p = placer ?: return false
@@ -439,7 +404,7 @@ public class JitterBuffer<T : Any>(
 
     private fun stretch(wanted: Int): Step {
         // The audio at playTimestamp now plays one tick later: move the anchor with it.
-        anchorTick++
+        anchor.anchorTick++
         stretches++
         spurtStretches++
         stepSeq = nextSeq
@@ -449,7 +414,7 @@ public class JitterBuffer<T : Any>(
     }
 
     /** The tick at which RTP timestamp [ts] plays under the current anchor. */
-    public fun tickOf(ts: Long): Long = anchorTick + Math.floorDiv(ts - anchorTs, SAMPLES_PER_FRAME.toLong())
+    public fun tickOf(ts: Long): Long = anchor.tickOf(ts)
 
     private fun resync(seq: Long) {
         flush()
@@ -457,8 +422,8 @@ public class JitterBuffer<T : Any>(
         farLateStreak = 0
         nextSeq = seq
         floorSeq = Long.MIN_VALUE
-        hasAnchor = false
-        placed = false
+        anchor.hasAnchor = false
+        anchor.placed = false
         endedDry = false
         state = State.IDLE
         lastWasSilence = false
@@ -466,36 +431,7 @@ public class JitterBuffer<T : Any>(
 
     /** Releases every buffered packet and returns to [State.IDLE], keeping the anchor and sequence position. */
     public fun flush() {
-        for (i in 0 until capacity) if (items[i] != null) release(take(i))
+        for (i in 0 until capacity) if (ring.items[i] != null) release(ring.take(i))
         if (state != State.IDLE) state = State.IDLE
     }
-
-    private fun take(slot: Int): T {
-        @Suppress("UNCHECKED_CAST")
-        val v = items[slot] as T
-        items[slot] = null
-        size--
-        return v
-    }
-
-    private fun lowestSlot(): Int {
-        if (size == 0) return -1
-        // Scan forward from nextSeq: every stored seq lies in [nextSeq, nextSeq + capacity).
-        for (i in 0 until capacity) {
-            val slot = slotOf(nextSeq + i)
-            if (items[slot] != null && seqs[slot] == nextSeq + i) return slot
-        }
-        return -1
-    }
-
-    private fun slotOf(seq: Long): Int = Math.floorMod(seq, capacity.toLong()).toInt()
-}
-
-/** Where a [JitterBuffer]'s talk spurts should play: the seam between the buffer and an adaptive delay estimate. */
-public fun interface PlayoutPlacer {
-    /**
-     * The tick at which the audio stamped [timestamp] (unwrapped RTP) should play under the delay wanted now. Called
-     * when a spurt is placed and when the next packet is missing mid-spurt; must not allocate.
-     */
-    public fun desiredTick(timestamp: Long): Long
 }

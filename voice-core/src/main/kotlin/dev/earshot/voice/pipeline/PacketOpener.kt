@@ -14,7 +14,8 @@ import java.util.concurrent.atomic.AtomicReference
 /**
  * Pure core of the decrypt stage: classifies a datagram, authenticates and decrypts it with the session's transport
  * cipher, strips padding and the decrypted header-extension body, and reads the audio level and speaker flags.
- * Every outcome is counted; nothing throws.
+ * Every outcome is counted; nothing throws. [open]'s result follows the per-packet convention of ARCHITECTURE.md
+ * ("Errors"): a primitive, with named values for what is not a length.
  *
  * A new key (new session description) is installed with [setCipher] from any thread; the previous cipher stays as a
  * fallback for [KEY_GRACE_NANOS] so packets already in flight under the old key still play.
@@ -30,10 +31,13 @@ internal class PacketOpener(private val counters: Counters) {
         pending.set(cipher)
     }
 
-    enum class Outcome { AUDIO, RTCP, DROPPED }
-
-    /** Opens [p] in place; on [Outcome.AUDIO] its payload fields are set; on [Outcome.RTCP] [rtcpLength] is valid. */
-    fun open(p: ReceivedPacket): Outcome {
+    /**
+     * Opens [p] in place and returns what it holds: [AUDIO] for an audio packet, whose payload fields
+     * ([ReceivedPacket.payloadOffset], [ReceivedPacket.payloadLength], ...) are now set; for RTCP, the length of the
+     * decrypted compound packet at the start of [p]'s data (at least [RTCP_CLEAR_BYTES], so never [AUDIO]); or
+     * [DROPPED] (negative) for anything else, already counted under its reason.
+     */
+    fun open(p: ReceivedPacket): Int {
         pending.getAndSet(null)?.let {
             previous = current
             previousUntil = p.arrivalNanos + KEY_GRACE_NANOS
@@ -51,11 +55,7 @@ internal class PacketOpener(private val counters: Counters) {
         }
     }
 
-    /** Length of the decrypted RTCP compound packet after [Outcome.RTCP]. */
-    var rtcpLength = 0
-        private set
-
-    private fun openAudio(p: ReceivedPacket): Outcome {
+    private fun openAudio(p: ReceivedPacket): Int {
         val buf = p.data
         if (view.wrap(buf, 0, p.length) != null) return drop(Counter.MALFORMED)
         counters.inc(Counter.RTP_AUDIO)
@@ -80,18 +80,17 @@ internal class PacketOpener(private val counters: Counters) {
             p.speakerFlags = HeaderExtensions.speakerFlags(buf, header, extWords * 4, profile)
         }
         counters.inc(Counter.DECRYPTED)
-        return Outcome.AUDIO
+        return AUDIO
     }
 
-    private fun openRtcp(p: ReceivedPacket): Outcome {
+    private fun openRtcp(p: ReceivedPacket): Int {
         counters.inc(Counter.RTCP)
         val plain = decrypt(p, RTCP_CLEAR_BYTES)
         if (plain < 0) {
             counters.inc(Counter.RTCP_AUTH_FAILURES)
-            return Outcome.DROPPED
+            return DROPPED
         }
-        rtcpLength = RTCP_CLEAR_BYTES + plain
-        return Outcome.RTCP
+        return RTCP_CLEAR_BYTES + plain
     }
 
     /** Decrypts with the current key, then the previous one during its grace period. */
@@ -107,12 +106,16 @@ internal class PacketOpener(private val counters: Counters) {
         return old.decrypt(p.data, 0, p.length, aad)
     }
 
-    private fun drop(counter: Counter): Outcome {
+    private fun drop(counter: Counter): Int {
         counters.inc(counter)
-        return Outcome.DROPPED
+        return DROPPED
     }
 
     companion object {
+        /** [open]'s result for an audio packet: its payload fields are set. */
+        const val AUDIO = 0
+        /** [open]'s result for a datagram that was dropped (and counted). */
+        const val DROPPED = -1
         /** RTCP keeps its first 8 bytes (header and sender SSRC) in the clear in the rtpsize modes. */
         const val RTCP_CLEAR_BYTES = 8
         /** How long packets under the previous key are still accepted after a key change. */

@@ -33,16 +33,17 @@ internal suspend fun runReceiveLoop(
         for (i in 0 until n) {
             val p = batch[i]!!
             batch[i] = null
-            when (opener.open(p)) {
-                PacketOpener.Outcome.AUDIO -> deliver(p)
-                PacketOpener.Outcome.RTCP -> {
-                    when (val r = RtcpParser.parse(p.data, 0, opener.rtcpLength)) {
+            when (val opened = opener.open(p)) {
+                PacketOpener.AUDIO -> deliver(p)
+                PacketOpener.DROPPED -> pool.release(p)
+                else -> {
+                    // RTCP: opened is the length of the decrypted compound packet.
+                    when (val r = RtcpParser.parse(p.data, 0, opened)) {
                         is RtcpParseResult.Ok -> onRtcp(r.packets)
                         is RtcpParseResult.Malformed -> counters.inc(Counter.RTCP_MALFORMED)
                     }
                     pool.release(p)
                 }
-                PacketOpener.Outcome.DROPPED -> pool.release(p)
             }
         }
         // A flood never empties the queue, so the loop would never suspend: let the clock tick in between.

@@ -14,6 +14,7 @@ import dev.earshot.voice.codec.PcmFormat
 import dev.earshot.voice.jitter.DelayEstimator
 import dev.earshot.voice.jitter.JitterBuffer
 import dev.earshot.voice.jitter.PlayoutPlacer
+import dev.earshot.voice.jitter.TickSplitter
 import dev.earshot.voice.model.AudioFrame
 import dev.earshot.voice.model.FrameKind
 import dev.earshot.voice.rtp.SequenceUnwrapper
@@ -80,10 +81,10 @@ internal class Speaker(
     private val ratio = if (format == null) 1 else VoiceConstants.SAMPLE_RATE / format.sampleRate
     private val channels = format?.channels ?: 0
     private val decoded = ShortArray(format?.maxBufferSize ?: 0)
-    // Decoded audio not yet played (the rest of a 40/60 ms packet): carry48 samples at 48 kHz from decoded[carryFrom].
+    // Decoded audio not yet played (the rest of a 40/60 ms packet): split.carry48 samples at 48 kHz from decoded[carryFrom].
     private var carryFrom = 0
     private var carryKind = FrameKind.DECODED
-    private var carry48 = 0
+    private val split = TickSplitter()
     private var needsReset = false
     // The jitter buffer's own loss tallies already added to the receiver's counters.
     private var countedLost = 0L
@@ -106,7 +107,7 @@ internal class Speaker(
     var lastArrivalTick: Long = 0
         private set
 
-    val isIdle: Boolean get() = jitter.state == JitterBuffer.State.IDLE && jitter.size == 0 && carry48 == 0
+    val isIdle: Boolean get() = jitter.state == JitterBuffer.State.IDLE && jitter.size == 0 && split.carry48 == 0
 
     /** Packets buffered and not played yet. */
     val buffered: Int get() = jitter.size
@@ -146,7 +147,7 @@ internal class Speaker(
         when (result) {
             JitterBuffer.Insert.ACCEPTED -> lastTimestamp = ts
             JitterBuffer.Insert.RESYNC -> {
-                counters.inc(Counter.RESYNCS); needsReset = true; carry48 = 0
+                counters.inc(Counter.RESYNCS); needsReset = true; split.clear()
                 estimator.reset()
                 estimator.onArrival(ts, arrival, learn, spurtStart = true)
                 lastTimestamp = ts
@@ -223,14 +224,13 @@ internal class Speaker(
         var level = -1
         var flags = -1
 
-        if (carry48 > 0) {
-            val n48 = minOf(carry48, SAMPLES_PER_FRAME)
+        if (split.carry48 > 0) {
+            val n48 = split.takeCarry()
             if (format != null) copyCarry(out(), 0, n48 / ratio)
-            carry48 -= n48
             filled48 = n48
             kind = carryKind
             voiced = true
-            timestamp = jitter.playTimestamp - carry48 - n48
+            timestamp = jitter.playTimestamp - split.carry48 - n48
             sequence = jitter.nextSeq - 1
         }
         while (filled48 < SAMPLES_PER_FRAME) {
@@ -371,10 +371,9 @@ internal class Speaker(
      * [at48]; keeps the rest as carry for the next tick. Returns the 48 kHz samples placed.
      */
     private fun place(at48: Int, dur48: Int, want: Int, kind: FrameKind): Int {
-        val n48 = minOf(dur48, want)
+        val n48 = split.place(dur48, want)
         if (format != null) System.arraycopy(decoded, 0, out(), at48 / ratio * channels, n48 / ratio * channels)
         if (dur48 > want) {
-            carry48 = dur48 - want
             carryFrom = n48 / ratio
             carryKind = kind
         }

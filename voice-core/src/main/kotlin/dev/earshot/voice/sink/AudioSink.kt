@@ -5,9 +5,6 @@ import dev.earshot.voice.model.AudioFrame
 import dev.earshot.voice.model.VoiceEvent
 import dev.earshot.voice.model.VoiceTick
 
-/** discord-ext-voice-recv's (Python) name for one speaker's audio in one tick: an [AudioFrame]. */
-public typealias VoiceData = AudioFrame
-
 /** A Discord user as sinks see them: the id (further details come from the integration, e.g. Kord). */
 public data class VoiceUser(public val id: Long)
 
@@ -73,7 +70,7 @@ public interface AudioSink {
     }
 
     /** One speaker's frame; [user] is null while the speaker's SSRC has no known user. */
-    public suspend fun write(user: VoiceUser?, data: VoiceData)
+    public suspend fun write(user: VoiceUser?, data: AudioFrame)
 
     /**
      * A whole tick, every 20 ms, even when nobody speaks. The default calls [write] for each speaking frame; sinks that

@@ -1,5 +1,6 @@
 package dev.earshot.voice.sink
 
+import dev.earshot.voice.model.AudioFrame
 import dev.earshot.voice.model.VoiceEvent
 import dev.earshot.voice.model.VoiceTick
 
@@ -23,7 +24,7 @@ public class TeeSink(public val sinks: List<AudioSink>) : AudioSink {
     override val overflow: SinkOverflow get() = sinks[0].overflow
     override val children: List<AudioSink> get() = sinks
 
-    override suspend fun write(user: VoiceUser?, data: VoiceData) {
+    override suspend fun write(user: VoiceUser?, data: AudioFrame) {
         for (s in sinks) s.write(user, data)
     }
 
@@ -101,7 +102,7 @@ public class PerUserSink(
         this.listening = listening
     }
 
-    override suspend fun write(user: VoiceUser?, data: VoiceData) {
+    override suspend fun write(user: VoiceUser?, data: AudioFrame) {
         if (user != null) child(user).write(user, data)
     }
 
@@ -124,7 +125,7 @@ public class PerUserSink(
     }
 
     /** Makes sure the frame's track exists: the user's, or a provisional one for an SSRC without a user. */
-    private suspend fun route(frame: VoiceData) {
+    private suspend fun route(frame: AudioFrame) {
         val userId = frame.userId ?: adopted[frame.ssrc]
         if (userId != null) {
             if (userId in byUser) return
@@ -149,7 +150,7 @@ public class PerUserSink(
         bySsrc[frame.ssrc] = sink
     }
 
-    private inline fun own(tick: VoiceTick, mine: (VoiceData) -> Boolean): VoiceTick {
+    private inline fun own(tick: VoiceTick, mine: (AudioFrame) -> Boolean): VoiceTick {
         val f = tick.speaking.firstOrNull(mine)
         return VoiceTick(tick.tick, if (f == null) emptyList() else listOf(f), tick.silent)
     }
@@ -170,9 +171,9 @@ public class CallbackSink(
     override val wants: AudioFormat = AudioFormat.Pcm(),
     override val overflow: SinkOverflow = SinkOverflow.DropOldest(),
     private val onEvent: suspend (VoiceEvent) -> Unit = {},
-    private val onFrame: suspend (VoiceUser?, VoiceData) -> Unit,
+    private val onFrame: suspend (VoiceUser?, AudioFrame) -> Unit,
 ) : AudioSink {
-    override suspend fun write(user: VoiceUser?, data: VoiceData) {
+    override suspend fun write(user: VoiceUser?, data: AudioFrame) {
         onFrame(user, data)
     }
 

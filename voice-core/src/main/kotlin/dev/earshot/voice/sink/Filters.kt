@@ -1,5 +1,6 @@
 package dev.earshot.voice.sink
 
+import dev.earshot.voice.model.AudioFrame
 import dev.earshot.voice.base.VoiceConstants
 import dev.earshot.voice.model.VoiceEvent
 import dev.earshot.voice.model.VoiceTick
@@ -11,13 +12,13 @@ import kotlin.time.Duration
  */
 public open class ConditionalFilter(
     public val destination: AudioSink,
-    private val predicate: (VoiceUser?, VoiceData) -> Boolean,
+    private val predicate: (VoiceUser?, AudioFrame) -> Boolean,
 ) : AudioSink {
     override val wants: AudioFormat get() = destination.wants
     override val overflow: SinkOverflow get() = destination.overflow
     override val children: List<AudioSink> get() = listOf(destination)
 
-    override suspend fun write(user: VoiceUser?, data: VoiceData) {
+    override suspend fun write(user: VoiceUser?, data: AudioFrame) {
         if (predicate(user, data)) destination.write(user, data)
     }
 
@@ -56,7 +57,7 @@ public class TimedFilter(
     override val overflow: SinkOverflow get() = destination.overflow
     override val children: List<AudioSink> get() = listOf(destination)
 
-    override suspend fun write(user: VoiceUser?, data: VoiceData) {
+    override suspend fun write(user: VoiceUser?, data: AudioFrame) {
         destination.write(user, data)
     }
 

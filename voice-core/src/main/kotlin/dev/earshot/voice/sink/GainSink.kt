@@ -1,5 +1,6 @@
 package dev.earshot.voice.sink
 
+import dev.earshot.voice.model.AudioFrame
 import dev.earshot.voice.audio.PcmMixer
 import dev.earshot.voice.model.VoiceEvent
 import dev.earshot.voice.model.VoiceTick
@@ -26,7 +27,7 @@ public class GainSink(public val destination: AudioSink, public val gain: Float)
     override val overflow: SinkOverflow get() = destination.overflow
     override val children: List<AudioSink> get() = listOf(destination)
 
-    override suspend fun write(user: VoiceUser?, data: VoiceData) {
+    override suspend fun write(user: VoiceUser?, data: AudioFrame) {
         destination.write(user, scale(data))
     }
 
@@ -42,13 +43,13 @@ public class GainSink(public val destination: AudioSink, public val gain: Float)
         destination.cleanup()
     }
 
-    private fun scale(frame: VoiceData): VoiceData {
+    private fun scale(frame: AudioFrame): AudioFrame {
         val pcm = frame.pcm ?: return frame
         val out = ShortArray(mixer.frameSize)
         one[0] = pcm
         mixer.mix(one, gains, out)
         one[0] = null
-        return VoiceData(
+        return AudioFrame(
             frame.ssrc, frame.userId, frame.tick, frame.sequence, frame.rtpTimestamp, out, frame.opus, frame.kind,
             frame.audioLevel, frame.speakerFlags, frame.extraOpus,
         )

@@ -1,5 +1,6 @@
 package dev.earshot.voice.sink
 
+import dev.earshot.voice.model.AudioFrame
 import dev.earshot.voice.audio.MixPolicy
 import dev.earshot.voice.audio.PcmMixer
 import dev.earshot.voice.codec.PcmFormat
@@ -25,7 +26,7 @@ public class MixerSink(
     override val overflow: SinkOverflow get() = destination.overflow
     override val children: List<AudioSink> get() = listOf(destination)
 
-    override suspend fun write(user: VoiceUser?, data: VoiceData) {
+    override suspend fun write(user: VoiceUser?, data: AudioFrame) {
         // Mixing needs whole ticks; onTick does the work.
     }
 
@@ -46,10 +47,10 @@ public class MixerSink(
         public const val MIXED_SSRC: Long = 0L
 
         /** The mixed frame of [tick]: a new (immutable) PCM array, kind [FrameKind.SILENCE] when nothing was mixed. */
-        internal fun mixedFrame(mixer: PcmMixer, policy: MixPolicy, tick: VoiceTick): VoiceData {
+        internal fun mixedFrame(mixer: PcmMixer, policy: MixPolicy, tick: VoiceTick): AudioFrame {
             val out = ShortArray(mixer.frameSize)
             val mixed = mixer.mix(tick.speaking, policy, out)
-            return VoiceData(MIXED_SSRC, null, tick.tick, 0, 0, out, null, if (mixed == 0) FrameKind.SILENCE else FrameKind.DECODED)
+            return AudioFrame(MIXED_SSRC, null, tick.tick, 0, 0, out, null, if (mixed == 0) FrameKind.SILENCE else FrameKind.DECODED)
         }
     }
 }

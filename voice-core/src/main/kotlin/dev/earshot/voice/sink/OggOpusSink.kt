@@ -1,5 +1,6 @@
 package dev.earshot.voice.sink
 
+import dev.earshot.voice.model.AudioFrame
 import dev.earshot.voice.base.VoiceConstants.SAMPLES_PER_FRAME
 import dev.earshot.voice.codec.OpusPacketInfo
 import dev.earshot.voice.files.OggOpusWriter
@@ -25,7 +26,7 @@ public class OggOpusSink(private val writer: OggOpusWriter, private val startTic
     override val wants: AudioFormat get() = AudioFormat.Opus
     override val overflow: SinkOverflow get() = SinkOverflow.Buffer()
 
-    override suspend fun write(user: VoiceUser?, data: VoiceData) {
+    override suspend fun write(user: VoiceUser?, data: AudioFrame) {
         // Timing needs whole ticks; onTick does the work.
     }
 

@@ -1,5 +1,6 @@
 package dev.earshot.voice.sink
 
+import dev.earshot.voice.model.AudioFrame
 import dev.earshot.voice.audio.Mono16kConverter
 import dev.earshot.voice.audio.SpeechSegmenter
 import dev.earshot.voice.audio.Utterance
@@ -26,7 +27,7 @@ public class SpeechSegmenterSink(
 
     override val wants: AudioFormat get() = AudioFormat.Pcm(input)
 
-    override suspend fun write(user: VoiceUser?, data: VoiceData) {
+    override suspend fun write(user: VoiceUser?, data: AudioFrame) {
         // Segmenting needs whole ticks; onTick does the work.
     }
 

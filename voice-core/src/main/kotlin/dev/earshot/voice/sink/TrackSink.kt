@@ -1,5 +1,6 @@
 package dev.earshot.voice.sink
 
+import dev.earshot.voice.model.AudioFrame
 import dev.earshot.voice.audio.TrackAligner
 import dev.earshot.voice.audio.TrackWriter
 import dev.earshot.voice.codec.PcmFormat
@@ -29,7 +30,7 @@ public class TrackSink(
         this.listening = listening
     }
 
-    override suspend fun write(user: VoiceUser?, data: VoiceData) {
+    override suspend fun write(user: VoiceUser?, data: AudioFrame) {
         // Alignment needs whole ticks; onTick does the work.
     }
 

@@ -542,7 +542,7 @@ class VoiceConnectionSpec : FunSpec({
                 var afterCause: Throwable? = IllegalStateException("after not called")
                 connection.listen(object : dev.earshot.voice.sink.AudioSink {
                     override val overflow = dev.earshot.voice.sink.SinkOverflow.Buffer(100)
-                    override suspend fun write(user: dev.earshot.voice.sink.VoiceUser?, data: dev.earshot.voice.sink.VoiceData) {}
+                    override suspend fun write(user: dev.earshot.voice.sink.VoiceUser?, data: dev.earshot.voice.model.AudioFrame) {}
                     override suspend fun onTick(tick: dev.earshot.voice.model.VoiceTick) {}
                     override suspend fun onEvent(event: VoiceEvent) {
                         if (event is VoiceEvent.MemberConnected) {

@@ -33,15 +33,17 @@ private class Harness(val seq0: Int, val ts0: Long, delay: Int = 3, capacity: In
         arrivals.getOrPut(arriveAt) { mutableListOf() } += p
     }
 
+    /** Splits long packets over ticks as the playout core does (the same code, not a copy). */
+    private val split = TickSplitter()
+
     fun run(untilTick: Long, onStep: (Long, Step) -> Unit = { _, _ -> }) {
-        var carry = 0
         for (t in 0..untilTick) {
             arrivals.remove(t)?.forEach { p ->
                 inserts += jb.insert(seqs.unwrap(p.seq), tss.unwrap(p.ts), p.dur, p.silence, p.k, t)
             }
             val out = played.getOrPut(t) { mutableListOf() }
-            var filled = 0
-            if (carry > 0) { val n = minOf(carry, 960); carry -= n; filled = n; out += "C" }
+            var filled = split.takeCarry()
+            if (filled > 0) out += "C"
             while (filled < 960) {
                 val step = jb.next(t, 960 - filled)
                 onStep(t, step)
@@ -51,12 +53,11 @@ private class Harness(val seq0: Int, val ts0: Long, delay: Int = 3, capacity: In
                     Step.SPURT_END -> { out += "E"; break }
                     Step.PACKET -> {
                         out += if (jb.stepIsSilence) "S${jb.item}" else "${jb.item}"
-                        val d = jb.duration
-                        if (d > 960 - filled) { carry = d - (960 - filled); filled = 960 } else filled += d
+                        filled += split.place(jb.duration, 960 - filled)
                     }
-                    Step.MISSING -> { out += "M" + (if (jb.fecItem != null) "+fec${jb.fecItem}" else ""); filled += jb.duration }
-                    Step.UNDERRUN -> { out += "U"; filled += jb.duration }
-                    Step.STRETCH -> { out += "X"; filled += jb.duration }
+                    Step.MISSING -> { out += "M" + (if (jb.fecItem != null) "+fec${jb.fecItem}" else ""); filled += split.place(jb.duration, 960 - filled) }
+                    Step.UNDERRUN -> { out += "U"; filled += split.place(jb.duration, 960 - filled) }
+                    Step.STRETCH -> { out += "X"; filled += split.place(jb.duration, 960 - filled) }
                     Step.GAP -> { out += "G"; filled += jb.duration }
                 }
             }

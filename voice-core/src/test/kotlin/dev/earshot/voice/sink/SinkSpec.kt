@@ -1,5 +1,6 @@
 package dev.earshot.voice.sink
 
+import dev.earshot.voice.model.AudioFrame
 import dev.earshot.voice.base.NanoClock
 import dev.earshot.voice.ReceiveConfig
 import dev.earshot.voice.VoiceReceiver
@@ -60,12 +61,12 @@ private fun directory() = SsrcDirectory().apply {
 
 /** Records what it is given. */
 private class Recorder(override val overflow: SinkOverflow = SinkOverflow.Buffer()) : AudioSink {
-    val frames = mutableListOf<VoiceData>()
+    val frames = mutableListOf<AudioFrame>()
     val ticks = mutableListOf<Long>()
     val events = mutableListOf<VoiceEvent>()
     var cleanups = 0
 
-    override suspend fun write(user: VoiceUser?, data: VoiceData) {
+    override suspend fun write(user: VoiceUser?, data: AudioFrame) {
         frames += data
     }
 
@@ -93,7 +94,7 @@ class SinkSpec : FunSpec({
             val slowSeen = mutableListOf<Long>()
             val slow = object : AudioSink {
                 override val overflow = SinkOverflow.DropOldest(capacity = 5)
-                override suspend fun write(user: VoiceUser?, data: VoiceData) {}
+                override suspend fun write(user: VoiceUser?, data: AudioFrame) {}
                 override suspend fun onTick(tick: VoiceTick) {
                     slowSeen += tick.tick
                     delay(200) // ten times slower than real time
@@ -102,7 +103,7 @@ class SinkSpec : FunSpec({
             var thrownCleanups = 0
             val thrower = object : AudioSink {
                 var n = 0
-                override suspend fun write(user: VoiceUser?, data: VoiceData) {
+                override suspend fun write(user: VoiceUser?, data: AudioFrame) {
                     if (++n == 10) throw IllegalStateException("boom at frame 10")
                 }
                 override suspend fun cleanup() { thrownCleanups++ }

@@ -12,6 +12,12 @@ import java.util.List;
  * One speaker's 20 ms of audio in one receive-clock tick (or the combined track's frame), placed on the connection's
  * timeline: {@link #tick()}, and the wall-clock {@link #start()} and {@link #end()} of that tick. Immutable; the
  * arrays are shared with every other listener of the same tick and must not be modified.
+ *
+ * <p>Why a wrapper and not voice-core's {@code AudioFrame} itself: the core frame shows no Kotlin type either, but it
+ * knows only its tick number. This adds what a Java listener needs beside it and the core frame cannot hold, since
+ * one core frame is shared by every collector whatever format and timeline it asked for: the tick's wall-clock
+ * times on the connection's timeline, the PCM's {@link #format()}, and a primitive {@link #userId()}. It holds the core
+ * frame and copies nothing.
  */
 public final class VoiceFrame {
     private final AudioFrame core;

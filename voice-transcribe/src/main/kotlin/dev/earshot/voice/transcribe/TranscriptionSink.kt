@@ -9,7 +9,7 @@ import dev.earshot.voice.sink.AudioFormat
 import dev.earshot.voice.sink.AudioSink
 import dev.earshot.voice.sink.Listening
 import dev.earshot.voice.sink.SinkOverflow
-import dev.earshot.voice.sink.VoiceData
+import dev.earshot.voice.model.AudioFrame
 import dev.earshot.voice.sink.VoiceUser
 import kotlinx.coroutines.CompletableDeferred
 import kotlinx.coroutines.withTimeoutOrNull
@@ -86,7 +86,7 @@ public class TranscriptionSink(
         }
     }
 
-    override suspend fun write(user: VoiceUser?, data: VoiceData) {
+    override suspend fun write(user: VoiceUser?, data: AudioFrame) {
         // Segmenting needs whole ticks; onTick does the work.
     }
 

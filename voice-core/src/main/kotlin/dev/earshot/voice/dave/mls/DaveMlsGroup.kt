@@ -5,14 +5,10 @@ import java.nio.ByteOrder
 import java.security.SecureRandom
 import java.util.HexFormat
 import org.bouncycastle.crypto.AsymmetricCipherKeyPair
-import org.bouncycastle.mls.TreeKEM.LeafIndex
 import org.bouncycastle.mls.TreeKEM.LeafNode
 import org.bouncycastle.mls.TreeKEM.LifeTime
-import org.bouncycastle.mls.codec.AuthenticatedContent
-import org.bouncycastle.mls.codec.Capabilities
 import org.bouncycastle.mls.codec.ContentType
 import org.bouncycastle.mls.codec.Credential
-import org.bouncycastle.mls.codec.CredentialType
 import org.bouncycastle.mls.codec.Extension
 import org.bouncycastle.mls.codec.ExtensionType
 import org.bouncycastle.mls.codec.ExternalSender
@@ -393,84 +389,9 @@ internal class DaveMlsGroup(
         if (content.epoch != g.epoch) throw DaveMlsException("$what is for epoch ${content.epoch}, not ${g.epoch}")
     }
 
-    /** User id → signature key of every leaf; refuses non-basic credentials, bad identities and duplicate users. */
-    private fun rosterOf(g: Group): Map<Long, ByteArray> = guard("reading the roster") {
-        val tree = g.tree
-        val roster = LinkedHashMap<Long, ByteArray>()
-        for (i in 0 until tree.size.leafCount()) {
-            val leaf = tree.getLeafNode(LeafIndex(i.toInt())) ?: continue
-            val userId = userIdOf(leaf.credential)
-            if (roster.put(userId, leaf.signatureKey.copyOf()) != null) {
-                throw DaveMlsException("roster has user ${java.lang.Long.toUnsignedString(userId)} twice")
-            }
-        }
-        roster
-    }
-
-    private fun userIdOf(credential: Credential): Long {
-        if (credential.credentialType != CredentialType.basic) throw DaveMlsException("credential is not basic")
-        val identity = credential.identity
-        if (identity.size != 8) throw DaveMlsException("credential identity is ${identity.size} bytes, not 8")
-        return ByteBuffer.wrap(identity).long
-    }
-
     private companion object {
         private val log = LoggerFactory.getLogger(DaveMlsGroup::class.java)
         private val HEX: HexFormat = HexFormat.of()
         private const val SENDER_KEY_LABEL = "Discord Secure Frames v0"
-
-        fun bigEndian(value: Long): ByteArray = ByteBuffer.allocate(8).putLong(value).array()
-
-        /** versions {mls10}, ciphersuites {2}, extensions {}, proposals {}, credentials {basic}: libdave's and davey's. */
-        fun daveCapabilities(): Capabilities {
-            val bytes = byteArrayOf(2, 0, 1, 2, 0, 2, 0, 0, 2, 0, 1)
-            return decodeExact<Capabilities>(bytes, "Capabilities")
-        }
-
-        /** Decodes exactly one [T] filling all of [bytes]; trailing bytes are an error. */
-        inline fun <reified T : Any> decodeExact(bytes: ByteArray, what: String): T {
-            if (bytes.isEmpty()) throw DaveMlsException("empty $what")
-            val list = ArrayList<T>()
-            // Wrapping the bytes in one vector lets readList tell us whether anything follows the structure.
-            MLSInputStream(MlsVectors.encode(bytes)).readList(list, T::class.java)
-            if (list.size != 1) throw DaveMlsException("$what has trailing bytes")
-            return list[0]
-        }
-
-        /**
-         * The AuthenticatedContent of a PublicMessage: an MLSMessage is `version(2) wire_format(2) FramedContent
-         * auth [membership_tag]`, so from byte 2 on it starts with the AuthenticatedContent.
-         */
-        fun authenticatedContentOf(publicMessage: ByteArray): AuthenticatedContent =
-            AuthenticatedContent(MLSInputStream(publicMessage.copyOfRange(2, publicMessage.size)))
-
-        /**
-         * BouncyCastle's ciphersuite 2, which is also the JVM-wide lock for using it. bcmls 1.84's
-         * `MlsCipherSuite.getSuite` hands every caller the same static instance, whose digest, HKDF generator, signer
-         * and AEAD are stateful objects without synchronization, and its codecs (KeyPackage, Welcome, GroupInfo,
-         * LeafNode...) look that instance up themselves, so no private copy can avoid it. Two DAVE groups working at
-         * once (two voice connections, or a bot and the members of a test server) corrupt each other's hashes and
-         * signatures: welcomes fail with "Confirmation failed to verify", proposals with "Invalid proposal". Every
-         * BouncyCastle MLS call therefore runs in [guard], synchronized on this object; nothing is called back while
-         * it is held.
-         */
-        val BC_MLS_LOCK: MlsCipherSuite = MlsCipherSuite.getSuite(MlsCipherSuite.MLS_128_DHKEMP256_AES128GCM_SHA256_P256)
-
-        /**
-         * Runs BouncyCastle code under [BC_MLS_LOCK], turning everything it throws into [DaveMlsException]. bcmls
-         * 1.84 allocates a declared opaque length before checking it against the input, so network bytes are checked
-         * by [MlsBounds] first; an OutOfMemoryError that still comes from such an allocation is reported as bad input.
-         */
-        inline fun <T> guard(what: String, block: () -> T): T = try {
-            synchronized(BC_MLS_LOCK) { block() }
-        } catch (e: DaveMlsException) {
-            throw e
-        } catch (e: Exception) {
-            throw DaveMlsException("$what: ${e.javaClass.simpleName}: ${e.message}", e)
-        } catch (e: OutOfMemoryError) {
-            throw DaveMlsException("$what: a declared length is too large", e)
-        } catch (e: StackOverflowError) {
-            throw DaveMlsException("$what: nesting too deep", e)
-        }
     }
 }

@@ -20,7 +20,6 @@ import dev.earshot.voice.sink.RecordingSinks
 import dev.earshot.voice.sink.SinkOverflow
 import dev.earshot.voice.sink.SpeechSegmenterSink
 import dev.earshot.voice.sink.TimedFilter
-import dev.earshot.voice.sink.VoiceData
 import dev.earshot.voice.sink.VoiceUser
 import kotlinx.coroutines.asCoroutineDispatcher
 import kotlinx.coroutines.withContext
@@ -81,7 +80,7 @@ public fun executorSink(executor: Executor, pcm: PcmFormat?, queueTicks: Int, ca
             withContext(dispatcher) { calls.start(listening) }
         }
 
-        override suspend fun write(user: VoiceUser?, data: VoiceData) {
+        override suspend fun write(user: VoiceUser?, data: AudioFrame) {
             withContext(dispatcher) { calls.tick(VoiceTick(data.tick, listOf(data), emptySet())) }
         }
 
