@@ -1,31 +1,36 @@
 package dev.earshot.voice.crypto
 
+import java.lang.invoke.MethodHandles
+import java.lang.invoke.VarHandle
+import java.nio.ByteOrder
 import javax.crypto.Cipher
 import javax.crypto.spec.SecretKeySpec
 
 /**
  * AES-GCM (NIST SP 800-38D) for one key with a 96-bit IV, built so that a warm operation allocates nothing: the block
  * cipher is the JDK's `AES/ECB/NoPadding`, initialised once per key (HotSpot runs it on AES-NI), which turns a batch
- * of counter blocks into key stream in one call; GHASH is computed here with 4-bit tables (32 positions x 16 values x
- * 128 bits = 8 KiB per key, built once). The JDK's own GCM rebuilds its engine on every `init` (about 1.1 KB per
- * packet on JDK 17) and refuses tags shorter than 96 bits, which DAVE needs; this class does neither.
+ * of counter blocks into key stream in one call; GHASH is computed here with 8-bit tables (16 byte positions x 256
+ * values x 128 bits = 64 KiB per key, built once), so one block costs 16 table lookups. Blocks are read, and key stream
+ * is applied, eight bytes at a time through [VarHandle] views of the byte arrays. The JDK's own GCM rebuilds its engine
+ * on every `init` (about 1 KB per packet on JDK 17) and refuses tags shorter than 96 bits, which DAVE needs; this class
+ * does neither.
  *
  * One operation: [start], any [aad] calls, then [encrypt] or [decrypt] calls (or only [authenticate] calls followed
  * by [decrypt]s, see there), then [finish], which yields the full 16-byte tag, then [tagMatches] to compare a
  * received tag of any length in constant time. Not thread-safe: one instance per user of the key.
  *
- * Side channels: the GHASH tables are indexed by the running hash, as in BouncyCastle's default GCM multiplier; a
- * process sharing the CPU cache could in principle learn about the hash key from the access pattern (the AES itself
- * runs on AES-NI and has no tables).
+ * Side channels: the GHASH tables are indexed by the running hash, as in BouncyCastle's and OpenSSL's table-driven
+ * GCM multipliers; a process sharing the CPU cache could in principle learn about the hash key from the access
+ * pattern (the AES itself runs on AES-NI and has no tables).
  */
 internal class GcmCore(key: ByteArray, keyOffset: Int, keyLength: Int) {
     private val ecb: Cipher = Cipher.getInstance("AES/ECB/NoPadding").apply {
         init(Cipher.ENCRYPT_MODE, SecretKeySpec(key, keyOffset, keyLength, "AES"))
     }
 
-    // GHASH tables: entry (p, v) is (nibble v at nibble position p of a block) times H, as high and low 64 bits.
-    private val tableHi = LongArray(POSITIONS * 16)
-    private val tableLo = LongArray(POSITIONS * 16)
+    // GHASH table: entry (p, v) is (byte value v at byte position p of a block) times H, its high and low 64 bits side
+    // by side at [2 * (256 * p + v)] so that one lookup touches one cache line.
+    private val table = LongArray(POSITIONS * 256 * 2)
 
     // Counter blocks in, key stream out; block 0 of the first batch of an operation is J0, whose encryption masks the tag.
     private val counters = ByteArray(BATCH_BLOCKS * BLOCK)
@@ -34,7 +39,10 @@ internal class GcmCore(key: ByteArray, keyOffset: Int, keyLength: Int) {
     private var streamEnd = 0
     private var counter = 0
     private var needJ0 = true
-    private val maskJ0 = ByteArray(BLOCK)
+    private var ivHigh = 0L
+    private var ivLow = 0
+    private var maskHi = 0L
+    private var maskLo = 0L
 
     // GHASH state: the accumulator, a partial block, and the byte counts of AAD and ciphertext.
     private var yHi = 0L
@@ -51,13 +59,18 @@ internal class GcmCore(key: ByteArray, keyOffset: Int, keyLength: Int) {
     init {
         val h = ByteArray(BLOCK)
         ecb.update(h, 0, BLOCK, h, 0)
-        buildTables(readLong(h, 0), readLong(h, 8))
+        buildTable(readLong(h, 0), readLong(h, 8))
         h.fill(0)
     }
 
-    /** Starts an operation with the 12-byte IV at `iv[ivOffset ...]`. */
-    fun start(iv: ByteArray, ivOffset: Int) {
-        for (b in 0 until BATCH_BLOCKS) System.arraycopy(iv, ivOffset, counters, b * BLOCK, IV_LENGTH)
+    /**
+     * Starts an operation with the 12-byte IV at `iv[ivOffset ...]`. If [textLength] (bytes of text the operation will
+     * process) is given, J0 and the key stream for that many bytes (up to 1 KiB) are made now in one call of the block
+     * cipher; otherwise as the text arrives.
+     */
+    fun start(iv: ByteArray, ivOffset: Int, textLength: Int = 0) {
+        ivHigh = readLong(iv, ivOffset)
+        ivLow = readInt(iv, ivOffset + 8)
         counter = 1
         needJ0 = true
         streamPos = 0
@@ -68,6 +81,7 @@ internal class GcmCore(key: ByteArray, keyOffset: Int, keyLength: Int) {
         inCiphertext = false
         aadBytes = 0L
         textBytes = 0L
+        if (textLength > 0) refill(textLength)
     }
 
     /** Feeds additional authenticated data; all of it comes before any text. */
@@ -107,11 +121,8 @@ internal class GcmCore(key: ByteArray, keyOffset: Int, keyLength: Int) {
         }
         var done = 0
         while (done < len) {
-            val chunk = minOf(len - done, BATCH_BLOCKS * BLOCK - BLOCK)
-            if (!authenticated) hash(input, inOff + done, chunk)
-            var k = 0
-            while (k < chunk) k += xorStream(input, inOff + done + k, out, outOff + done + k, chunk - k)
-            done += chunk
+            val n = xorStream(input, inOff + done, out, outOff + done, len - done, hashFirst = !authenticated)
+            done += n
         }
     }
 
@@ -125,9 +136,8 @@ internal class GcmCore(key: ByteArray, keyOffset: Int, keyLength: Int) {
         }
         multiplyIn(aadBytes * 8, textBytes * 8)
         if (needJ0) refill(0)
-        writeLong(tag, 0, yHi)
-        writeLong(tag, 8, yLo)
-        for (i in 0 until BLOCK) tag[i] = (tag[i].toInt() xor maskJ0[i].toInt()).toByte()
+        writeLong(tag, 0, yHi xor maskHi)
+        writeLong(tag, 8, yLo xor maskLo)
     }
 
     /** Copies the first [len] bytes of the tag of the last [finish] to `out[off ...]`. */
@@ -152,17 +162,30 @@ internal class GcmCore(key: ByteArray, keyOffset: Int, keyLength: Int) {
         }
     }
 
-    /** XORs up to [len] bytes of key stream into out; returns how many (at least 1). */
-    private fun xorStream(input: ByteArray, inOff: Int, out: ByteArray, outOff: Int, len: Int): Int {
+    /**
+     * XORs up to [len] bytes of key stream into out, eight at a time; returns how many (at least 1). With [hashFirst]
+     * the input is fed to GHASH before out (which may alias it) is written.
+     */
+    private fun xorStream(
+        input: ByteArray, inOff: Int, out: ByteArray, outOff: Int, len: Int, hashFirst: Boolean = false,
+    ): Int {
         if (streamPos == streamEnd) refill(len)
         val n = minOf(len, streamEnd - streamPos)
+        if (hashFirst) hash(input, inOff, n)
         val s = stream
-        var p = streamPos
-        for (i in 0 until n) {
-            out[outOff + i] = (input[inOff + i].toInt() xor s[p].toInt()).toByte()
-            p++
+        val p = streamPos
+        var i = 0
+        while (i <= n - 8) {
+            val k = NATIVE_LONG.get(s, p + i) as Long
+            val x = NATIVE_LONG.get(input, inOff + i) as Long
+            NATIVE_LONG.set(out, outOff + i, x xor k)
+            i += 8
         }
-        streamPos = p
+        while (i < n) {
+            out[outOff + i] = (input[inOff + i].toInt() xor s[p + i].toInt()).toByte()
+            i++
+        }
+        streamPos = p + n
         return n
     }
 
@@ -173,8 +196,9 @@ internal class GcmCore(key: ByteArray, keyOffset: Int, keyLength: Int) {
         if (needJ0) {
             writeCounter(0, 1)
             first = 1
+        } else if (blocks == 0) {
+            blocks = 1
         }
-        if (blocks == 0 && !needJ0) blocks = 1
         for (b in 0 until blocks) {
             counter++
             writeCounter(first + b, counter)
@@ -182,7 +206,8 @@ internal class GcmCore(key: ByteArray, keyOffset: Int, keyLength: Int) {
         val total = first + blocks
         ecb.update(counters, 0, total * BLOCK, stream, 0)
         if (needJ0) {
-            System.arraycopy(stream, 0, maskJ0, 0, BLOCK)
+            maskHi = readLong(stream, 0)
+            maskLo = readLong(stream, 8)
             needJ0 = false
         }
         streamPos = first * BLOCK
@@ -190,11 +215,9 @@ internal class GcmCore(key: ByteArray, keyOffset: Int, keyLength: Int) {
     }
 
     private fun writeCounter(block: Int, value: Int) {
-        val at = block * BLOCK + IV_LENGTH
-        counters[at] = (value ushr 24).toByte()
-        counters[at + 1] = (value ushr 16).toByte()
-        counters[at + 2] = (value ushr 8).toByte()
-        counters[at + 3] = value.toByte()
+        val at = block * BLOCK
+        writeLong(counters, at, ivHigh)
+        writeLong(counters, at + 8, (ivLow.toLong() shl 32) or (value.toLong() and 0xFFFFFFFFL))
     }
 
     private fun hash(buf: ByteArray, off: Int, len: Int) {
@@ -213,40 +236,39 @@ internal class GcmCore(key: ByteArray, keyOffset: Int, keyLength: Int) {
         while (i < end) partial[partialLength++] = buf[i++]
     }
 
-    /** Y = (Y xor X) * H, with one table lookup per nibble of Y xor X. */
+    /** Y = (Y xor X) * H, with one table lookup per byte of Y xor X. */
     private fun multiplyIn(xHi: Long, xLo: Long) {
         val a = yHi xor xHi
         val b = yLo xor xLo
-        val th = tableHi
-        val tl = tableLo
+        val t = table
         var zHi = 0L
         var zLo = 0L
-        var shift = 60
         var base = 0
+        var shift = 56
         while (shift >= 0) {
-            val i = base + ((a ushr shift).toInt() and 15)
-            zHi = zHi xor th[i]
-            zLo = zLo xor tl[i]
-            shift -= 4
-            base += 16
+            val i = base + (((a ushr shift).toInt() and 0xFF) shl 1)
+            zHi = zHi xor t[i]
+            zLo = zLo xor t[i + 1]
+            base += 512
+            shift -= 8
         }
-        shift = 60
+        shift = 56
         while (shift >= 0) {
-            val i = base + ((b ushr shift).toInt() and 15)
-            zHi = zHi xor th[i]
-            zLo = zLo xor tl[i]
-            shift -= 4
-            base += 16
+            val i = base + (((b ushr shift).toInt() and 0xFF) shl 1)
+            zHi = zHi xor t[i]
+            zLo = zLo xor t[i + 1]
+            base += 512
+            shift -= 8
         }
         yHi = zHi
         yLo = zLo
     }
 
     /**
-     * Fills the tables from H. Bit k of a block (k = 0 the most significant bit of byte 0) stands for x^k, and
+     * Fills the table from H. Bit k of a block (k = 0 the most significant bit of byte 0) stands for x^k, and
      * multiplying by x is a right shift with the reduction 0xE1 << 120 when bit 127 falls out.
      */
-    private fun buildTables(hHi: Long, hLo: Long) {
+    private fun buildTable(hHi: Long, hLo: Long) {
         // powers[k] = H * x^k for k = 0..127.
         val pHi = LongArray(128)
         val pLo = LongArray(128)
@@ -259,19 +281,23 @@ internal class GcmCore(key: ByteArray, keyOffset: Int, keyLength: Int) {
             vl = (vl ushr 1) or (vh shl 63)
             vh = (vh ushr 1) xor (REDUCTION and -carry)
         }
+        val t = table
         for (p in 0 until POSITIONS) {
-            for (v in 0 until 16) {
-                var zh = 0L
-                var zl = 0L
-                // Nibble value bit 8 is the nibble's first (lowest k) bit.
-                for (t in 0 until 4) {
-                    if (v and (8 ushr t) != 0) {
-                        zh = zh xor pHi[4 * p + t]
-                        zl = zl xor pLo[4 * p + t]
-                    }
+            val base = p * 512
+            // Byte value bit 0x80 is the byte's first (lowest k) bit; every other value is the XOR of its lowest set
+            // bit's entry and the entry of the rest, both already filled when values go up.
+            for (v in 1 until 256) {
+                val low = v and -v
+                val rest = v xor low
+                val e = base + 2 * v
+                if (rest == 0) {
+                    val k = 8 * p + Integer.numberOfLeadingZeros(v) - 24
+                    t[e] = pHi[k]
+                    t[e + 1] = pLo[k]
+                } else {
+                    t[e] = t[base + 2 * rest] xor t[base + 2 * low]
+                    t[e + 1] = t[base + 2 * rest + 1] xor t[base + 2 * low + 1]
                 }
-                tableHi[p * 16 + v] = zh
-                tableLo[p * 16 + v] = zl
             }
         }
         pHi.fill(0)
@@ -283,23 +309,23 @@ internal class GcmCore(key: ByteArray, keyOffset: Int, keyLength: Int) {
     companion object {
         const val BLOCK: Int = 16
         const val IV_LENGTH: Int = 12
-        private const val POSITIONS = 32
+        private const val POSITIONS = 16
         // 64 blocks (1 KiB) of key stream per batch: a voice packet needs one batch.
         private const val BATCH_BLOCKS = 65
         private const val REDUCTION = -0x1f00000000000000L // 0xE1 << 56 as a signed Long
 
-        fun readLong(b: ByteArray, off: Int): Long =
-            (b[off].toLong() shl 56) or
-                ((b[off + 1].toLong() and 0xFF) shl 48) or
-                ((b[off + 2].toLong() and 0xFF) shl 40) or
-                ((b[off + 3].toLong() and 0xFF) shl 32) or
-                ((b[off + 4].toLong() and 0xFF) shl 24) or
-                ((b[off + 5].toLong() and 0xFF) shl 16) or
-                ((b[off + 6].toLong() and 0xFF) shl 8) or
-                (b[off + 7].toLong() and 0xFF)
+        // Views of byte arrays as longs/ints; HotSpot compiles their accesses to plain (unaligned) loads and stores.
+        private val BIG_ENDIAN_LONG: VarHandle = MethodHandles.byteArrayViewVarHandle(LongArray::class.java, ByteOrder.BIG_ENDIAN)
+        private val BIG_ENDIAN_INT: VarHandle = MethodHandles.byteArrayViewVarHandle(IntArray::class.java, ByteOrder.BIG_ENDIAN)
+        // Key stream XOR does not care about byte order, so it uses the CPU's own.
+        private val NATIVE_LONG: VarHandle = MethodHandles.byteArrayViewVarHandle(LongArray::class.java, ByteOrder.nativeOrder())
+
+        fun readLong(b: ByteArray, off: Int): Long = BIG_ENDIAN_LONG.get(b, off) as Long
+
+        fun readInt(b: ByteArray, off: Int): Int = BIG_ENDIAN_INT.get(b, off) as Int
 
         fun writeLong(b: ByteArray, off: Int, v: Long) {
-            for (i in 0 until 8) b[off + i] = (v ushr (56 - 8 * i)).toByte()
+            BIG_ENDIAN_LONG.set(b, off, v)
         }
     }
 }
