@@ -8,9 +8,10 @@ import java.io.File
 import java.lang.management.ManagementFactory
 
 /**
- * AES-GCM side by side in one JVM (issue 18): transport decryption of rtpsize datagrams with the new `GcmCore`, the
- * old one, libsodium over JNA and the JDK's `AES/GCM` re-initialised per packet; DAVE frame decryption with the new
- * and the old `DaveAesGcm` and with the JDK's CTR plus a GCM re-encryption for the 8-byte tag; and the whole DAVE
+ * AES-GCM side by side in one JVM (issue 18): transport decryption of rtpsize datagrams with the new `GcmCore` (8-bit
+ * and 4-bit tables), the old one, libsodium over JNA and the JDK's `AES/GCM` re-initialised per packet; DAVE frame
+ * decryption with the new (4-bit and 8-bit tables) and the old `DaveAesGcm`, and with the JDK's CTR plus a GCM
+ * re-encryption for the 8-byte tag, for 1, 10 and 50 senders' keys interleaved; and the whole DAVE
  * receive path per frame (`DaveFrameBench`). Prints, per loop, rate, ns per operation (wall time on this thread) and
  * bytes allocated per operation as a Markdown table, then per-round ratios. Every loop is checked on every datagram
  * or frame before measuring.
@@ -42,7 +43,7 @@ fun main(args: Array<String>) {
             bench.loops.indices.map { i -> GcmCase(bench.loops[i], n) { bench.run(i) } },
         )
     }
-    for ((senders, payload) in listOf(1 to 100, 10 to 100)) {
+    for ((senders, payload) in listOf(1 to 100, 10 to 100, 50 to 100)) {
         val bench = DaveGcmBench(count, senders, payload)
         bench.checkAll()
         groups += GcmGroup(

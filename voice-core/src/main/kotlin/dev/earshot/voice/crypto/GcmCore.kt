@@ -9,9 +9,11 @@ import javax.crypto.spec.SecretKeySpec
 /**
  * AES-GCM (NIST SP 800-38D) for one key with a 96-bit IV, built so that a warm operation allocates nothing: the block
  * cipher is the JDK's `AES/ECB/NoPadding`, initialised once per key (HotSpot runs it on AES-NI), which turns a batch
- * of counter blocks into key stream in one call; GHASH is computed here with 8-bit tables (16 byte positions x 256
- * values x 128 bits = 64 KiB per key, built once), so one block costs 16 table lookups. Blocks are read, and key stream
- * is applied, eight bytes at a time through [VarHandle] views of the byte arrays. The JDK's own GCM rebuilds its engine
+ * of counter blocks into key stream in one call; GHASH is computed here with tables built once per key: with
+ * [wideTables] 8-bit (16 byte positions x 256 values x 128 bits = 64 KiB, 16 lookups per block), else 4-bit (32 nibble
+ * positions x 16 values = 8 KiB, 32 lookups per block; better where many keys are in use at once and their tables
+ * would not stay in the CPU's caches). Each multiplication is unrolled with four independent partial sums. Blocks
+ * are read, and key stream is applied, eight bytes at a time through [VarHandle] views of the byte arrays. The JDK's own GCM rebuilds its engine
  * on every `init` (about 1 KB per packet on JDK 17) and refuses tags shorter than 96 bits, which DAVE needs; this class
  * does neither.
  *
@@ -23,14 +25,14 @@ import javax.crypto.spec.SecretKeySpec
  * GCM multipliers; a process sharing the CPU cache could in principle learn about the hash key from the access
  * pattern (the AES itself runs on AES-NI and has no tables).
  */
-internal class GcmCore(key: ByteArray, keyOffset: Int, keyLength: Int) {
+internal class GcmCore(key: ByteArray, keyOffset: Int, keyLength: Int, private val wideTables: Boolean = true) {
     private val ecb: Cipher = Cipher.getInstance("AES/ECB/NoPadding").apply {
         init(Cipher.ENCRYPT_MODE, SecretKeySpec(key, keyOffset, keyLength, "AES"))
     }
 
     // GHASH table: entry (p, v) is (byte value v at byte position p of a block) times H, its high and low 64 bits side
     // by side at [2 * (256 * p + v)] so that one lookup touches one cache line.
-    private val table = LongArray(POSITIONS * 256 * 2)
+    private val table = if (wideTables) LongArray(16 * 256 * 2) else LongArray(32 * 16 * 2)
 
     // Counter blocks in, key stream out; block 0 of the first batch of an operation is J0, whose encryption masks the tag.
     private val counters = ByteArray(BATCH_BLOCKS * BLOCK)
@@ -59,7 +61,7 @@ internal class GcmCore(key: ByteArray, keyOffset: Int, keyLength: Int) {
     init {
         val h = ByteArray(BLOCK)
         ecb.update(h, 0, BLOCK, h, 0)
-        buildTable(readLong(h, 0), readLong(h, 8))
+        if (wideTables) buildTable(readLong(h, 0), readLong(h, 8), 8) else buildTable(readLong(h, 0), readLong(h, 8), 4)
         h.fill(0)
     }
 
@@ -236,11 +238,120 @@ internal class GcmCore(key: ByteArray, keyOffset: Int, keyLength: Int) {
         while (i < end) partial[partialLength++] = buf[i++]
     }
 
+    private fun multiplyIn(xHi: Long, xLo: Long) {
+        if (wideTables) multiply8(xHi, xLo) else multiply4(xHi, xLo)
+    }
+
+    /** As [multiply8] with 4-bit tables: 32 lookups, four partial sums of eight. */
+    private fun multiply4(xHi: Long, xLo: Long) {
+        val a = yHi xor xHi
+        val b = yLo xor xLo
+        val t = table
+        val i0 = ((a ushr 59).toInt() and 0x1E)
+        var pHi = t[i0]
+        var pLo = t[i0 + 1]
+        val i1 = 0x20 + ((a ushr 55).toInt() and 0x1E)
+        pHi = pHi xor t[i1]
+        pLo = pLo xor t[i1 + 1]
+        val i2 = 0x40 + ((a ushr 51).toInt() and 0x1E)
+        pHi = pHi xor t[i2]
+        pLo = pLo xor t[i2 + 1]
+        val i3 = 0x60 + ((a ushr 47).toInt() and 0x1E)
+        pHi = pHi xor t[i3]
+        pLo = pLo xor t[i3 + 1]
+        val i4 = 0x80 + ((a ushr 43).toInt() and 0x1E)
+        pHi = pHi xor t[i4]
+        pLo = pLo xor t[i4 + 1]
+        val i5 = 0xA0 + ((a ushr 39).toInt() and 0x1E)
+        pHi = pHi xor t[i5]
+        pLo = pLo xor t[i5 + 1]
+        val i6 = 0xC0 + ((a ushr 35).toInt() and 0x1E)
+        pHi = pHi xor t[i6]
+        pLo = pLo xor t[i6 + 1]
+        val i7 = 0xE0 + ((a ushr 31).toInt() and 0x1E)
+        pHi = pHi xor t[i7]
+        pLo = pLo xor t[i7 + 1]
+        val i8 = 0x100 + ((a ushr 27).toInt() and 0x1E)
+        var qHi = t[i8]
+        var qLo = t[i8 + 1]
+        val i9 = 0x120 + ((a ushr 23).toInt() and 0x1E)
+        qHi = qHi xor t[i9]
+        qLo = qLo xor t[i9 + 1]
+        val i10 = 0x140 + ((a ushr 19).toInt() and 0x1E)
+        qHi = qHi xor t[i10]
+        qLo = qLo xor t[i10 + 1]
+        val i11 = 0x160 + ((a ushr 15).toInt() and 0x1E)
+        qHi = qHi xor t[i11]
+        qLo = qLo xor t[i11 + 1]
+        val i12 = 0x180 + ((a ushr 11).toInt() and 0x1E)
+        qHi = qHi xor t[i12]
+        qLo = qLo xor t[i12 + 1]
+        val i13 = 0x1A0 + ((a ushr 7).toInt() and 0x1E)
+        qHi = qHi xor t[i13]
+        qLo = qLo xor t[i13 + 1]
+        val i14 = 0x1C0 + ((a ushr 3).toInt() and 0x1E)
+        qHi = qHi xor t[i14]
+        qLo = qLo xor t[i14 + 1]
+        val i15 = 0x1E0 + ((a.toInt() shl 1) and 0x1E)
+        qHi = qHi xor t[i15]
+        qLo = qLo xor t[i15 + 1]
+        val i16 = 0x200 + ((b ushr 59).toInt() and 0x1E)
+        var rHi = t[i16]
+        var rLo = t[i16 + 1]
+        val i17 = 0x220 + ((b ushr 55).toInt() and 0x1E)
+        rHi = rHi xor t[i17]
+        rLo = rLo xor t[i17 + 1]
+        val i18 = 0x240 + ((b ushr 51).toInt() and 0x1E)
+        rHi = rHi xor t[i18]
+        rLo = rLo xor t[i18 + 1]
+        val i19 = 0x260 + ((b ushr 47).toInt() and 0x1E)
+        rHi = rHi xor t[i19]
+        rLo = rLo xor t[i19 + 1]
+        val i20 = 0x280 + ((b ushr 43).toInt() and 0x1E)
+        rHi = rHi xor t[i20]
+        rLo = rLo xor t[i20 + 1]
+        val i21 = 0x2A0 + ((b ushr 39).toInt() and 0x1E)
+        rHi = rHi xor t[i21]
+        rLo = rLo xor t[i21 + 1]
+        val i22 = 0x2C0 + ((b ushr 35).toInt() and 0x1E)
+        rHi = rHi xor t[i22]
+        rLo = rLo xor t[i22 + 1]
+        val i23 = 0x2E0 + ((b ushr 31).toInt() and 0x1E)
+        rHi = rHi xor t[i23]
+        rLo = rLo xor t[i23 + 1]
+        val i24 = 0x300 + ((b ushr 27).toInt() and 0x1E)
+        var sHi = t[i24]
+        var sLo = t[i24 + 1]
+        val i25 = 0x320 + ((b ushr 23).toInt() and 0x1E)
+        sHi = sHi xor t[i25]
+        sLo = sLo xor t[i25 + 1]
+        val i26 = 0x340 + ((b ushr 19).toInt() and 0x1E)
+        sHi = sHi xor t[i26]
+        sLo = sLo xor t[i26 + 1]
+        val i27 = 0x360 + ((b ushr 15).toInt() and 0x1E)
+        sHi = sHi xor t[i27]
+        sLo = sLo xor t[i27 + 1]
+        val i28 = 0x380 + ((b ushr 11).toInt() and 0x1E)
+        sHi = sHi xor t[i28]
+        sLo = sLo xor t[i28 + 1]
+        val i29 = 0x3A0 + ((b ushr 7).toInt() and 0x1E)
+        sHi = sHi xor t[i29]
+        sLo = sLo xor t[i29 + 1]
+        val i30 = 0x3C0 + ((b ushr 3).toInt() and 0x1E)
+        sHi = sHi xor t[i30]
+        sLo = sLo xor t[i30 + 1]
+        val i31 = 0x3E0 + ((b.toInt() shl 1) and 0x1E)
+        sHi = sHi xor t[i31]
+        sLo = sLo xor t[i31 + 1]
+        yHi = (pHi xor qHi) xor (rHi xor sHi)
+        yLo = (pLo xor qLo) xor (rLo xor sLo)
+    }
+
     /**
      * Y = (Y xor X) * H, with one table lookup per byte of Y xor X. Unrolled, with four partial sums of four lookups
      * each, so that the XORs form a shallow tree rather than one chain of 16.
      */
-    private fun multiplyIn(xHi: Long, xLo: Long) {
+    private fun multiply8(xHi: Long, xLo: Long) {
         val a = yHi xor xHi
         val b = yLo xor xLo
         val t = table
@@ -300,7 +411,7 @@ internal class GcmCore(key: ByteArray, keyOffset: Int, keyLength: Int) {
      * Fills the table from H. Bit k of a block (k = 0 the most significant bit of byte 0) stands for x^k, and
      * multiplying by x is a right shift with the reduction 0xE1 << 120 when bit 127 falls out.
      */
-    private fun buildTable(hHi: Long, hLo: Long) {
+    private fun buildTable(hHi: Long, hLo: Long, bits: Int) {
         // powers[k] = H * x^k for k = 0..127.
         val pHi = LongArray(128)
         val pLo = LongArray(128)
@@ -314,16 +425,17 @@ internal class GcmCore(key: ByteArray, keyOffset: Int, keyLength: Int) {
             vh = (vh ushr 1) xor (REDUCTION and -carry)
         }
         val t = table
-        for (p in 0 until POSITIONS) {
-            val base = p * 512
-            // Byte value bit 0x80 is the byte's first (lowest k) bit; every other value is the XOR of its lowest set
+        val values = 1 shl bits
+        for (p in 0 until 128 / bits) {
+            val base = p * values * 2
+            // The value's top bit is the chunk's first (lowest k) bit; every other value is the XOR of its lowest set
             // bit's entry and the entry of the rest, both already filled when values go up.
-            for (v in 1 until 256) {
+            for (v in 1 until values) {
                 val low = v and -v
                 val rest = v xor low
                 val e = base + 2 * v
                 if (rest == 0) {
-                    val k = 8 * p + Integer.numberOfLeadingZeros(v) - 24
+                    val k = bits * p + Integer.numberOfLeadingZeros(v) - (32 - bits)
                     t[e] = pHi[k]
                     t[e + 1] = pLo[k]
                 } else {
@@ -341,7 +453,6 @@ internal class GcmCore(key: ByteArray, keyOffset: Int, keyLength: Int) {
     companion object {
         const val BLOCK: Int = 16
         const val IV_LENGTH: Int = 12
-        private const val POSITIONS = 16
         // 64 blocks (1 KiB) of key stream per batch: a voice packet needs one batch.
         private const val BATCH_BLOCKS = 65
         private const val REDUCTION = -0x1f00000000000000L // 0xE1 << 56 as a signed Long

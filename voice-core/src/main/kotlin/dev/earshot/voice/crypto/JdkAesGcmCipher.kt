@@ -9,15 +9,16 @@ import java.security.GeneralSecurityException
 /**
  * AES-256-GCM on the JDK's AES, the default for AES-GCM (unless `earshot.crypto.aesgcm=libsodium`): [GcmCore] runs the
  * block cipher through one `AES/ECB/NoPadding` instance kept for the key (AES-NI on HotSpot; J0 and the packet's key
- * stream in one call) and GHASH in Kotlin with 8-bit tables, so a warm decrypt allocates nothing and needs no native
- * library. Decryption checks the tag over the ciphertext first and only then decrypts in place, so a forged packet is
- * left untouched. In the side-by-side benchmark (`GcmBenchmark`) it is faster than libsodium over JNA for voice-sized
- * packets, which is why it is the default ([TransportCipher.AES_GCM_PROVIDER_PROPERTY]).
+ * stream in one call) and GHASH in Kotlin with 8-bit tables by default (one key per connection; [wideTables] false:
+ * 4-bit), so a warm decrypt allocates nothing and needs no native library. Decryption checks the tag over the
+ * ciphertext first and only then decrypts in place, so a forged packet is left untouched. In the side-by-side benchmark
+ * (`GcmBenchmark`) it is faster than libsodium over JNA for voice-sized packets, which is why it is the default
+ * ([TransportCipher.AES_GCM_PROVIDER_PROPERTY]).
  */
-internal class JdkAesGcmCipher(secretKey: ByteArray) : TransportCipher {
+internal class JdkAesGcmCipher(secretKey: ByteArray, wideTables: Boolean = true) : TransportCipher {
     override val mode: EncryptionMode get() = EncryptionMode.AEAD_AES256_GCM_RTPSIZE
 
-    private val gcm = GcmCore(secretKey, 0, TransportCipher.KEY_LENGTH)
+    private val gcm = GcmCore(secretKey, 0, TransportCipher.KEY_LENGTH, wideTables)
     // 12-byte IV = 4-byte wire suffix then 8 zero bytes; only the first 4 bytes are ever rewritten.
     private val iv = ByteArray(IV_LENGTH)
     // Encryption lands here first so that out may alias the inputs.

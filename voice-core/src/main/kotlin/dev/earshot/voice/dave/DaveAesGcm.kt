@@ -7,12 +7,15 @@ import dev.earshot.voice.crypto.GcmCore
  *
  * The JDK's GCM refuses tags shorter than 96 bits, so this runs on [GcmCore]: the JDK's AES (AES-NI) in ECB mode for
  * the key stream and the tag mask, GHASH in Kotlin, and the truncated tag compared in constant time. Key schedule and
- * GHASH tables (64 KiB) are built once per instance, so keep one instance per key; a warm frame allocates nothing.
+ * GHASH tables are built once per instance, so keep one instance per key; a warm frame allocates nothing. There is one
+ * key per sender and generation, so the tables are 4-bit by default (8 KiB per key; [wideTables]: 8-bit, 64 KiB):
+ * in `GcmBenchmark` the 8-bit ones were faster up to about 10 senders and slower from 50, when the keys' tables no
+ * longer stay in the CPU's caches.
  * An operation is [begin], any [aad] calls, then [process] calls, then [finishEncrypt] or [finishDecrypt].
  * Decrypting, the plaintext is kept in a buffer of this instance and reaches the caller's output only once the tag
  * matches, so a forged frame leaves the output untouched. Not thread-safe.
  */
-internal class DaveAesGcm(key: ByteArray) {
+internal class DaveAesGcm(key: ByteArray, wideTables: Boolean = false) {
     private val gcm: GcmCore
     private val nonce = ByteArray(NONCE_LENGTH)
     private var encrypting = false
@@ -27,7 +30,7 @@ internal class DaveAesGcm(key: ByteArray) {
 
     init {
         require(key.size >= DaveKeyRatchet.KEY_LENGTH) { "AES-128 needs a 16-byte key" }
-        gcm = GcmCore(key, 0, DaveKeyRatchet.KEY_LENGTH)
+        gcm = GcmCore(key, 0, DaveKeyRatchet.KEY_LENGTH, wideTables)
     }
 
     /** Starts an operation with the nonce expanded from [truncatedNonce]. */

@@ -18,12 +18,13 @@ class GcmBench(count: Int, private val payload: Int) {
     private val datagrams: Array<ByteArray> = Array(count) { i -> seal(i, plaintexts[i]) }
     private val buffer = ByteArray(2048)
 
-    private val current = JdkAesGcmCipher(key)
+    private val current = JdkAesGcmCipher(key, wideTables = true)
+    private val narrow = JdkAesGcmCipher(key, wideTables = false)
     private val legacy = LegacyJdkAesGcm(key)
     private val sodium: TransportCipher? = if (Sodium.aesGcmAvailable) SodiumAesGcmCipher(Sodium.bindings!!, key) else null
     private val jce = JceGcmPerPacket(key)
 
-    private val impls: List<Impl> = listOfNotNull(Impl.NEW, Impl.OLD, sodium?.let { Impl.SODIUM }, Impl.JCE)
+    private val impls: List<Impl> = listOfNotNull(Impl.NEW, Impl.NARROW, Impl.OLD, sodium?.let { Impl.SODIUM }, Impl.JCE)
 
     /** Names of the loops [run] takes, in order; libsodium's only where it loads here. */
     val loops: List<String> = impls.map { it.label }
@@ -54,6 +55,7 @@ class GcmBench(count: Int, private val payload: Int) {
         System.arraycopy(d, 0, buffer, 0, d.size)
         return when (impl) {
             Impl.NEW -> current.decrypt(buffer, 0, d.size, aadLength)
+            Impl.NARROW -> narrow.decrypt(buffer, 0, d.size, aadLength)
             Impl.OLD -> legacy.decrypt(buffer, d.size, aadLength)
             Impl.SODIUM -> sodium!!.decrypt(buffer, 0, d.size, aadLength)
             Impl.JCE -> jce.decrypt(buffer, d.size, aadLength)
@@ -61,7 +63,8 @@ class GcmBench(count: Int, private val payload: Int) {
     }
 
     private enum class Impl(val label: String) {
-        NEW("GcmCore, new (8-bit tables, 8-byte reads; JdkAesGcmCipher)"),
+        NEW("GcmCore, new, 8-bit tables (64 KiB per key; JdkAesGcmCipher's default)"),
+        NARROW("GcmCore, new, 4-bit tables (8 KiB per key)"),
         OLD("GcmCore, old (4-bit tables, byte loops)"),
         SODIUM("libsodium over JNA (SodiumAesGcmCipher)"),
         JCE("JDK AES/GCM Cipher re-initialised per packet"),

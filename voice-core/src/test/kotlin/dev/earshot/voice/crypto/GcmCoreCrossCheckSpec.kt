@@ -9,8 +9,8 @@ import javax.crypto.spec.GCMParameterSpec
 import javax.crypto.spec.SecretKeySpec
 
 /**
- * [GcmCore] against the JDK's `AES/GCM/NoPadding` on random keys (AES-128 and AES-256), IVs, AAD of 0..80 bytes and
- * text of 0..1500 bytes, fed whole and in random pieces: same ciphertext, same 16-byte tag, and decryption (hashing
+ * [GcmCore] (8-bit and 4-bit tables) against the JDK's `AES/GCM/NoPadding` on random keys (AES-128 and AES-256), IVs,
+ * AAD of 0..80 bytes and text of 0..1500 bytes, fed whole and in random pieces: same ciphertext, same 16-byte tag, and decryption (hashing
  * as it goes, or authenticating first) gives back the plaintext. Then [JdkAesGcmCipher] on random rtpsize packets: any
  * byte of AAD, ciphertext, tag or nonce suffix flipped is refused and leaves the packet untouched.
  */
@@ -35,7 +35,7 @@ class GcmCoreCrossCheckSpec : FunSpec({
 
     val lengths = listOf(0, 1, 15, 16, 17, 31, 32, 33, 63, 64, 65, 104, 1008, 1023, 1024, 1025, 1039, 1040, 1041, 1500)
 
-    test("ciphertext and tag equal the JDK's for 600 random cases of text 0..1500 bytes and AAD 0..80 bytes") {
+    test("ciphertext and tag equal the JDK's for 600 random cases of text 0..1500 bytes and AAD 0..80 bytes, both table widths") {
         val r = Random(18)
         for (case in 0 until 600) {
             val key = ByteArray(if (case % 2 == 0) 16 else 32).also(r::nextBytes)
@@ -45,8 +45,9 @@ class GcmCoreCrossCheckSpec : FunSpec({
             val plain = ByteArray(len).also(r::nextBytes)
             val expected = jdkSeal(key, iv, aad, plain)
             val whole = case % 3 != 0
-            val gcm = GcmCore(key, 0, key.size)
-            withClue("case $case: key ${key.size} B, text $len B, AAD ${aad.size} B, whole $whole") {
+            val wide = case % 4 >= 2
+            val gcm = GcmCore(key, 0, key.size, wideTables = wide)
+            withClue("case $case: key ${key.size} B, text $len B, AAD ${aad.size} B, whole $whole, 8-bit tables $wide") {
                 // Encrypt; the length hint is given in one case out of two.
                 val sealed = ByteArray(len + 16)
                 gcm.start(iv, 0, if (case % 2 == 0) len else 0)
@@ -78,7 +79,7 @@ class GcmCoreCrossCheckSpec : FunSpec({
         }
     }
 
-    test("the old 4-bit GcmCore and the new one agree on the same random cases (tag and ciphertext)") {
+    test("the old 4-bit GcmCore and the new one (both table widths) agree on the same random cases (tag and ciphertext)") {
         val r = Random(1818)
         for (case in 0 until 200) {
             val key = ByteArray(32).also(r::nextBytes)
@@ -87,7 +88,7 @@ class GcmCoreCrossCheckSpec : FunSpec({
             val plain = ByteArray(r.nextInt(1501)).also(r::nextBytes)
             val a = ByteArray(plain.size + 16)
             val b = ByteArray(plain.size + 16)
-            GcmCore(key, 0, 32).run {
+            GcmCore(key, 0, 32, wideTables = case % 2 == 0).run {
                 start(iv, 0); aad(aad, 0, aad.size); encrypt(plain, 0, plain.size, a, 0); finish(); copyTag(a, plain.size, 16)
             }
             LegacyGcmCore(key, 0, 32).run {

@@ -83,7 +83,7 @@ class DaveAesGcmSpec : FunSpec({
             val expected = jdkSeal(key, nonce, plain, aad).copyOf(plain.size + 8)
             seal(key, nonce, plain, aad).hex() shouldBe expected.hex()
 
-            val gcm = DaveAesGcm(key)
+            val gcm = DaveAesGcm(key, wideTables = case % 2 == 1)
             val out = ByteArray(plain.size + 8)
             gcm.begin(false, nonce)
             gcm.aad(aad, 0, aad.size)

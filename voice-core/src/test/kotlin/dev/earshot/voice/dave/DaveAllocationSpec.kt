@@ -7,7 +7,7 @@ import java.lang.management.ManagementFactory
 /**
  * Warm DAVE frames allocate nothing: the frame layer reuses its buffers and the AES-GCM runs on one JDK cipher per key
  * with GHASH tables built once (`GcmCore`). (With BouncyCastle's GCM it was about 740 bytes per frame.) Each pass makes
- * fresh decryptors, whose per-key setup (cipher and 64 KiB of GHASH tables per sender) is not per frame: it cancels in
+ * fresh decryptors, whose per-key setup (cipher and GHASH tables per sender) is not per frame: it cancels in
  * the difference between a short and a long pass.
  */
 class DaveAllocationSpec : FunSpec({
