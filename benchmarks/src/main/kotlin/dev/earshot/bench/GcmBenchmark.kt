@@ -71,7 +71,7 @@ fun main(args: Array<String>) {
                 median, rates.first(), rates.last(), 1e9 / median, 1e9 / rates.last(), 1e9 / rates.first(), alloc[alloc.size / 2])
             System.err.println(tableRows.last())
         }
-        // Every case against the group's first (the shipped path) and, where present, against libsodium.
+        // Every case against the group's first, the shipped path.
         for (j in 1 until g.cases.size) {
             ratioRows += gcmRatio("${g.name}: ${g.cases[0].name} / ${g.cases[j].name} (rate)", samples[0], samples[j])
         }

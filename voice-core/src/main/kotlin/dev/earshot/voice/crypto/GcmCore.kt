@@ -13,9 +13,9 @@ import javax.crypto.spec.SecretKeySpec
  * [wideTables] 8-bit (16 byte positions x 256 values x 128 bits = 64 KiB, 16 lookups per block), else 4-bit (32 nibble
  * positions x 16 values = 8 KiB, 32 lookups per block; better where many keys are in use at once and their tables
  * would not stay in the CPU's caches). Each multiplication is unrolled with four independent partial sums. Blocks
- * are read, and key stream is applied, eight bytes at a time through [VarHandle] views of the byte arrays. The JDK's own GCM rebuilds its engine
- * on every `init` (about 1 KB per packet on JDK 17) and refuses tags shorter than 96 bits, which DAVE needs; this class
- * does neither.
+ * are read, and key stream is applied, eight bytes at a time through [VarHandle] views of the byte arrays. The JDK's
+ * own GCM rebuilds its engine on every `init` (about 1 KB per packet on JDK 17) and refuses tags shorter than 96 bits,
+ * which DAVE needs; this class does neither.
  *
  * One operation: [start], any [aad] calls, then [encrypt] or [decrypt] calls (or only [authenticate] calls followed
  * by [decrypt]s, see there), then [finish], which yields the full 16-byte tag, then [tagMatches] to compare a
@@ -30,8 +30,8 @@ internal class GcmCore(key: ByteArray, keyOffset: Int, keyLength: Int, private v
         init(Cipher.ENCRYPT_MODE, SecretKeySpec(key, keyOffset, keyLength, "AES"))
     }
 
-    // GHASH table: entry (p, v) is (byte value v at byte position p of a block) times H, its high and low 64 bits side
-    // by side at [2 * (256 * p + v)] so that one lookup touches one cache line.
+    // GHASH table: entry (p, v) is (value v of the chunk at position p of a block; chunks of 8 or 4 bits) times H, its
+    // high and low 64 bits side by side at [2 * (values * p + v)] so that one lookup touches one cache line.
     private val table = if (wideTables) LongArray(16 * 256 * 2) else LongArray(32 * 16 * 2)
 
     // Counter blocks in, key stream out; block 0 of the first batch of an operation is J0, whose encryption masks the tag.
