@@ -1,31 +1,38 @@
 package dev.earshot.voice.crypto
 
+import java.lang.invoke.MethodHandles
+import java.lang.invoke.VarHandle
+import java.nio.ByteOrder
 import javax.crypto.Cipher
 import javax.crypto.spec.SecretKeySpec
 
 /**
  * AES-GCM (NIST SP 800-38D) for one key with a 96-bit IV, built so that a warm operation allocates nothing: the block
  * cipher is the JDK's `AES/ECB/NoPadding`, initialised once per key (HotSpot runs it on AES-NI), which turns a batch
- * of counter blocks into key stream in one call; GHASH is computed here with 4-bit tables (32 positions x 16 values x
- * 128 bits = 8 KiB per key, built once). The JDK's own GCM rebuilds its engine on every `init` (about 1.1 KB per
- * packet on JDK 17) and refuses tags shorter than 96 bits, which DAVE needs; this class does neither.
+ * of counter blocks into key stream in one call; GHASH is computed here with tables built once per key: with
+ * [wideTables] 8-bit (16 byte positions x 256 values x 128 bits = 64 KiB, 16 lookups per block), else 4-bit (32 nibble
+ * positions x 16 values = 8 KiB, 32 lookups per block; better where many keys are in use at once and their tables
+ * would not stay in the CPU's caches). Each multiplication is unrolled with four independent partial sums. Blocks
+ * are read, and key stream is applied, eight bytes at a time through [VarHandle] views of the byte arrays. The JDK's
+ * own GCM rebuilds its engine on every `init` (about 1 KB per packet on JDK 17) and refuses tags shorter than 96 bits,
+ * which DAVE needs; this class does neither.
  *
  * One operation: [start], any [aad] calls, then [encrypt] or [decrypt] calls (or only [authenticate] calls followed
  * by [decrypt]s, see there), then [finish], which yields the full 16-byte tag, then [tagMatches] to compare a
  * received tag of any length in constant time. Not thread-safe: one instance per user of the key.
  *
- * Side channels: the GHASH tables are indexed by the running hash, as in BouncyCastle's default GCM multiplier; a
- * process sharing the CPU cache could in principle learn about the hash key from the access pattern (the AES itself
- * runs on AES-NI and has no tables).
+ * Side channels: the GHASH tables are indexed by the running hash, as in BouncyCastle's and OpenSSL's table-driven
+ * GCM multipliers; a process sharing the CPU cache could in principle learn about the hash key from the access
+ * pattern (the AES itself runs on AES-NI and has no tables).
  */
-internal class GcmCore(key: ByteArray, keyOffset: Int, keyLength: Int) {
+internal class GcmCore(key: ByteArray, keyOffset: Int, keyLength: Int, private val wideTables: Boolean = true) {
     private val ecb: Cipher = Cipher.getInstance("AES/ECB/NoPadding").apply {
         init(Cipher.ENCRYPT_MODE, SecretKeySpec(key, keyOffset, keyLength, "AES"))
     }
 
-    // GHASH tables: entry (p, v) is (nibble v at nibble position p of a block) times H, as high and low 64 bits.
-    private val tableHi = LongArray(POSITIONS * 16)
-    private val tableLo = LongArray(POSITIONS * 16)
+    // GHASH table: entry (p, v) is (value v of the chunk at position p of a block; chunks of 8 or 4 bits) times H, its
+    // high and low 64 bits side by side at [2 * (values * p + v)] so that one lookup touches one cache line.
+    private val table = if (wideTables) LongArray(16 * 256 * 2) else LongArray(32 * 16 * 2)
 
     // Counter blocks in, key stream out; block 0 of the first batch of an operation is J0, whose encryption masks the tag.
     private val counters = ByteArray(BATCH_BLOCKS * BLOCK)
@@ -34,7 +41,10 @@ internal class GcmCore(key: ByteArray, keyOffset: Int, keyLength: Int) {
     private var streamEnd = 0
     private var counter = 0
     private var needJ0 = true
-    private val maskJ0 = ByteArray(BLOCK)
+    private var ivHigh = 0L
+    private var ivLow = 0
+    private var maskHi = 0L
+    private var maskLo = 0L
 
     // GHASH state: the accumulator, a partial block, and the byte counts of AAD and ciphertext.
     private var yHi = 0L
@@ -51,13 +61,18 @@ internal class GcmCore(key: ByteArray, keyOffset: Int, keyLength: Int) {
     init {
         val h = ByteArray(BLOCK)
         ecb.update(h, 0, BLOCK, h, 0)
-        buildTables(readLong(h, 0), readLong(h, 8))
+        if (wideTables) buildTable(readLong(h, 0), readLong(h, 8), 8) else buildTable(readLong(h, 0), readLong(h, 8), 4)
         h.fill(0)
     }
 
-    /** Starts an operation with the 12-byte IV at `iv[ivOffset ...]`. */
-    fun start(iv: ByteArray, ivOffset: Int) {
-        for (b in 0 until BATCH_BLOCKS) System.arraycopy(iv, ivOffset, counters, b * BLOCK, IV_LENGTH)
+    /**
+     * Starts an operation with the 12-byte IV at `iv[ivOffset ...]`. If [textLength] (bytes of text the operation will
+     * process) is given, J0 and the key stream for that many bytes (up to 1 KiB) are made now in one call of the block
+     * cipher; otherwise as the text arrives.
+     */
+    fun start(iv: ByteArray, ivOffset: Int, textLength: Int = 0) {
+        ivHigh = readLong(iv, ivOffset)
+        ivLow = readInt(iv, ivOffset + 8)
         counter = 1
         needJ0 = true
         streamPos = 0
@@ -68,6 +83,7 @@ internal class GcmCore(key: ByteArray, keyOffset: Int, keyLength: Int) {
         inCiphertext = false
         aadBytes = 0L
         textBytes = 0L
+        if (textLength > 0) refill(textLength)
     }
 
     /** Feeds additional authenticated data; all of it comes before any text. */
@@ -107,11 +123,8 @@ internal class GcmCore(key: ByteArray, keyOffset: Int, keyLength: Int) {
         }
         var done = 0
         while (done < len) {
-            val chunk = minOf(len - done, BATCH_BLOCKS * BLOCK - BLOCK)
-            if (!authenticated) hash(input, inOff + done, chunk)
-            var k = 0
-            while (k < chunk) k += xorStream(input, inOff + done + k, out, outOff + done + k, chunk - k)
-            done += chunk
+            val n = xorStream(input, inOff + done, out, outOff + done, len - done, hashFirst = !authenticated)
+            done += n
         }
     }
 
@@ -125,9 +138,8 @@ internal class GcmCore(key: ByteArray, keyOffset: Int, keyLength: Int) {
         }
         multiplyIn(aadBytes * 8, textBytes * 8)
         if (needJ0) refill(0)
-        writeLong(tag, 0, yHi)
-        writeLong(tag, 8, yLo)
-        for (i in 0 until BLOCK) tag[i] = (tag[i].toInt() xor maskJ0[i].toInt()).toByte()
+        writeLong(tag, 0, yHi xor maskHi)
+        writeLong(tag, 8, yLo xor maskLo)
     }
 
     /** Copies the first [len] bytes of the tag of the last [finish] to `out[off ...]`. */
@@ -152,17 +164,30 @@ internal class GcmCore(key: ByteArray, keyOffset: Int, keyLength: Int) {
         }
     }
 
-    /** XORs up to [len] bytes of key stream into out; returns how many (at least 1). */
-    private fun xorStream(input: ByteArray, inOff: Int, out: ByteArray, outOff: Int, len: Int): Int {
+    /**
+     * XORs up to [len] bytes of key stream into out, eight at a time; returns how many (at least 1). With [hashFirst]
+     * the input is fed to GHASH before out (which may alias it) is written.
+     */
+    private fun xorStream(
+        input: ByteArray, inOff: Int, out: ByteArray, outOff: Int, len: Int, hashFirst: Boolean = false,
+    ): Int {
         if (streamPos == streamEnd) refill(len)
         val n = minOf(len, streamEnd - streamPos)
+        if (hashFirst) hash(input, inOff, n)
         val s = stream
-        var p = streamPos
-        for (i in 0 until n) {
-            out[outOff + i] = (input[inOff + i].toInt() xor s[p].toInt()).toByte()
-            p++
+        val p = streamPos
+        var i = 0
+        while (i <= n - 8) {
+            val k = NATIVE_LONG.get(s, p + i) as Long
+            val x = NATIVE_LONG.get(input, inOff + i) as Long
+            NATIVE_LONG.set(out, outOff + i, x xor k)
+            i += 8
         }
-        streamPos = p
+        while (i < n) {
+            out[outOff + i] = (input[inOff + i].toInt() xor s[p + i].toInt()).toByte()
+            i++
+        }
+        streamPos = p + n
         return n
     }
 
@@ -173,8 +198,9 @@ internal class GcmCore(key: ByteArray, keyOffset: Int, keyLength: Int) {
         if (needJ0) {
             writeCounter(0, 1)
             first = 1
+        } else if (blocks == 0) {
+            blocks = 1
         }
-        if (blocks == 0 && !needJ0) blocks = 1
         for (b in 0 until blocks) {
             counter++
             writeCounter(first + b, counter)
@@ -182,7 +208,8 @@ internal class GcmCore(key: ByteArray, keyOffset: Int, keyLength: Int) {
         val total = first + blocks
         ecb.update(counters, 0, total * BLOCK, stream, 0)
         if (needJ0) {
-            System.arraycopy(stream, 0, maskJ0, 0, BLOCK)
+            maskHi = readLong(stream, 0)
+            maskLo = readLong(stream, 8)
             needJ0 = false
         }
         streamPos = first * BLOCK
@@ -190,11 +217,9 @@ internal class GcmCore(key: ByteArray, keyOffset: Int, keyLength: Int) {
     }
 
     private fun writeCounter(block: Int, value: Int) {
-        val at = block * BLOCK + IV_LENGTH
-        counters[at] = (value ushr 24).toByte()
-        counters[at + 1] = (value ushr 16).toByte()
-        counters[at + 2] = (value ushr 8).toByte()
-        counters[at + 3] = value.toByte()
+        val at = block * BLOCK
+        writeLong(counters, at, ivHigh)
+        writeLong(counters, at + 8, (ivLow.toLong() shl 32) or (value.toLong() and 0xFFFFFFFFL))
     }
 
     private fun hash(buf: ByteArray, off: Int, len: Int) {
@@ -213,40 +238,180 @@ internal class GcmCore(key: ByteArray, keyOffset: Int, keyLength: Int) {
         while (i < end) partial[partialLength++] = buf[i++]
     }
 
-    /** Y = (Y xor X) * H, with one table lookup per nibble of Y xor X. */
     private fun multiplyIn(xHi: Long, xLo: Long) {
+        if (wideTables) multiply8(xHi, xLo) else multiply4(xHi, xLo)
+    }
+
+    /** As [multiply8] with 4-bit tables: 32 lookups, four partial sums of eight. */
+    private fun multiply4(xHi: Long, xLo: Long) {
         val a = yHi xor xHi
         val b = yLo xor xLo
-        val th = tableHi
-        val tl = tableLo
-        var zHi = 0L
-        var zLo = 0L
-        var shift = 60
-        var base = 0
-        while (shift >= 0) {
-            val i = base + ((a ushr shift).toInt() and 15)
-            zHi = zHi xor th[i]
-            zLo = zLo xor tl[i]
-            shift -= 4
-            base += 16
-        }
-        shift = 60
-        while (shift >= 0) {
-            val i = base + ((b ushr shift).toInt() and 15)
-            zHi = zHi xor th[i]
-            zLo = zLo xor tl[i]
-            shift -= 4
-            base += 16
-        }
-        yHi = zHi
-        yLo = zLo
+        val t = table
+        val i0 = ((a ushr 59).toInt() and 0x1E)
+        var pHi = t[i0]
+        var pLo = t[i0 + 1]
+        val i1 = 0x20 + ((a ushr 55).toInt() and 0x1E)
+        pHi = pHi xor t[i1]
+        pLo = pLo xor t[i1 + 1]
+        val i2 = 0x40 + ((a ushr 51).toInt() and 0x1E)
+        pHi = pHi xor t[i2]
+        pLo = pLo xor t[i2 + 1]
+        val i3 = 0x60 + ((a ushr 47).toInt() and 0x1E)
+        pHi = pHi xor t[i3]
+        pLo = pLo xor t[i3 + 1]
+        val i4 = 0x80 + ((a ushr 43).toInt() and 0x1E)
+        pHi = pHi xor t[i4]
+        pLo = pLo xor t[i4 + 1]
+        val i5 = 0xA0 + ((a ushr 39).toInt() and 0x1E)
+        pHi = pHi xor t[i5]
+        pLo = pLo xor t[i5 + 1]
+        val i6 = 0xC0 + ((a ushr 35).toInt() and 0x1E)
+        pHi = pHi xor t[i6]
+        pLo = pLo xor t[i6 + 1]
+        val i7 = 0xE0 + ((a ushr 31).toInt() and 0x1E)
+        pHi = pHi xor t[i7]
+        pLo = pLo xor t[i7 + 1]
+        val i8 = 0x100 + ((a ushr 27).toInt() and 0x1E)
+        var qHi = t[i8]
+        var qLo = t[i8 + 1]
+        val i9 = 0x120 + ((a ushr 23).toInt() and 0x1E)
+        qHi = qHi xor t[i9]
+        qLo = qLo xor t[i9 + 1]
+        val i10 = 0x140 + ((a ushr 19).toInt() and 0x1E)
+        qHi = qHi xor t[i10]
+        qLo = qLo xor t[i10 + 1]
+        val i11 = 0x160 + ((a ushr 15).toInt() and 0x1E)
+        qHi = qHi xor t[i11]
+        qLo = qLo xor t[i11 + 1]
+        val i12 = 0x180 + ((a ushr 11).toInt() and 0x1E)
+        qHi = qHi xor t[i12]
+        qLo = qLo xor t[i12 + 1]
+        val i13 = 0x1A0 + ((a ushr 7).toInt() and 0x1E)
+        qHi = qHi xor t[i13]
+        qLo = qLo xor t[i13 + 1]
+        val i14 = 0x1C0 + ((a ushr 3).toInt() and 0x1E)
+        qHi = qHi xor t[i14]
+        qLo = qLo xor t[i14 + 1]
+        val i15 = 0x1E0 + ((a.toInt() shl 1) and 0x1E)
+        qHi = qHi xor t[i15]
+        qLo = qLo xor t[i15 + 1]
+        val i16 = 0x200 + ((b ushr 59).toInt() and 0x1E)
+        var rHi = t[i16]
+        var rLo = t[i16 + 1]
+        val i17 = 0x220 + ((b ushr 55).toInt() and 0x1E)
+        rHi = rHi xor t[i17]
+        rLo = rLo xor t[i17 + 1]
+        val i18 = 0x240 + ((b ushr 51).toInt() and 0x1E)
+        rHi = rHi xor t[i18]
+        rLo = rLo xor t[i18 + 1]
+        val i19 = 0x260 + ((b ushr 47).toInt() and 0x1E)
+        rHi = rHi xor t[i19]
+        rLo = rLo xor t[i19 + 1]
+        val i20 = 0x280 + ((b ushr 43).toInt() and 0x1E)
+        rHi = rHi xor t[i20]
+        rLo = rLo xor t[i20 + 1]
+        val i21 = 0x2A0 + ((b ushr 39).toInt() and 0x1E)
+        rHi = rHi xor t[i21]
+        rLo = rLo xor t[i21 + 1]
+        val i22 = 0x2C0 + ((b ushr 35).toInt() and 0x1E)
+        rHi = rHi xor t[i22]
+        rLo = rLo xor t[i22 + 1]
+        val i23 = 0x2E0 + ((b ushr 31).toInt() and 0x1E)
+        rHi = rHi xor t[i23]
+        rLo = rLo xor t[i23 + 1]
+        val i24 = 0x300 + ((b ushr 27).toInt() and 0x1E)
+        var sHi = t[i24]
+        var sLo = t[i24 + 1]
+        val i25 = 0x320 + ((b ushr 23).toInt() and 0x1E)
+        sHi = sHi xor t[i25]
+        sLo = sLo xor t[i25 + 1]
+        val i26 = 0x340 + ((b ushr 19).toInt() and 0x1E)
+        sHi = sHi xor t[i26]
+        sLo = sLo xor t[i26 + 1]
+        val i27 = 0x360 + ((b ushr 15).toInt() and 0x1E)
+        sHi = sHi xor t[i27]
+        sLo = sLo xor t[i27 + 1]
+        val i28 = 0x380 + ((b ushr 11).toInt() and 0x1E)
+        sHi = sHi xor t[i28]
+        sLo = sLo xor t[i28 + 1]
+        val i29 = 0x3A0 + ((b ushr 7).toInt() and 0x1E)
+        sHi = sHi xor t[i29]
+        sLo = sLo xor t[i29 + 1]
+        val i30 = 0x3C0 + ((b ushr 3).toInt() and 0x1E)
+        sHi = sHi xor t[i30]
+        sLo = sLo xor t[i30 + 1]
+        val i31 = 0x3E0 + ((b.toInt() shl 1) and 0x1E)
+        sHi = sHi xor t[i31]
+        sLo = sLo xor t[i31 + 1]
+        yHi = (pHi xor qHi) xor (rHi xor sHi)
+        yLo = (pLo xor qLo) xor (rLo xor sLo)
     }
 
     /**
-     * Fills the tables from H. Bit k of a block (k = 0 the most significant bit of byte 0) stands for x^k, and
+     * Y = (Y xor X) * H, with one table lookup per byte of Y xor X. Unrolled, with four partial sums of four lookups
+     * each, so that the XORs form a shallow tree rather than one chain of 16.
+     */
+    private fun multiply8(xHi: Long, xLo: Long) {
+        val a = yHi xor xHi
+        val b = yLo xor xLo
+        val t = table
+        val i0 = ((a ushr 55).toInt() and 0x1FE)
+        var pHi = t[i0]
+        var pLo = t[i0 + 1]
+        val i1 = 0x200 + ((a ushr 47).toInt() and 0x1FE)
+        pHi = pHi xor t[i1]
+        pLo = pLo xor t[i1 + 1]
+        val i2 = 0x400 + ((a ushr 39).toInt() and 0x1FE)
+        pHi = pHi xor t[i2]
+        pLo = pLo xor t[i2 + 1]
+        val i3 = 0x600 + ((a ushr 31).toInt() and 0x1FE)
+        pHi = pHi xor t[i3]
+        pLo = pLo xor t[i3 + 1]
+        val i4 = 0x800 + ((a ushr 23).toInt() and 0x1FE)
+        var qHi = t[i4]
+        var qLo = t[i4 + 1]
+        val i5 = 0xA00 + ((a ushr 15).toInt() and 0x1FE)
+        qHi = qHi xor t[i5]
+        qLo = qLo xor t[i5 + 1]
+        val i6 = 0xC00 + ((a ushr 7).toInt() and 0x1FE)
+        qHi = qHi xor t[i6]
+        qLo = qLo xor t[i6 + 1]
+        val i7 = 0xE00 + ((a.toInt() shl 1) and 0x1FE)
+        qHi = qHi xor t[i7]
+        qLo = qLo xor t[i7 + 1]
+        val i8 = 0x1000 + ((b ushr 55).toInt() and 0x1FE)
+        var rHi = t[i8]
+        var rLo = t[i8 + 1]
+        val i9 = 0x1200 + ((b ushr 47).toInt() and 0x1FE)
+        rHi = rHi xor t[i9]
+        rLo = rLo xor t[i9 + 1]
+        val i10 = 0x1400 + ((b ushr 39).toInt() and 0x1FE)
+        rHi = rHi xor t[i10]
+        rLo = rLo xor t[i10 + 1]
+        val i11 = 0x1600 + ((b ushr 31).toInt() and 0x1FE)
+        rHi = rHi xor t[i11]
+        rLo = rLo xor t[i11 + 1]
+        val i12 = 0x1800 + ((b ushr 23).toInt() and 0x1FE)
+        var sHi = t[i12]
+        var sLo = t[i12 + 1]
+        val i13 = 0x1A00 + ((b ushr 15).toInt() and 0x1FE)
+        sHi = sHi xor t[i13]
+        sLo = sLo xor t[i13 + 1]
+        val i14 = 0x1C00 + ((b ushr 7).toInt() and 0x1FE)
+        sHi = sHi xor t[i14]
+        sLo = sLo xor t[i14 + 1]
+        val i15 = 0x1E00 + ((b.toInt() shl 1) and 0x1FE)
+        sHi = sHi xor t[i15]
+        sLo = sLo xor t[i15 + 1]
+        yHi = (pHi xor qHi) xor (rHi xor sHi)
+        yLo = (pLo xor qLo) xor (rLo xor sLo)
+    }
+
+    /**
+     * Fills the table from H. Bit k of a block (k = 0 the most significant bit of byte 0) stands for x^k, and
      * multiplying by x is a right shift with the reduction 0xE1 << 120 when bit 127 falls out.
      */
-    private fun buildTables(hHi: Long, hLo: Long) {
+    private fun buildTable(hHi: Long, hLo: Long, bits: Int) {
         // powers[k] = H * x^k for k = 0..127.
         val pHi = LongArray(128)
         val pLo = LongArray(128)
@@ -259,19 +424,24 @@ internal class GcmCore(key: ByteArray, keyOffset: Int, keyLength: Int) {
             vl = (vl ushr 1) or (vh shl 63)
             vh = (vh ushr 1) xor (REDUCTION and -carry)
         }
-        for (p in 0 until POSITIONS) {
-            for (v in 0 until 16) {
-                var zh = 0L
-                var zl = 0L
-                // Nibble value bit 8 is the nibble's first (lowest k) bit.
-                for (t in 0 until 4) {
-                    if (v and (8 ushr t) != 0) {
-                        zh = zh xor pHi[4 * p + t]
-                        zl = zl xor pLo[4 * p + t]
-                    }
+        val t = table
+        val values = 1 shl bits
+        for (p in 0 until 128 / bits) {
+            val base = p * values * 2
+            // The value's top bit is the chunk's first (lowest k) bit; every other value is the XOR of its lowest set
+            // bit's entry and the entry of the rest, both already filled when values go up.
+            for (v in 1 until values) {
+                val low = v and -v
+                val rest = v xor low
+                val e = base + 2 * v
+                if (rest == 0) {
+                    val k = bits * p + Integer.numberOfLeadingZeros(v) - (32 - bits)
+                    t[e] = pHi[k]
+                    t[e + 1] = pLo[k]
+                } else {
+                    t[e] = t[base + 2 * rest] xor t[base + 2 * low]
+                    t[e + 1] = t[base + 2 * rest + 1] xor t[base + 2 * low + 1]
                 }
-                tableHi[p * 16 + v] = zh
-                tableLo[p * 16 + v] = zl
             }
         }
         pHi.fill(0)
@@ -283,23 +453,22 @@ internal class GcmCore(key: ByteArray, keyOffset: Int, keyLength: Int) {
     companion object {
         const val BLOCK: Int = 16
         const val IV_LENGTH: Int = 12
-        private const val POSITIONS = 32
         // 64 blocks (1 KiB) of key stream per batch: a voice packet needs one batch.
         private const val BATCH_BLOCKS = 65
         private const val REDUCTION = -0x1f00000000000000L // 0xE1 << 56 as a signed Long
 
-        fun readLong(b: ByteArray, off: Int): Long =
-            (b[off].toLong() shl 56) or
-                ((b[off + 1].toLong() and 0xFF) shl 48) or
-                ((b[off + 2].toLong() and 0xFF) shl 40) or
-                ((b[off + 3].toLong() and 0xFF) shl 32) or
-                ((b[off + 4].toLong() and 0xFF) shl 24) or
-                ((b[off + 5].toLong() and 0xFF) shl 16) or
-                ((b[off + 6].toLong() and 0xFF) shl 8) or
-                (b[off + 7].toLong() and 0xFF)
+        // Views of byte arrays as longs/ints; HotSpot compiles their accesses to plain (unaligned) loads and stores.
+        private val BIG_ENDIAN_LONG: VarHandle = MethodHandles.byteArrayViewVarHandle(LongArray::class.java, ByteOrder.BIG_ENDIAN)
+        private val BIG_ENDIAN_INT: VarHandle = MethodHandles.byteArrayViewVarHandle(IntArray::class.java, ByteOrder.BIG_ENDIAN)
+        // Key stream XOR does not care about byte order, so it uses the CPU's own.
+        private val NATIVE_LONG: VarHandle = MethodHandles.byteArrayViewVarHandle(LongArray::class.java, ByteOrder.nativeOrder())
+
+        fun readLong(b: ByteArray, off: Int): Long = BIG_ENDIAN_LONG.get(b, off) as Long
+
+        fun readInt(b: ByteArray, off: Int): Int = BIG_ENDIAN_INT.get(b, off) as Int
 
         fun writeLong(b: ByteArray, off: Int, v: Long) {
-            for (i in 0 until 8) b[off + i] = (v ushr (56 - 8 * i)).toByte()
+            BIG_ENDIAN_LONG.set(b, off, v)
         }
     }
 }

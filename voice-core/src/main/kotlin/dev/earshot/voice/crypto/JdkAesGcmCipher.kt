@@ -7,16 +7,18 @@ import dev.earshot.voice.crypto.RtpsizeLayout.TAG_LENGTH
 import java.security.GeneralSecurityException
 
 /**
- * AES-256-GCM on the JDK's AES, used where libsodium is not (or `earshot.crypto.aesgcm=jdk`): [GcmCore] runs the block cipher through one
- * `AES/ECB/NoPadding` instance kept for the key (AES-NI on HotSpot) and GHASH in Kotlin, so a warm decrypt allocates
- * nothing and needs no native library. Decryption checks the tag over the ciphertext first and only then decrypts in
- * place, so a forged packet is left untouched. In the benchmarks libsodium's AES-GCM is faster per packet, so it is
- * the default ([TransportCipher.AES_GCM_PROVIDER_PROPERTY]).
+ * AES-256-GCM on the JDK's AES, the default for AES-GCM (unless `earshot.crypto.aesgcm=libsodium`): [GcmCore] runs the
+ * block cipher through one `AES/ECB/NoPadding` instance kept for the key (AES-NI on HotSpot; J0 and the packet's key
+ * stream in one call) and GHASH in Kotlin with 8-bit tables by default (one key per connection; [wideTables] false:
+ * 4-bit), so a warm decrypt allocates nothing and needs no native library. Decryption checks the tag over the
+ * ciphertext first and only then decrypts in place, so a forged packet is left untouched. In the side-by-side benchmark
+ * (`GcmBenchmark`) it is faster than libsodium over JNA for voice-sized packets, which is why it is the default
+ * ([TransportCipher.AES_GCM_PROVIDER_PROPERTY]).
  */
-internal class JdkAesGcmCipher(secretKey: ByteArray) : TransportCipher {
+internal class JdkAesGcmCipher(secretKey: ByteArray, wideTables: Boolean = true) : TransportCipher {
     override val mode: EncryptionMode get() = EncryptionMode.AEAD_AES256_GCM_RTPSIZE
 
-    private val gcm = GcmCore(secretKey, 0, TransportCipher.KEY_LENGTH)
+    private val gcm = GcmCore(secretKey, 0, TransportCipher.KEY_LENGTH, wideTables)
     // 12-byte IV = 4-byte wire suffix then 8 zero bytes; only the first 4 bytes are ever rewritten.
     private val iv = ByteArray(IV_LENGTH)
     // Encryption lands here first so that out may alias the inputs.
@@ -27,7 +29,7 @@ internal class JdkAesGcmCipher(secretKey: ByteArray) : TransportCipher {
         val cipherLength = length - aadLength - OVERHEAD
         val text = offset + aadLength
         System.arraycopy(packet, offset + length - NONCE_SUFFIX_LENGTH, iv, 0, NONCE_SUFFIX_LENGTH)
-        gcm.start(iv, 0)
+        gcm.start(iv, 0, cipherLength)
         gcm.aad(packet, offset, aadLength)
         gcm.authenticate(packet, text, cipherLength)
         gcm.finish()
@@ -45,7 +47,7 @@ internal class JdkAesGcmCipher(secretKey: ByteArray) : TransportCipher {
         val sealedLength = plainLength + TAG_LENGTH
         if (scratch.size < sealedLength) scratch = ByteArray(sealedLength)
         for (i in 0 until NONCE_SUFFIX_LENGTH) iv[i] = (nonce ushr (24 - 8 * i)).toByte()
-        gcm.start(iv, 0)
+        gcm.start(iv, 0, plainLength)
         gcm.aad(aad, aadOffset, aadLength)
         gcm.encrypt(plain, plainOffset, plainLength, scratch, 0)
         gcm.finish()

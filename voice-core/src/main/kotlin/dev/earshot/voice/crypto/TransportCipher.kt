@@ -4,9 +4,9 @@ package dev.earshot.voice.crypto
  * One direction's cipher for one session key. Not thread-safe: one instance per coroutine/stage.
  *
  * Packets use Discord's rtpsize layout (see [RtpsizeLayout]): `AAD | ciphertext | 16-byte tag | 4-byte nonce suffix`.
- * Implementations keep all scratch state (native buffers, IVs, key schedules) per instance. AES-GCM runs on
- * libsodium where it loads (the faster one per packet in the benchmarks) and else on the JDK's AES with GCM in
- * Kotlin, which needs no native library; no implementation allocates per packet.
+ * Implementations keep all scratch state (native buffers, IVs, key schedules) per instance. AES-GCM runs on the JDK's
+ * AES with GCM in Kotlin (the faster one per voice packet in the benchmarks, and it needs no native library), or on
+ * libsodium if asked for; no implementation allocates per packet.
  * [toString] names the mode and implementation but never the key.
  */
 public interface TransportCipher {
@@ -36,16 +36,18 @@ public interface TransportCipher {
         public const val KEY_LENGTH: Int = 32
 
         /**
-         * System property that picks AES-GCM's implementation: `libsodium` (the default where libsodium loads and
-         * has AES-GCM on this CPU: the faster one in the side-by-side benchmark) or `jdk` (the JDK's AES with GCM in
-         * Kotlin: no JNA, no native library). Read on every [create]; unknown values mean `libsodium`.
+         * System property that picks AES-GCM's implementation: `jdk` (the default: the JDK's AES with GCM in Kotlin,
+         * the faster one per voice packet in the side-by-side benchmark; no JNA, no native library) or `libsodium`
+         * (where libsodium loads and has AES-GCM on this CPU; faster for datagrams near 1 KB and above). Read on every
+         * [create]; unknown values mean `jdk`.
          */
         public const val AES_GCM_PROVIDER_PROPERTY: String = "earshot.crypto.aesgcm"
 
         /**
-         * Creates a cipher for [mode] with a copy of [secretKey]. AES-GCM uses libsodium unless [AES_GCM_PROVIDER_PROPERTY]
-         * is `jdk` or libsodium (or its AES-GCM) is not available here, in which case it uses the JDK's AES with GCM
-         * in Kotlin; XChaCha20-Poly1305 uses libsodium, which is loaded on the first such call only.
+         * Creates a cipher for [mode] with a copy of [secretKey]. AES-GCM uses the JDK's AES with GCM in Kotlin unless
+         * [AES_GCM_PROVIDER_PROPERTY] is `libsodium` and libsodium has AES-GCM here (libsodium is then loaded; it is
+         * also the fallback on a JVM without AES); XChaCha20-Poly1305 uses libsodium, which is loaded on the first such
+         * call only.
          * @throws IllegalArgumentException if [secretKey] is not [KEY_LENGTH] bytes (a configuration error).
          * @throws IllegalStateException if [mode] is not [EncryptionMode.isAvailable] in this JVM; for XChaCha20 the
          *   message names the missing dependency (lazysodium-java and JNA) or the native library's load failure.
@@ -54,8 +56,10 @@ public interface TransportCipher {
             require(secretKey.size == KEY_LENGTH) { "secret key must be $KEY_LENGTH bytes, was ${secretKey.size}" }
             return when (mode) {
                 EncryptionMode.AEAD_AES256_GCM_RTPSIZE -> when {
-                    !prefersJdkAesGcm() && Sodium.aesGcmAvailable -> SodiumAesGcmCipher(Sodium.bindings!!, secretKey)
+                    // Sodium is touched only when asked for, so that the default never loads JNA.
+                    prefersSodiumAesGcm() && Sodium.aesGcmAvailable -> SodiumAesGcmCipher(Sodium.bindings!!, secretKey)
                     JdkAesGcmCipher.isAvailable -> JdkAesGcmCipher(secretKey)
+                    Sodium.aesGcmAvailable -> SodiumAesGcmCipher(Sodium.bindings!!, secretKey)
                     else -> throw IllegalStateException("AES-256-GCM is available neither in the JDK nor in libsodium")
                 }
                 EncryptionMode.AEAD_XCHACHA20_POLY1305_RTPSIZE ->
@@ -63,8 +67,8 @@ public interface TransportCipher {
             }
         }
 
-        /** True if the user asked for the JDK-based AES-GCM through [AES_GCM_PROVIDER_PROPERTY]. */
-        internal fun prefersJdkAesGcm(): Boolean =
-            System.getProperty(AES_GCM_PROVIDER_PROPERTY)?.trim().equals("jdk", ignoreCase = true)
+        /** True if the user asked for libsodium's AES-GCM through [AES_GCM_PROVIDER_PROPERTY]. */
+        internal fun prefersSodiumAesGcm(): Boolean =
+            System.getProperty(AES_GCM_PROVIDER_PROPERTY)?.trim().equals("libsodium", ignoreCase = true)
     }
 }

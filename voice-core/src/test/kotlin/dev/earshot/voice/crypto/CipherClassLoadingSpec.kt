@@ -10,8 +10,8 @@ import java.net.URLClassLoader
 
 /**
  * Which classes an AES-GCM connection loads, seen from a class loader of its own (the test JVM has long loaded
- * libsodium for other specs): the JDK-based AES-GCM cipher (`earshot.crypto.aesgcm=jdk`) must not load JNA or
- * lazysodium, and with both jars absent AES-GCM still works (on the JDK) while XChaCha20 fails with a message naming
+ * libsodium for other specs): the JDK-based AES-GCM cipher (the default, or `earshot.crypto.aesgcm=jdk`) must not
+ * load JNA or lazysodium, and with both jars absent AES-GCM still works (on the JDK) while XChaCha20 fails with a message naming
  * the missing dependency.
  */
 class CipherClassLoadingSpec : FunSpec({
@@ -65,8 +65,21 @@ class CipherClassLoadingSpec : FunSpec({
         } finally {
             System.clearProperty(TransportCipher.AES_GCM_PROVIDER_PROPERTY)
         }
-        // Without the property, AES-GCM is libsodium's wherever it loads (the faster one in the benchmarks).
-        IsolatedLoader(emptyList()).use { loader -> roundTrip(loader, "AEAD_AES256_GCM_RTPSIZE") shouldContain "libsodium" }
+    }
+
+    test("by default AES-GCM runs on the JDK and loads neither JNA nor lazysodium; asked for, libsodium serves it") {
+        System.getProperty(TransportCipher.AES_GCM_PROVIDER_PROPERTY) shouldBe null
+        IsolatedLoader(emptyList()).use { loader ->
+            roundTrip(loader, "AEAD_AES256_GCM_RTPSIZE") shouldContain "JDK"
+            loader.loaded("com.sun.jna.Native") shouldBe false
+            loader.loaded("com.goterl.lazysodium.SodiumJava") shouldBe false
+        }
+        System.setProperty(TransportCipher.AES_GCM_PROVIDER_PROPERTY, "libsodium")
+        try {
+            IsolatedLoader(emptyList()).use { loader -> roundTrip(loader, "AEAD_AES256_GCM_RTPSIZE") shouldContain (if (Sodium.aesGcmAvailable) "libsodium" else "JDK") }
+        } finally {
+            System.clearProperty(TransportCipher.AES_GCM_PROVIDER_PROPERTY)
+        }
     }
 
     test("without lazysodium and JNA, AES-GCM works and XChaCha20 fails naming the missing dependency") {
