@@ -8,9 +8,9 @@ import java.io.File
 import java.lang.management.ManagementFactory
 
 /**
- * AES-GCM side by side in one JVM (issue 18): transport decryption of rtpsize datagrams with the new `GcmCore` (8-bit
- * and 4-bit tables), the old one, libsodium over JNA and the JDK's `AES/GCM` re-initialised per packet; DAVE frame
- * decryption with the new (4-bit and 8-bit tables) and the old `DaveAesGcm`, and with the JDK's CTR plus a GCM
+ * AES-GCM side by side in one JVM (issue 18): transport decryption of rtpsize datagrams with `GcmCore` (8-bit and
+ * 4-bit tables), libsodium over JNA and the JDK's `AES/GCM` re-initialised per packet; DAVE frame decryption with
+ * `DaveAesGcm` (4-bit and 8-bit tables) and with the JDK's CTR plus a GCM
  * re-encryption for the 8-byte tag, for 1, 10 and 50 senders' keys interleaved; and the whole DAVE
  * receive path per frame (`DaveFrameBench`). Prints, per loop, rate, ns per operation (wall time on this thread) and
  * bytes allocated per operation as a Markdown table, then per-round ratios. Every loop is checked on every datagram

@@ -20,11 +20,10 @@ class GcmBench(count: Int, private val payload: Int) {
 
     private val current = JdkAesGcmCipher(key, wideTables = true)
     private val narrow = JdkAesGcmCipher(key, wideTables = false)
-    private val legacy = LegacyJdkAesGcm(key)
     private val sodium: TransportCipher? = if (Sodium.aesGcmAvailable) SodiumAesGcmCipher(Sodium.bindings!!, key) else null
     private val jce = JceGcmPerPacket(key)
 
-    private val impls: List<Impl> = listOfNotNull(Impl.NEW, Impl.NARROW, Impl.OLD, sodium?.let { Impl.SODIUM }, Impl.JCE)
+    private val impls: List<Impl> = listOfNotNull(Impl.NEW, Impl.NARROW, sodium?.let { Impl.SODIUM }, Impl.JCE)
 
     /** Names of the loops [run] takes, in order; libsodium's only where it loads here. */
     val loops: List<String> = impls.map { it.label }
@@ -56,16 +55,14 @@ class GcmBench(count: Int, private val payload: Int) {
         return when (impl) {
             Impl.NEW -> current.decrypt(buffer, 0, d.size, aadLength)
             Impl.NARROW -> narrow.decrypt(buffer, 0, d.size, aadLength)
-            Impl.OLD -> legacy.decrypt(buffer, d.size, aadLength)
             Impl.SODIUM -> sodium!!.decrypt(buffer, 0, d.size, aadLength)
             Impl.JCE -> jce.decrypt(buffer, d.size, aadLength)
         }
     }
 
     private enum class Impl(val label: String) {
-        NEW("GcmCore, new, 8-bit tables (64 KiB per key; JdkAesGcmCipher's default)"),
-        NARROW("GcmCore, new, 4-bit tables (8 KiB per key)"),
-        OLD("GcmCore, old (4-bit tables, byte loops)"),
+        NEW("GcmCore, 8-bit tables (64 KiB per key; JdkAesGcmCipher's default)"),
+        NARROW("GcmCore, 4-bit tables (8 KiB per key)"),
         SODIUM("libsodium over JNA (SodiumAesGcmCipher)"),
         JCE("JDK AES/GCM Cipher re-initialised per packet"),
     }
@@ -82,24 +79,6 @@ class GcmBench(count: Int, private val payload: Int) {
         c.doFinal(plain, 0, plain.size, out, aadLength)
         System.arraycopy(iv, 0, out, out.size - 4, 4)
         return out
-    }
-}
-
-/** [JdkAesGcmCipher.decrypt] as it was, on [LegacyGcmCore]: the old side of the benchmark. */
-internal class LegacyJdkAesGcm(key: ByteArray) {
-    private val gcm = LegacyGcmCore(key, 0, TransportCipher.KEY_LENGTH)
-    private val iv = ByteArray(GcmCore.IV_LENGTH)
-
-    fun decrypt(packet: ByteArray, length: Int, aadLength: Int): Int {
-        val cipherLength = length - aadLength - RtpsizeLayout.OVERHEAD
-        System.arraycopy(packet, length - RtpsizeLayout.NONCE_SUFFIX_LENGTH, iv, 0, RtpsizeLayout.NONCE_SUFFIX_LENGTH)
-        gcm.start(iv, 0)
-        gcm.aad(packet, 0, aadLength)
-        gcm.authenticate(packet, aadLength, cipherLength)
-        gcm.finish()
-        if (!gcm.tagMatches(packet, aadLength + cipherLength, RtpsizeLayout.TAG_LENGTH)) return -1
-        gcm.decrypt(packet, aadLength, cipherLength, packet, aadLength, authenticated = true)
-        return cipherLength
     }
 }
 

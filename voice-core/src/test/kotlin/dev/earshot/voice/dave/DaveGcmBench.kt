@@ -11,8 +11,7 @@ import javax.crypto.spec.SecretKeySpec
  * [senders] senders, interleaved, each sender with its own key, sealed by [DaveAesGcm] before measuring. One loop per
  * implementation decrypts every frame once with one cipher per sender made in advance, as `DaveCryptorManager` keeps
  * one per key and generation:
- * - [DaveAesGcm] with 4-bit tables (its default) and 8-bit tables, and [LegacyDaveAesGcm] (the code before the
- *   GHASH speed-up);
+ * - [DaveAesGcm] with 4-bit tables (its default) and 8-bit tables;
  * - the JDK's intrinsified GCM reached the only way an 8-byte tag allows: `AES/CTR/NoPadding` decrypts, then
  *   `AES/GCM/NoPadding` re-encrypts the plaintext to recompute the full tag, whose first 8 bytes are compared in
  *   constant time (both ciphers re-initialised per frame).
@@ -34,14 +33,12 @@ class DaveGcmBench(count: Int, senders: Int, private val payload: Int) {
 
     private val current = keys.map { DaveAesGcm(it, wideTables = true) }
     private val narrow = keys.map { DaveAesGcm(it, wideTables = false) }
-    private val legacy = keys.map { LegacyDaveAesGcm(it) }
     private val jdk = keys.map { JdkCtrThenGcm(it) }
 
     /** Names of the loops [run] takes, in order. */
     val loops: List<String> = listOf(
-        "DaveAesGcm, new, 4-bit tables (8 KiB per key; the default)",
-        "DaveAesGcm, new, 8-bit tables (64 KiB per key)",
-        "DaveAesGcm, old (4-bit tables, byte loops)",
+        "DaveAesGcm, 4-bit tables (8 KiB per key; the default)",
+        "DaveAesGcm, 8-bit tables (64 KiB per key)",
         "JDK AES/CTR decrypt + AES/GCM re-encryption for the tag, re-initialised per frame",
     )
 
@@ -72,7 +69,6 @@ class DaveGcmBench(count: Int, senders: Int, private val payload: Int) {
         return when (index) {
             1 -> current[s].let { it.begin(false, nonces[i]); it.process(f, 0, f.size, out, 0); it.finishDecrypt(out, 0) }
             0 -> narrow[s].let { it.begin(false, nonces[i]); it.process(f, 0, f.size, out, 0); it.finishDecrypt(out, 0) }
-            2 -> legacy[s].let { it.begin(false, nonces[i]); it.process(f, 0, f.size, out, 0); it.finishDecrypt(out, 0) }
             else -> jdk[s].decrypt(nonces[i], f, out)
         }
     }
