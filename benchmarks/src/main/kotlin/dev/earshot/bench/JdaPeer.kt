@@ -3,6 +3,7 @@ package dev.earshot.bench
 import dev.earshot.voice.codec.OpusDecoderFactory
 import dev.earshot.voice.codec.PcmFormat
 import dev.earshot.voice.crypto.EncryptionMode
+import dev.earshot.voice.crypto.JceGcmPerPacket
 import dev.earshot.voice.crypto.RtpsizeLayout
 import dev.earshot.voice.crypto.TransportCipher
 import dev.earshot.voice.crypto.cipherFactories
@@ -18,8 +19,6 @@ import net.dv8tion.jda.internal.utils.ResizingByteBuffer
 import java.net.DatagramPacket
 import java.nio.ByteBuffer
 import javax.crypto.Cipher
-import javax.crypto.spec.GCMParameterSpec
-import javax.crypto.spec.SecretKeySpec
 
 /** The JDA version whose classes are on the class path (from its jar's manifest or Maven metadata). */
 internal val jdaVersion: String by lazy {
@@ -151,14 +150,14 @@ internal fun checkJda(mode: EncryptionMode, datagrams: Array<ByteArray>, ssrcs: 
 internal fun bareCipherCases(mode: EncryptionMode, label: String, datagrams: Array<ByteArray>, speech: List<ByteArray>, speakers: Int): List<PeerCaseRef> {
     val key = FakeSpeaker.key(7)
     val impls = cipherFactories(mode).map { (name, factory) -> name to factory(key) }.toMutableList<Pair<String, Any>>()
-    if (mode == EncryptionMode.AEAD_AES256_GCM_RTPSIZE) impls.add(0, "JDK Cipher AES/GCM re-initialised per packet" to JceGcmLoop(key))
+    if (mode == EncryptionMode.AEAD_AES256_GCM_RTPSIZE) impls.add(0, "JDK Cipher AES/GCM re-initialised per packet" to JceGcmPerPacket(key))
     val buffer = ByteArray(4096)
     fun decryptOne(impl: Any, d: ByteArray): Int {
         System.arraycopy(d, 0, buffer, 0, d.size)
         val aad = RtpsizeLayout.rtpAadLength(buffer, 0, d.size)
         return when (impl) {
             is TransportCipher -> impl.decrypt(buffer, 0, d.size, aad)
-            is JceGcmLoop -> impl.decrypt(buffer, d.size, aad)
+            is JceGcmPerPacket -> impl.decrypt(buffer, d.size, aad)
             else -> error("unknown $impl")
         }
     }
@@ -175,22 +174,5 @@ internal fun bareCipherCases(mode: EncryptionMode, label: String, datagrams: Arr
             for (d in datagrams) sum += decryptOne(impl, d)
             peerSink += sum
         }
-    }
-}
-
-/** AES-256-GCM through the JCE as most Java code uses it: a fresh `init` per packet, plaintext into a scratch array. */
-internal class JceGcmLoop(key: ByteArray) {
-    private val spec = SecretKeySpec(key, "AES")
-    private val cipher = Cipher.getInstance("AES/GCM/NoPadding")
-    private val iv = ByteArray(12)
-    private val scratch = ByteArray(4096)
-
-    fun decrypt(packet: ByteArray, length: Int, aad: Int): Int {
-        System.arraycopy(packet, length - 4, iv, 0, 4)
-        cipher.init(Cipher.DECRYPT_MODE, spec, GCMParameterSpec(128, iv))
-        cipher.updateAAD(packet, 0, aad)
-        val n = cipher.doFinal(packet, aad, length - aad - 4, scratch, 0)
-        System.arraycopy(scratch, 0, packet, aad, n)
-        return n
     }
 }

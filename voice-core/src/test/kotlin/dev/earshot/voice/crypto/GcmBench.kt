@@ -82,8 +82,11 @@ class GcmBench(count: Int, private val payload: Int) {
     }
 }
 
-/** AES-256-GCM through the JCE as most Java code uses it: a fresh `init` per packet, plaintext into a scratch array. */
-internal class JceGcmPerPacket(key: ByteArray) {
+/**
+ * AES-256-GCM through the JCE as most Java code uses it: a fresh `init` per packet, plaintext into a scratch array.
+ * The benchmarks' bare JCE loop (`GcmBenchmark`, `PeerBenchmark`).
+ */
+class JceGcmPerPacket(key: ByteArray) {
     private val spec = SecretKeySpec(key, "AES")
     private val cipher = Cipher.getInstance("AES/GCM/NoPadding")
     private val iv = ByteArray(12)
