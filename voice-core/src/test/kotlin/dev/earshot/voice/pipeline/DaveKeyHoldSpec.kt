@@ -11,7 +11,9 @@ import dev.earshot.voice.dave.mls.FakeDaveGateway.Companion.splitCommitWelcome
 import dev.earshot.voice.gateway.DaveGatewaySender
 import dev.earshot.voice.gateway.VoiceOp
 import dev.earshot.voice.identity.SsrcDirectory
+import dev.earshot.voice.model.AudioFrame
 import dev.earshot.voice.model.FrameKind
+import dev.earshot.voice.model.ReceiveStats
 import dev.earshot.voice.model.VoiceTick
 import dev.earshot.voice.testing.FakeSpeaker
 import dev.earshot.voice.testing.ReceiverHarness
@@ -158,32 +160,18 @@ class DaveKeyHoldSpec : FunSpec({
 
     test("an epoch change mid-spurt: frames the sender encrypts before the bot has the commit are held and play in their slots") {
         runTest {
-            val call = Call(this)
-            val packets = Speech.packets.take(150)
             // The bot applies the speaker's commit two frames (40 ms) after the speaker switched, within the playout delay.
-            launch { call.talkThroughEpochChange(this@runTest, packets, botLagFrames = 2) }
-            val frames = call.h.ticks.await().framesOfSpeaker()
+            val (frames, s) = epochChangeAllPlayed(botLagFrames = 2)
             frames.filter { it.kind != FrameKind.SILENCE }.map { it.kind }.toSet() shouldBe setOf(FrameKind.DECODED)
-            frames.filter { it.kind == FrameKind.DECODED }.map { it.opus!!.toList() } shouldContainExactly packets.map { it.toList() }
-            val s = call.h.receiver.stats()
-            s.e2eeFailures shouldBe 0
-            s.late shouldBe 0
             s.concealed shouldBe 0
         }
     }
 
     test("a key later than the playout delay: the speaker waits for the held frames (stretch) instead of concealing them") {
         runTest {
-            val call = Call(this)
-            val packets = Speech.packets.take(150)
             // The bot applies the speaker's commit six frames (120 ms) late, past the playout delay (60 ms at first, then less).
-            launch { call.talkThroughEpochChange(this@runTest, packets, botLagFrames = 6) }
-            val frames = call.h.ticks.await().framesOfSpeaker()
+            val (frames, s) = epochChangeAllPlayed(botLagFrames = 6)
             frames.filter { it.kind != FrameKind.SILENCE }.map { it.kind }.toSet() shouldBe setOf(FrameKind.DECODED, FrameKind.CONCEALED)
-            frames.filter { it.kind == FrameKind.DECODED }.map { it.opus!!.toList() } shouldContainExactly packets.map { it.toList() }
-            val s = call.h.receiver.stats()
-            s.e2eeFailures shouldBe 0
-            s.late shouldBe 0
             // Ticks spent waiting, not audio lost: every frame still played, in order.
             (s.stretches > 0) shouldBe true
             s.concealed shouldBe s.stretches
@@ -192,16 +180,9 @@ class DaveKeyHoldSpec : FunSpec({
 
     test("the sender's first frames under a new key, reordered on the way and held for the key, all play") {
         runTest {
-            val call = Call(this)
-            val packets = Speech.packets.take(150)
             // Frames 50 and 51 (the first two under the new epoch) arrive swapped, both before the bot has the commit:
             // the later one opens first, and the earlier one must still open (libdave would refuse it as too old).
-            launch { call.talkThroughEpochChange(this@runTest, packets, botLagFrames = 2, swap = 50) }
-            val frames = call.h.ticks.await().framesOfSpeaker()
-            frames.filter { it.kind == FrameKind.DECODED }.map { it.opus!!.toList() } shouldContainExactly packets.map { it.toList() }
-            val s = call.h.receiver.stats()
-            s.e2eeFailures shouldBe 0
-            s.late shouldBe 0
+            epochChangeAllPlayed(botLagFrames = 2, swap = 50)
         }
     }
 
@@ -260,6 +241,22 @@ class DaveKeyHoldSpec : FunSpec({
         }
     }
 })
+
+/**
+ * [talkThroughEpochChange] with 150 speech packets; checks that every packet played decoded, in order, with no
+ * decryption failure and nothing late. Returns the speaker's frames and the receiver's statistics.
+ */
+private suspend fun TestScope.epochChangeAllPlayed(botLagFrames: Int, swap: Int = -1): Pair<List<AudioFrame>, ReceiveStats> {
+    val call = Call(this)
+    val packets = Speech.packets.take(150)
+    launch { call.talkThroughEpochChange(this@epochChangeAllPlayed, packets, botLagFrames, swap) }
+    val frames = call.h.ticks.await().framesOfSpeaker()
+    frames.filter { it.kind == FrameKind.DECODED }.map { it.opus!!.toList() } shouldContainExactly packets.map { it.toList() }
+    val s = call.h.receiver.stats()
+    s.e2eeFailures shouldBe 0
+    s.late shouldBe 0
+    return frames to s
+}
 
 /**
  * The bot joins, then the speaker talks [packets] and, at frame 50, adds a member and switches to the new epoch; the
