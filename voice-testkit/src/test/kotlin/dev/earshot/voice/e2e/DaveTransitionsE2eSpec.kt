@@ -57,8 +57,8 @@ private class Outcome(
     /** Lost frames that reached the server more than 40 ms behind their sender's schedule (see [lateOnWire]). */
     val lostLateOnWire: Int,
     /**
-     * Lost frames sent under a key the bot receives (every transition but the bot's join, and at its join those sent
-     * after their sender switched to the bot's first epoch) that came on time: what the target says must be zero.
+     * Lost frames sent under a key the bot receives (every transition but the bot's join, and at its join a scripted
+     * member's frames sent after it switched to the bot's first epoch) that came on time: the target says zero.
      */
     val lostUnexplained: Int,
     /** Ticks Earshot's receive clock produced late (a stall of this shared machine); 0 for the baseline. */
@@ -253,7 +253,10 @@ private fun scenario(earshotListener: Boolean): Outcome {
                 for (session in sessions.values) late += lateOnWire(session.received.mapNotNull { wire(it.ssrc, it.sequence, it.timestamp, it.isSilence) })
                 for (m in listOf(s1, s2, s3)) late += lateOnWire(m.sent.mapNotNull { wire(m.ssrc, it.sequence, it.timestamp, it.isSilence) })
                 fun onTime(l: Sent) = (l.ssrc shl 16 or l.sequence.toLong()) !in late
-                val underKey = lost.filter { l -> l.atNanos !in windows[0] || underBotKey(l) == true || afterReportedSwitch(l) }
+                // At the bot's join only the scripted members' key per frame is known exactly: a discord.js member's
+                // frame sent just after it reported its switch may still be under the old key (CI saw one 2 ms after),
+                // so those are reported (keyedByReport), not judged.
+                val underKey = lost.filter { l -> l.atNanos !in windows[0] || underBotKey(l) == true }
                 Outcome(
                     if (earshotListener) "Earshot" else "@discordjs/voice receiver",
                     transitions,
