@@ -6,6 +6,7 @@ import dev.earshot.voice.dave.DaveSession
 import dev.earshot.voice.e2ee.FrameDecryptor
 import dev.earshot.voice.gateway.DaveGateway
 import dev.earshot.voice.gateway.GatewayMessages
+import dev.earshot.voice.gateway.GatewaySession
 import dev.earshot.voice.gateway.KtorGatewayConnector
 import dev.earshot.voice.model.VoiceEvent
 import dev.earshot.voice.send.AudioPlayer
@@ -189,8 +190,11 @@ public class VoiceConnection private constructor(
             done.await()
             return
         }
+        // Taken before the driver is cancelled: its socket loop forgets the session as it ends, and a socket that is
+        // then cut without a close frame looks like a dropped connection, which the server keeps for a resume.
+        val session = driver.session
         driverJob?.cancel()
-        finish(cause)
+        finish(cause, session)
     }
 
     /** Suspends until the connection has ended; returns [closed]'s cause. */
@@ -235,8 +239,10 @@ public class VoiceConnection private constructor(
     }
 
     /** The teardown; runs once, by whoever set [ending]. */
-    private suspend fun finish(cause: Throwable?) = withContext(NonCancellable) {
-        driver.session?.close(1000, "disconnecting")
+    private suspend fun finish(cause: Throwable?, session: GatewaySession? = driver.session) = withContext(NonCancellable) {
+        // The close frame has to reach the server before the connection's scope (and the socket's request) is
+        // cancelled below: hence waiting for its answer, bounded.
+        session?.closeAndAwait(1000, "disconnecting")
         player.close()
         driver.release()
         daveBridge?.close()

@@ -97,6 +97,12 @@ internal class GatewaySession(
 
     suspend fun close(code: Int, reason: String) = socket.close(code, reason)
 
+    /** [close], then waits until the server has answered it (or the socket's short grace is over): see [GatewaySocket.awaitEnd]. */
+    suspend fun closeAndAwait(code: Int, reason: String) {
+        socket.close(code, reason)
+        socket.awaitEnd()
+    }
+
     /**
      * Runs until the socket closes and returns how it closed. Hello starts the heartbeat before [handler] sees it;
      * heartbeat ACKs and requests are handled here. [handler] exceptions end the session (the caller's bug or its

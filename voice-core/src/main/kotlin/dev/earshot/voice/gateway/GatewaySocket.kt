@@ -55,6 +55,12 @@ internal interface GatewaySocket {
 
     /** After [incoming] has closed: how the socket ended. */
     suspend fun closeInfo(): GatewayClose
+
+    /**
+     * Suspends until the socket has ended after [close]: the server answered the close frame, or the connection
+     * dropped; a server that does neither is waited for at most a short grace (2 s for ktor's sockets).
+     */
+    suspend fun awaitEnd() {}
 }
 
 /** Opens voice gateway sockets. */
@@ -281,6 +287,10 @@ private class KtorGatewaySocket(
             withTimeoutOrNull(CLOSE_GRACE) { reader.join() }
             request.cancel()
         }
+    }
+
+    override suspend fun awaitEnd() {
+        withTimeoutOrNull(CLOSE_GRACE) { reader.join() }
     }
 
     override suspend fun closeInfo(): GatewayClose {
