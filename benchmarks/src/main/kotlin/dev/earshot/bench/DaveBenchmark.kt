@@ -2,7 +2,6 @@ package dev.earshot.bench
 
 import dev.earshot.voice.dave.DaveFrameBench
 import dev.earshot.voice.testing.readOggResource
-import java.lang.management.ManagementFactory
 
 /**
  * Prints DAVE (E2EE) frame-layer figures as a Markdown table: frame decryptions and encryptions per second on one
@@ -46,15 +45,15 @@ private fun runPair(index: Int, quick: Boolean) {
     val rows = ArrayList<String>()
     val ratios = ArrayList<String>()
 
-    fun pair(a: DaveCase, b: DaveCase, ratioName: String) {
+    fun pair(a: TimedCase, b: TimedCase, ratioName: String) {
         repeat(WARMUP) { a.once(); b.once() }
-        val ra = ArrayList<DaveSample>()
-        val rb = ArrayList<DaveSample>()
+        val ra = ArrayList<TimedSample>()
+        val rb = ArrayList<TimedSample>()
         repeat(ROUNDS) { round ->
             if (round % 2 == 0) { ra += a.once(); rb += b.once() } else { rb += b.once(); ra += a.once() }
         }
         val perRound = ra.indices.map { rb[it].rate / ra[it].rate }.sorted()
-        rows += a.row(ra); rows += b.row(rb)
+        rows += row(a, ra); rows += row(b, rb)
         ratios += "- $ratioName: %.3fx [%.3f-%.3f]".format(perRound[perRound.size / 2], perRound.first(), perRound.last())
         System.err.println(rows[rows.size - 2]); System.err.println(rows.last()); System.err.println(ratios.last())
     }
@@ -64,13 +63,13 @@ private fun runPair(index: Int, quick: Boolean) {
     val size = "speech frames, mean %.0f B".format(one.meanPlainBytes)
     when (index) {
         0 -> pair(
-            DaveCase("DAVE decrypt, 10 senders interleaved ($size)", count) { ten.decryptAll() },
-            DaveCase("DAVE encrypt, 1 sender ($size)", count) { one.encryptAll() },
+            TimedCase("DAVE decrypt, 10 senders interleaved ($size)", count) { ten.decryptAll() },
+            TimedCase("DAVE encrypt, 1 sender ($size)", count) { one.encryptAll() },
             "encrypt / decrypt",
         )
         1 -> pair(
-            DaveCase("DAVE decrypt, 1 sender ($size)", count) { one.decryptAll() },
-            DaveCase("DAVE decrypt, 10 senders interleaved ($size)", count) { ten.decryptAll() },
+            TimedCase("DAVE decrypt, 1 sender ($size)", count) { one.decryptAll() },
+            TimedCase("DAVE decrypt, 10 senders interleaved ($size)", count) { ten.decryptAll() },
             "10 senders / 1 sender (decrypt)",
         )
     }
@@ -78,27 +77,9 @@ private fun runPair(index: Int, quick: Boolean) {
     ratios.forEach(::println)
 }
 
-private class DaveSample(val rate: Double, val bytesPerFrame: Double)
-
-private class DaveCase(val name: String, val frames: Int, val body: () -> Long) {
-    fun once(): DaveSample {
-        val a0 = allocated()
-        val t0 = System.nanoTime()
-        daveSink += body()
-        val t1 = System.nanoTime()
-        val a1 = allocated()
-        return DaveSample(frames / ((t1 - t0) / 1e9), (a1 - a0).toDouble() / frames)
-    }
-
-    fun row(samples: List<DaveSample>): String {
-        val rates = samples.map { it.rate }.sorted()
-        val allocs = samples.map { it.bytesPerFrame }.sorted()
-        return "| $name | %,.0f frames/s | %,.0f-%,.0f | %.0f |".format(rates[rates.size / 2], rates.first(), rates.last(), allocs[allocs.size / 2])
-    }
+/** A Markdown row of [case]'s [samples]: median rate, spread and allocation per frame. */
+private fun row(case: TimedCase, samples: List<TimedSample>): String {
+    val rates = samples.map { it.rate }.sorted()
+    val allocs = samples.map { it.bytesPerOp }.sorted()
+    return "| ${case.name} | %,.0f frames/s | %,.0f-%,.0f | %.0f |".format(rates[rates.size / 2], rates.first(), rates.last(), allocs[allocs.size / 2])
 }
-
-private val daveThreads = ManagementFactory.getThreadMXBean() as com.sun.management.ThreadMXBean
-
-private fun allocated(): Long = daveThreads.getThreadAllocatedBytes(Thread.currentThread().id)
-
-private var daveSink = 0L

@@ -5,7 +5,6 @@ import dev.earshot.voice.dave.DaveFrameBench
 import dev.earshot.voice.dave.DaveGcmBench
 import dev.earshot.voice.testing.readOggResource
 import java.io.File
-import java.lang.management.ManagementFactory
 
 /**
  * AES-GCM side by side in one JVM (issue 18): transport decryption of rtpsize datagrams with `GcmCore` (8-bit and
@@ -40,7 +39,7 @@ fun main(args: Array<String>) {
         bench.checkAll()
         groups += GcmGroup(
             "transport AES-256-GCM decrypt, ${payload + 36}-byte datagram (16-byte AAD, $payload-byte payload)", "packets",
-            bench.loops.indices.map { i -> GcmCase(bench.loops[i], n) { bench.run(i) } },
+            bench.loops.indices.map { i -> TimedCase(bench.loops[i], n) { bench.run(i) } },
         )
     }
     for ((senders, payload) in listOf(1 to 100, 10 to 100, 50 to 100)) {
@@ -48,7 +47,7 @@ fun main(args: Array<String>) {
         bench.checkAll()
         groups += GcmGroup(
             "DAVE frame AES-128-GCM decrypt (8-byte tag), $payload-byte frames, $senders sender(s) interleaved", "frames",
-            bench.loops.indices.map { i -> GcmCase(bench.loops[i], count) { bench.run(i) } },
+            bench.loops.indices.map { i -> TimedCase(bench.loops[i], count) { bench.run(i) } },
         )
     }
     val speech = readOggResource("/audio/speech.opus").packets
@@ -56,7 +55,7 @@ fun main(args: Array<String>) {
     groups += GcmGroup(
         "DAVE receive path per frame (trailer parse, windows, AES-GCM, re-assembly; fresh decryptors each round), " +
             "speech frames of %.0f B mean, 10 senders".format(daveFrames.meanPlainBytes), "frames",
-        listOf(GcmCase("DaveDecryptor.decrypt (new GcmCore)", count) { daveFrames.decryptAll() }),
+        listOf(TimedCase("DaveDecryptor.decrypt (new GcmCore)", count) { daveFrames.decryptAll() }),
     )
 
     val tableRows = ArrayList<String>()
@@ -90,23 +89,10 @@ fun main(args: Array<String>) {
 
 private const val GCM_WARMUP = 3
 
-private class GcmSample(val rate: Double, val bytesPerOp: Double)
-
-private class GcmCase(val name: String, val ops: Int, val body: () -> Long) {
-    fun once(): GcmSample {
-        val a0 = gcmAllocatedHere()
-        val t0 = System.nanoTime()
-        gcmSink += body()
-        val t1 = System.nanoTime()
-        val a1 = gcmAllocatedHere()
-        return GcmSample(ops / ((t1 - t0) / 1e9), (a1 - a0).toDouble() / ops)
-    }
-}
-
-private class GcmGroup(val name: String, val unit: String, val cases: List<GcmCase>) {
-    fun measure(rounds: Int): List<List<GcmSample>> {
+private class GcmGroup(val name: String, val unit: String, val cases: List<TimedCase>) {
+    fun measure(rounds: Int): List<List<TimedSample>> {
         repeat(GCM_WARMUP) { cases.forEach { it.once() } }
-        val samples = cases.map { ArrayList<GcmSample>() }
+        val samples = cases.map { ArrayList<TimedSample>() }
         repeat(rounds) { round ->
             for (k in cases.indices) {
                 val j = (k + round) % cases.size
@@ -117,16 +103,10 @@ private class GcmGroup(val name: String, val unit: String, val cases: List<GcmCa
     }
 }
 
-private fun gcmRatio(name: String, a: List<GcmSample>, b: List<GcmSample>): String {
+private fun gcmRatio(name: String, a: List<TimedSample>, b: List<TimedSample>): String {
     val r = a.indices.map { a[it].rate / b[it].rate }.sorted()
     return "- $name: %.3fx [%.3f-%.3f]".format(r[r.size / 2], r.first(), r.last())
 }
 
 private fun gcmLoadAverage(): String =
     runCatching { File("/proc/loadavg").readText().split(' ').take(3).joinToString(" / ") }.getOrDefault("n/a")
-
-private val gcmThreads = ManagementFactory.getThreadMXBean() as com.sun.management.ThreadMXBean
-
-private fun gcmAllocatedHere(): Long = gcmThreads.getThreadAllocatedBytes(Thread.currentThread().id)
-
-private var gcmSink = 0L
