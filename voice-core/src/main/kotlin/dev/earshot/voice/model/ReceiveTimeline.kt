@@ -15,6 +15,8 @@ import java.util.concurrent.ConcurrentHashMap
  * is false and the origin-based functions throw [IllegalStateException]. Thread-safe: read from any thread.
  */
 public class ReceiveTimeline internal constructor() {
+    private val tickLock = Any()
+
     @Volatile
     private var originNanosValue = 0L
 
@@ -97,8 +99,15 @@ public class ReceiveTimeline internal constructor() {
                 anchors[f.ssrc] = RtpAnchor(f.ssrc, f.tick, f.rtpTimestamp)
             }
         }
-        lastTickValue = tick.tick
+        synchronized(tickLock) { lastTickValue = tick.tick }
     }
+
+    /**
+     * Runs [fix] with the last tick while no tick can advance it. The pipeline emits a tick only after [onTick], so an
+     * end fixed inside [fix] is seen by every collector before the next tick reaches it: no sink handles a tick past
+     * an end chosen as "the last tick" (without the lock, a tick emitted between reading it and fixing the end could).
+     */
+    internal fun <T> atLastTick(fix: (Long) -> T): T = synchronized(tickLock) { fix(lastTickValue) }
 
     internal fun forget(ssrc: Long) {
         anchors.remove(ssrc)

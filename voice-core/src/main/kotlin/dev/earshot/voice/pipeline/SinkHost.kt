@@ -68,7 +68,10 @@ internal class SinkHost(
                 throw IllegalStateException("the recording has ended; start a new one")
             }
             Listening(sink, rec, maxOf(listenTick, rec.startTick), dropped).also {
-                rec.members += it
+                if (!rec.join(it)) {
+                    sub.cancel()
+                    throw IllegalStateException("the recording has ended; start a new one")
+                }
                 active += it
             }
         }
@@ -139,13 +142,15 @@ internal class SinkHost(
 
     /** Ends every sink at the same tick (the last one emitted) and waits for their cleanup. */
     suspend fun stopAll() {
-        val end = timeline.lastTick
         val recordings = synchronized(lock) {
             current = null
             active.map { it.recording }.distinct()
         }
-        for (r in recordings) r.end(end)
-        for (l in active) l.requestEnd(end, byUser = true)
+        timeline.atLastTick { end ->
+            for (r in recordings) r.fixEnd(end)
+            for (l in active) l.fixEnd(end, byUser = true)
+        }
+        for (l in active) l.cancelIfPastEnd()
         // Iterating the copy-on-write list itself walks a snapshot; toList() could race a sink ending.
         for (l in active) l.awaitFinished()
     }

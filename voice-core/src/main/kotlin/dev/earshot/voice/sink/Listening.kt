@@ -48,7 +48,8 @@ public class Listening internal constructor(
      * queue, then its cleanup runs (files end at that tick) and its `after` gets null. Waits until it has finished.
      */
     public suspend fun stop() {
-        requestEnd(recording.timeline.lastTick, byUser = true)
+        recording.timeline.atLastTick { fixEnd(it, byUser = true) }
+        cancelIfPastEnd()
         job.join()
     }
 
@@ -59,11 +60,20 @@ public class Listening internal constructor(
 
     /** Ends this sink after [tick] (at the first call; later calls keep the first end). */
     internal fun requestEnd(tick: Long, byUser: Boolean) {
+        fixEnd(tick, byUser)
+        cancelIfPastEnd()
+    }
+
+    /** Fixes the end tick (at the first call; later calls keep the first end) without touching the sink's job. */
+    internal fun fixEnd(tick: Long, byUser: Boolean) {
         if (byUser) stoppedByUser.set(true)
         synchronized(this) {
             if (endTickValue == Recording.NOT_ENDED) endTickValue = tick
         }
-        // Already past its end and waiting for more: nothing left to handle.
+    }
+
+    /** Stops the sink when it has already handled its end tick and is waiting for more: nothing is left to handle. */
+    internal fun cancelIfPastEnd() {
         if (lastTick.get() >= endTickValue && this::job.isInitialized) job.cancel()
     }
 

@@ -45,7 +45,7 @@ public class Recording internal constructor(
      * then finishes its files there (all ending together) and stops; waits for all of them.
      */
     public suspend fun stop() {
-        end(timeline.lastTick)
+        endAtLastTick()
         awaitFinished()
     }
 
@@ -54,13 +54,30 @@ public class Recording internal constructor(
         for (l in members) l.awaitFinished()
     }
 
-    /** Fixes the end tick (once) and asks every member to finish there. */
-    internal fun end(tick: Long) {
-        synchronized(this) {
-            if (endTickValue == NOT_ENDED) endTickValue = tick
-        }
-        val t = endTickValue
-        for (l in members) l.requestEnd(t, byUser = true)
+    /**
+     * Fixes the end tick (once) at the last tick emitted and gives it to every member before another tick is emitted,
+     * so every member's files end with the same tick; then stops the members already waiting past it.
+     */
+    internal fun endAtLastTick() {
+        val ending = timeline.atLastTick { last -> fixEnd(last) }
+        for (l in ending) l.cancelIfPastEnd()
+    }
+
+    /**
+     * Fixes the end tick (once) at [last] and gives it to every member; returns the members. Call it inside
+     * [ReceiveTimeline.atLastTick] with the tick given there, then [Listening.cancelIfPastEnd] each member.
+     */
+    internal fun fixEnd(last: Long): List<Listening> = synchronized(this) {
+        if (endTickValue == NOT_ENDED) endTickValue = last
+        for (l in members) l.fixEnd(endTickValue, byUser = true)
+        members.toList()
+    }
+
+    /** Adds [listening] unless the recording has ended; false when it has (under the lock [endAtLastTick] takes). */
+    internal fun join(listening: Listening): Boolean = synchronized(this) {
+        if (endTickValue != NOT_ENDED) return false
+        members += listening
+        true
     }
 
     /** Marks the recording ended without asking sinks to stop (the receiver's stream ended at [tick]). */
