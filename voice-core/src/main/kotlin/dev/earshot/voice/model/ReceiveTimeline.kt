@@ -1,9 +1,11 @@
 package dev.earshot.voice.model
 
 import dev.earshot.voice.base.VoiceConstants
+import dev.earshot.voice.internal.LongMap
 import java.time.Duration
 import java.time.Instant
 import java.util.concurrent.ConcurrentHashMap
+import java.util.concurrent.atomic.AtomicInteger
 
 /**
  * The one timeline of a [dev.earshot.voice.VoiceReceiver], shared by every flow and sink: tick `n` covers the 20 ms that start
@@ -28,6 +30,12 @@ public class ReceiveTimeline internal constructor() {
 
     // Written by the clock thread only when a speaker's RTP/tick relation changes (a new spurt, a resync).
     private val anchors = ConcurrentHashMap<Long, RtpAnchor>()
+
+    // The clock thread's own copy of [anchors], checked for every frame without boxing its SSRC; a [forget] (from any
+    // thread) makes it start over at the next tick.
+    private val clockAnchors = LongMap<RtpAnchor>()
+    private val forgets = AtomicInteger()
+    private var forgetsSeen = 0
 
     /** Whether the receive clock has started, so that [origin] and [originNanos] are known. */
     public val isStarted: Boolean get() = originValue != null
@@ -91,12 +99,19 @@ public class ReceiveTimeline internal constructor() {
     /** Called by the receiver for every tick before any collector sees it. */
     internal fun onTick(tick: VoiceTick) {
         val frames = tick.speaking
+        val forgot = forgets.get()
+        if (forgot != forgetsSeen) {
+            clockAnchors.clear()
+            forgetsSeen = forgot
+        }
         for (i in frames.indices) {
             val f = frames[i]
             if (f.opus == null) continue
-            val a = anchors[f.ssrc]
+            val a = clockAnchors[f.ssrc]
             if (a == null || ((a.rtpTimestamp + (f.tick - a.tick) * SAMPLES_PER_TICK) and RTP_MASK) != f.rtpTimestamp) {
-                anchors[f.ssrc] = RtpAnchor(f.ssrc, f.tick, f.rtpTimestamp)
+                val anchor = RtpAnchor(f.ssrc, f.tick, f.rtpTimestamp)
+                anchors[f.ssrc] = anchor
+                clockAnchors[f.ssrc] = anchor
             }
         }
         synchronized(tickLock) { lastTickValue = tick.tick }
@@ -111,6 +126,7 @@ public class ReceiveTimeline internal constructor() {
 
     internal fun forget(ssrc: Long) {
         anchors.remove(ssrc)
+        forgets.incrementAndGet()
     }
 
     override fun toString(): String = "ReceiveTimeline(origin=$originValue, lastTick=$lastTickValue)"

@@ -2,7 +2,10 @@ package dev.earshot.voice.sink
 
 import dev.earshot.voice.files.WavParser
 import dev.earshot.voice.identity.SsrcDirectory
+import dev.earshot.voice.model.AudioFrame
 import dev.earshot.voice.model.FrameKind
+import dev.earshot.voice.model.ReceiveTimeline
+import dev.earshot.voice.model.VoiceTick
 import dev.earshot.voice.testing.FakeSpeaker
 import dev.earshot.voice.testing.ReceiverHarness
 import dev.earshot.voice.testing.Speech
@@ -182,5 +185,23 @@ class TimelineSpec : FunSpec({
             t.rtpAnchor(1L) shouldNotBe null
             t.rtpAnchor(99L) shouldBe null
         }
+    }
+
+    test("a forgotten speaker's RTP anchor is gone at once and comes back with its next frame") {
+        val t = ReceiveTimeline()
+        fun frame(tick: Long, rtp: Long) = AudioFrame(7L, null, tick, tick.toInt(), rtp, null, byteArrayOf(1), FrameKind.DECODED)
+        t.onTick(VoiceTick(10, listOf(frame(10, 96_000)), emptySet()))
+        t.rtpAnchor(7L)!!.tick shouldBe 10L
+        t.onTick(VoiceTick(11, listOf(frame(11, 96_960)), emptySet()))
+        t.rtpAnchor(7L)!!.tick shouldBe 10L // the same spurt keeps its anchor
+        t.forget(7L)
+        t.rtpAnchor(7L) shouldBe null
+        // The next frame continues the old relation; the anchor is known again, from this frame on.
+        t.onTick(VoiceTick(12, listOf(frame(12, 97_920)), emptySet()))
+        t.rtpAnchor(7L)!!.tick shouldBe 12L
+        t.rtpTimestampAt(7L, 13) shouldBe 98_880L
+        // A jump in RTP time (a new spurt placed elsewhere) moves the anchor.
+        t.onTick(VoiceTick(13, listOf(frame(13, 500_000)), emptySet()))
+        t.rtpAnchor(7L)!!.rtpTimestamp shouldBe 500_000L
     }
 })
