@@ -46,13 +46,13 @@ internal class DaveCryptorManager(private val clock: NanoClock, private val ratc
     /**
      * Decrypts the ciphertext of [view] (parsed from [frame]) into `out[0, view.ciphertextLength)`.
      * Returns [OK], [REPLAY], [GENERATION] or [AUTH]. On anything but [OK] no state changes except key expiry.
+     * [now] is the clock's reading for this frame, read once by the decryptor for all its ratchets.
      */
-    fun decrypt(view: DaveFrameView, frame: ByteArray, out: ByteArray): Int {
+    fun decrypt(view: DaveFrameView, frame: ByteArray, out: ByteArray, now: Long): Int {
         val nonce = view.truncatedNonce
         val generation = unwrapGeneration(view.generationByte)
         val big = DaveNonceWindow.bigNonce(generation, nonce)
         if (!window.canAccept(big)) return REPLAY
-        val now = clock.nanoTime()
         val entry = cipherFor(generation, now) ?: return GENERATION
         if (!decryptWith(entry.cipher, view, frame, out)) return AUTH
         window.accept(big)

@@ -139,7 +139,7 @@ internal class DaveDecryptor(private val clock: NanoClock) {
         var reason = DaveCryptorManager.AUTH
         var i = managers.size - 1
         while (i >= 0) {
-            val result = managers[i].decrypt(view, frame, scratch)
+            val result = managers[i].decrypt(view, frame, scratch, now)
             if (result == DaveCryptorManager.OK) {
                 reconstruct(frame, out, outOffset)
                 stats.decrypted++

@@ -40,15 +40,16 @@ internal class DaveNonceWindow {
                 // lost at every transition. Each is still accepted at most once.
                 val added = minOf(if (previous == NONE) bigNonce else bigNonce - previous - 1, MAX_MISSING).toInt()
                 // The oldest missing nonces make room, as libdave pops the front of its deque.
-                while (count > 0 && count + added > ring.size) {
-                    head = (head + 1) % ring.size
-                    count--
-                }
+                val drop = minOf(count, maxOf(0, count + added - ring.size))
+                head = wrap(head + drop)
+                count -= drop
+                var at = wrap(head + count)
                 var n = bigNonce - added
                 while (n < bigNonce) {
-                    ring[(head + count) % ring.size] = n++
-                    count++
+                    ring[at] = n++
+                    if (++at == ring.size) at = 0
                 }
+                count += added
                 newest = bigNonce
             }
             else -> {
@@ -64,7 +65,7 @@ internal class DaveNonceWindow {
         var hi = count - 1
         while (lo <= hi) {
             val mid = (lo + hi) ushr 1
-            val v = ring[(head + mid) % ring.size]
+            val v = ring[wrap(head + mid)]
             when {
                 v < n -> lo = mid + 1
                 v > n -> hi = mid - 1
@@ -75,9 +76,12 @@ internal class DaveNonceWindow {
     }
 
     private fun removeAt(index: Int) {
-        for (k in index until count - 1) ring[(head + k) % ring.size] = ring[(head + k + 1) % ring.size]
+        for (k in index until count - 1) ring[wrap(head + k)] = ring[wrap(head + k + 1)]
         count--
     }
+
+    // Indices stay below twice the ring's size, so one subtraction replaces a division.
+    private fun wrap(i: Int): Int = if (i >= ring.size) i - ring.size else i
 
     companion object {
         /** libdave's `kMaxMissingNonces`. */

@@ -7,8 +7,6 @@ import dev.earshot.voice.dave.mls.DaveMlsGroup
 import dev.earshot.voice.e2ee.FrameDecryptor
 import org.slf4j.LoggerFactory
 import java.security.SecureRandom
-import java.util.concurrent.ConcurrentHashMap
-import java.util.concurrent.atomic.AtomicInteger
 import java.util.concurrent.atomic.AtomicLong
 import kotlin.time.Duration
 import kotlin.time.Duration.Companion.seconds
@@ -47,7 +45,7 @@ public class JvmDaveSession internal constructor(
 ) : DaveSession {
     private val lock = Any()
     private val mls = DaveMlsGroup(selfUserId, channelId, random)
-    private val decryptors = ConcurrentHashMap<Long, DaveDecryptor>()
+    private val decryptors = DaveUserDecryptors(clock)
     private val encryptor = DaveEncryptor()
 
     // Guarded by lock.
@@ -70,11 +68,7 @@ public class JvmDaveSession internal constructor(
     override var protocolVersion: Int = 0
         private set
 
-    private val consecutiveFailures = AtomicInteger()
-    private val decrypted = AtomicLong()
-    private val passedThrough = AtomicLong()
     private val decryptFailures = AtomicLong()
-    private val notReady = AtomicLong()
     private val encrypted = AtomicLong()
     private val unencryptedDropped = AtomicLong()
     private val invalidMessages = AtomicLong()
@@ -105,7 +99,7 @@ public class JvmDaveSession internal constructor(
         } else {
             // A downgrade: frames may arrive unencrypted before the switch.
             if (protocolVersion == 0) {
-                decryptors.values.forEach { d -> synchronized(d) { d.transitionToPassthrough(true, DOWNGRADE_PASSTHROUGH) } }
+                decryptors.forEach { _, d -> synchronized(d) { d.transitionToPassthrough(true, DOWNGRADE_PASSTHROUGH) } }
                 callbacks.keysChanged()
             }
             callbacks.sendReadyForTransition(transitionId)
@@ -184,49 +178,20 @@ public class JvmDaveSession internal constructor(
     }
 
     override fun decrypt(userId: Long, frame: ByteArray, offset: Int, length: Int): Int {
-        if (OpusPacketInfo.isSilenceFrame(frame, offset, length)) {
-            passedThrough.incrementAndGet()
-            return length
-        }
-        val d = decryptors[userId]
-        if (d == null) {
-            // A transport-only call: frames are plain Opus.
-            if (protocolVersion == 0) {
-                passedThrough.incrementAndGet()
-                return length
-            }
-            notReady.incrementAndGet()
-            return FrameDecryptor.NOT_READY
-        }
-        val n = synchronized(d) { d.decrypt(frame, offset, length, frame, offset).let { if (it == DaveDecryptor.FAILED && d.lastFailureMayPass) NO_MATCH else it } }
-        return when {
-            n >= 0 -> {
-                consecutiveFailures.set(0)
-                decrypted.incrementAndGet()
-                n
-            }
-            // No key of the sender's opens it: a sender that moved to a new epoch before we processed its commit
-            // (davey switches as soon as it has), so it waits for the next keys rather than failing now.
-            n == DaveDecryptor.NO_KEY || n == NO_MATCH -> {
-                notReady.incrementAndGet()
-                FrameDecryptor.NOT_READY
-            }
-            else -> {
-                failed()
-                FrameDecryptor.DROP
-            }
-        }
+        val n = decryptors.decrypt(userId, frame, offset, length, transportOnly = protocolVersion == 0)
+        if (n == DaveUserDecryptors.FAILED) failed()
+        return n
     }
 
     override fun frameDropped(userId: Long) {
         // Frames of a sender we have no key for at all (we are still joining) say nothing about our group.
-        if (decryptors.containsKey(userId)) failed() else decryptFailures.incrementAndGet()
+        if (userId in decryptors) failed() else decryptFailures.incrementAndGet()
     }
 
     private fun failed() {
         decryptFailures.incrementAndGet()
-        if (consecutiveFailures.incrementAndGet() > failureTolerance) {
-            consecutiveFailures.set(0)
+        if (decryptors.consecutiveFailures.incrementAndGet() > failureTolerance) {
+            decryptors.consecutiveFailures.set(0)
             log.debug("{} DAVE frames in a row failed to decrypt; re-initialising", failureTolerance + 1)
             control { recover(lastTransitionId) }
         }
@@ -250,7 +215,7 @@ public class JvmDaveSession internal constructor(
     }
 
     override fun stats(): DaveStats = DaveStats(
-        decrypted.get(), passedThrough.get(), decryptFailures.get(), notReady.get(), encrypted.get(), unencryptedDropped.get(),
+        decryptors.decrypted.get(), decryptors.passedThrough.get(), decryptFailures.get(), decryptors.notReady.get(), encrypted.get(), unencryptedDropped.get(),
         invalidMessages.get(), commitsSent.get(), transitions.get(), reinits.get(),
     )
 
@@ -263,7 +228,6 @@ public class JvmDaveSession internal constructor(
             pendingOwnRatchet = null
         }
         synchronized(encryptor) { encryptor.setKeyRatchet(null) }
-        decryptors.values.forEach { d -> synchronized(d) { d.transitionToKeyRatchet(null) } }
         decryptors.clear()
     }
 
@@ -300,14 +264,14 @@ public class JvmDaveSession internal constructor(
         val roster = mls.roster
         for (user in roster.keys) {
             if (user == selfUserId) continue
-            val d = decryptors.computeIfAbsent(user) { DaveDecryptor(clock) }
+            val d = decryptors.getOrCreate(user)
             val ratchet = DaveKeyRatchet(mls.exportSenderBaseSecret(user))
             synchronized(d) { d.transitionToKeyRatchet(ratchet) }
         }
         // Users neither in the group nor in the call send nothing new, but what they sent before leaving may still be
         // in flight or held: their keys stay for the usual 10 s (as a new epoch's transition gives old ratchets), and
         // the decryptor goes once none is left.
-        decryptors.entries.removeIf { (user, d) ->
+        decryptors.removeIf { user, d ->
             if (user in roster || user in recognized) return@removeIf false
             synchronized(d) {
                 if (user !in departed) d.transitionToKeyRatchet(null)
@@ -315,7 +279,7 @@ public class JvmDaveSession internal constructor(
             }
         }
         departed.clear()
-        decryptors.forEach { (user, _) -> if (user !in roster && user !in recognized) departed += user }
+        decryptors.forEach { user, _ -> if (user !in roster && user !in recognized) departed += user }
         pendingOwnRatchet?.close()
         pendingOwnRatchet = DaveKeyRatchet(mls.exportSenderBaseSecret(selfUserId))
         callbacks.keysChanged()
@@ -348,12 +312,12 @@ public class JvmDaveSession internal constructor(
         if (version == 0 && old != 0) {
             downgraded = true
             synchronized(encryptor) { encryptor.setKeyRatchet(null) }
-            decryptors.values.forEach { d -> synchronized(d) { d.transitionToPassthrough(true, null) } }
+            decryptors.forEach { _, d -> synchronized(d) { d.transitionToPassthrough(true, null) } }
         } else {
             if (transitionId > 0 && downgraded) {
                 // Upgrading again: members switch at slightly different times, so plain frames are still fine for a while.
                 downgraded = false
-                decryptors.values.forEach { d -> synchronized(d) { d.transitionToPassthrough(true, UPGRADE_PASSTHROUGH) } }
+                decryptors.forEach { _, d -> synchronized(d) { d.transitionToPassthrough(true, UPGRADE_PASSTHROUGH) } }
             }
             pendingOwnRatchet?.let { r ->
                 pendingOwnRatchet = null
@@ -371,7 +335,7 @@ public class JvmDaveSession internal constructor(
     private fun recover(transitionId: Int) {
         if (reinitializing) return
         reinitializing = true
-        consecutiveFailures.set(0)
+        decryptors.consecutiveFailures.set(0)
         callbacks.sendInvalidCommitWelcome(transitionId)
         reinit()
     }
@@ -402,7 +366,6 @@ public class JvmDaveSession internal constructor(
         public val FACTORY: DaveSessionFactory = DaveSessionFactory { self, channel, callbacks -> JvmDaveSession(self, channel, callbacks) }
 
         private const val DROPPED = -1
-        private const val NO_MATCH = -3
         private val DOWNGRADE_PASSTHROUGH: Duration = 24.seconds
         private val UPGRADE_PASSTHROUGH: Duration = 10.seconds
         private val log = LoggerFactory.getLogger(JvmDaveSession::class.java)

@@ -1,10 +1,7 @@
 package dev.earshot.voice.dave
 
 import dev.earshot.voice.base.NanoClock
-import dev.earshot.voice.codec.OpusPacketInfo
 import dev.earshot.voice.e2ee.FrameDecryptor
-import java.util.concurrent.ConcurrentHashMap
-import java.util.concurrent.atomic.AtomicInteger
 import java.util.concurrent.atomic.AtomicLong
 
 /**
@@ -12,9 +9,8 @@ import java.util.concurrent.atomic.AtomicLong
  * classes): one sender per user in [userIds], each with its own key ratchet and [DaveEncryptor], and receive-side
  * [FrameDecryptor]s that decrypt with one [DaveDecryptor] per user.
  *
- * The decryptor does per frame what [JvmDaveSession.decrypt] does on its success path (silence check, lookup of the
- * user's decryptor in a concurrent map, decryption in place under the decryptor's lock, atomic counters), without
- * the MLS group that installs the ratchets.
+ * The decryptor runs per frame the session's own step ([DaveUserDecryptors.decrypt], which [JvmDaveSession.decrypt]
+ * calls), without the MLS group that installs the ratchets.
  */
 class DaveReceiveBench(private val userIds: List<Long>) {
     private val bases = userIds.map { u -> ByteArray(16) { (it * 29 + u.toInt() * 7 + 3).toByte() } }
@@ -39,40 +35,28 @@ class DaveReceiveBench(private val userIds: List<Long>) {
 
     /** The receive-side [FrameDecryptor] of [DaveReceiveBench]; see there. */
     inner class Receiver : FrameDecryptor {
-        private val decryptors = ConcurrentHashMap<Long, DaveDecryptor>()
-        private val decryptedCount = AtomicLong()
+        private val decryptors = DaveUserDecryptors(NanoClock.SYSTEM)
         private val failedCount = AtomicLong()
-        private val consecutiveFailures = AtomicInteger()
 
         init {
-            userIds.forEachIndexed { s, u ->
-                decryptors[u] = DaveDecryptor(NanoClock.SYSTEM).apply { transitionToKeyRatchet(DaveKeyRatchet(bases[s])) }
-            }
+            userIds.forEachIndexed { s, u -> decryptors.getOrCreate(u).transitionToKeyRatchet(DaveKeyRatchet(bases[s])) }
         }
 
         /** Frames decrypted so far. */
-        val decrypted: Long get() = decryptedCount.get()
+        val decrypted: Long get() = decryptors.decrypted.get()
 
         /** Frames dropped so far (no decryptor for the user, or decryption failed). */
         val failed: Long get() = failedCount.get()
 
         override val requiresUser: Boolean get() = true
 
+        // The session's own per-frame step ([JvmDaveSession.decrypt] is this call and its failure count).
         override fun decrypt(userId: Long, ssrc: Long, frame: ByteArray, offset: Int, length: Int): Int {
-            if (OpusPacketInfo.isSilenceFrame(frame, offset, length)) return length
-            val d = decryptors[userId]
-            if (d == null) {
-                failedCount.incrementAndGet()
-                return FrameDecryptor.DROP
-            }
-            val n = synchronized(d) { d.decrypt(frame, offset, length, frame, offset) }
+            val n = decryptors.decrypt(userId, frame, offset, length, transportOnly = false)
             if (n < 0) {
-                consecutiveFailures.incrementAndGet()
                 failedCount.incrementAndGet()
                 return FrameDecryptor.DROP
             }
-            consecutiveFailures.set(0)
-            decryptedCount.incrementAndGet()
             return n
         }
     }
