@@ -152,7 +152,7 @@ object DemoRecorder {
                     val delivered = publisher.flush(KAFKA_FLUSH)
                     val stats = publisher.stats()
                     console.line("Kafka: ${stats.sentRecords} records (${stats.sentFrames} frames) written, ${stats.lostFrames} frames lost" +
-                        if (delivered) "" else "; not all delivered within ${KAFKA_FLUSH.inWholeSeconds} s")
+                        if (delivered) "" else "; not all delivered within ${KAFKA_FLUSH.seconds} s")
                     publisher.close()
                 }
                 val timeline = recording.timeline.snapshot(channel.expectedUsers)
@@ -187,5 +187,5 @@ object DemoRecorder {
 
     private const val SHUTDOWN_WAIT_SECONDS = 30L
     private val LEAVE_TIMEOUT = 10.seconds
-    private val KAFKA_FLUSH = 30.seconds
+    private val KAFKA_FLUSH = java.time.Duration.ofSeconds(30)
 }

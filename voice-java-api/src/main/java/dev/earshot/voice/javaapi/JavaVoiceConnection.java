@@ -12,6 +12,7 @@ import dev.earshot.voice.connection.VoiceSessionInfo;
 import dev.earshot.voice.crypto.EncryptionMode;
 import dev.earshot.voice.dave.DaveSession;
 import dev.earshot.voice.javaapi.internal.ConnectionRuntime;
+import dev.earshot.voice.javaapi.internal.CoreConnections;
 import dev.earshot.voice.model.AudioFrame;
 import dev.earshot.voice.model.FrameKind;
 import dev.earshot.voice.model.VoiceEvent;
@@ -46,6 +47,11 @@ public final class JavaVoiceConnection implements AutoCloseable {
     /** How long {@link #close()} and {@link ActiveSink#close()} wait: voice-core bounds a disconnect's sink drain at 10 s. */
     static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(15);
     private static final Logger LOG = LoggerFactory.getLogger(JavaVoiceConnection.class);
+
+    static {
+        // Lets Earshot's modules built on this face (voice-kafka...) follow the connection behind it.
+        CoreConnections.install(c -> ((JavaVoiceConnection) c).core);
+    }
 
     private final ConnectionRuntime runtime;
     private final VoiceConnection core;

@@ -13,7 +13,7 @@ import org.jspecify.annotations.Nullable;
 public final class VoiceSink {
     static {
         // Lets Earshot's modules built on this face (voice-transcribe...) offer their Kotlin sinks to Java callers.
-        CoreSinks.install(VoiceSink::new);
+        CoreSinks.install(VoiceSink::new, sink -> ((VoiceSink) sink).core);
     }
 
     private final AudioSink core;

@@ -1,6 +1,23 @@
 package dev.earshot.voice.kafka
 
 import dev.earshot.voice.codec.PcmFormat
+import dev.earshot.voice.connection.VoiceConnectionState
+import dev.earshot.voice.javaapi.JavaVoiceConnection
+import dev.earshot.voice.javaapi.VoiceSink
+import dev.earshot.voice.javaapi.internal.CoreConnections
+import dev.earshot.voice.javaapi.internal.CoreSinks
+import java.time.Duration
+import java.util.UUID
+import java.util.concurrent.atomic.AtomicLong
+import java.util.concurrent.locks.ReentrantLock
+import kotlin.concurrent.withLock
+import kotlinx.coroutines.CoroutineName
+import kotlinx.coroutines.CoroutineScope
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.SupervisorJob
+import kotlinx.coroutines.cancel
+import kotlinx.coroutines.flow.transformWhile
+import kotlinx.coroutines.launch
 import org.apache.kafka.clients.producer.KafkaProducer
 import org.apache.kafka.clients.producer.ProducerConfig
 import org.apache.kafka.clients.producer.ProducerRecord
@@ -8,13 +25,6 @@ import org.apache.kafka.common.serialization.ByteArraySerializer
 import org.apache.kafka.common.serialization.StringSerializer
 import org.apache.kafka.common.utils.Utils
 import org.slf4j.LoggerFactory
-import java.util.UUID
-import java.util.concurrent.atomic.AtomicLong
-import java.util.concurrent.locks.ReentrantLock
-import kotlin.concurrent.withLock
-import kotlin.time.Duration
-import kotlin.time.Duration.Companion.milliseconds
-import kotlin.time.Duration.Companion.seconds
 
 /**
  * How a [VoiceKafkaPublisher] talks to Kafka and how much it buffers.
@@ -38,25 +48,63 @@ import kotlin.time.Duration.Companion.seconds
  * @property extra further producer properties (security settings, compression); they cannot turn off idempotence or
  *   `acks=all`.
  */
-public data class KafkaPublisherConfig(
+public data class KafkaPublisherConfig @JvmOverloads constructor(
     public val bootstrapServers: String,
     public val topic: String = DEFAULT_TOPIC,
     public val queueRecords: Int = 16_384,
     public val queueBytes: Long = 32L shl 20,
     public val bufferMemory: Long = 64L shl 20,
-    public val deliveryTimeout: Duration = 60.seconds,
-    public val maxBlock: Duration = 1.seconds,
-    public val linger: Duration = 5.milliseconds,
+    public val deliveryTimeout: Duration = Duration.ofSeconds(60),
+    public val maxBlock: Duration = Duration.ofSeconds(1),
+    public val linger: Duration = Duration.ofMillis(5),
     public val extra: Map<String, Any> = emptyMap(),
 ) {
     init {
         require(queueRecords > 0 && queueBytes > 0 && bufferMemory > 0) { "the buffers need a positive size" }
-        require(deliveryTimeout >= 1.seconds) { "deliveryTimeout must be at least 1 s" }
+        require(deliveryTimeout >= Duration.ofSeconds(1)) { "deliveryTimeout must be at least 1 s" }
+        require(!maxBlock.isNegative && !linger.isNegative) { "maxBlock and linger must not be negative" }
     }
 
-    /** The default topic. */
+    /**
+     * Builds a [KafkaPublisherConfig] one setting at a time (for Java; Kotlin has named arguments). Every setting
+     * starts at the default given on the class.
+     */
+    public class Builder internal constructor(private var config: KafkaPublisherConfig) {
+        /** See [KafkaPublisherConfig.topic]. */
+        public fun topic(topic: String): Builder = apply { config = config.copy(topic = topic) }
+
+        /** See [KafkaPublisherConfig.queueRecords]. */
+        public fun queueRecords(records: Int): Builder = apply { config = config.copy(queueRecords = records) }
+
+        /** See [KafkaPublisherConfig.queueBytes]. */
+        public fun queueBytes(bytes: Long): Builder = apply { config = config.copy(queueBytes = bytes) }
+
+        /** See [KafkaPublisherConfig.bufferMemory]. */
+        public fun bufferMemory(bytes: Long): Builder = apply { config = config.copy(bufferMemory = bytes) }
+
+        /** See [KafkaPublisherConfig.deliveryTimeout]. */
+        public fun deliveryTimeout(timeout: Duration): Builder = apply { config = config.copy(deliveryTimeout = timeout) }
+
+        /** See [KafkaPublisherConfig.maxBlock]. */
+        public fun maxBlock(timeout: Duration): Builder = apply { config = config.copy(maxBlock = timeout) }
+
+        /** See [KafkaPublisherConfig.linger]. */
+        public fun linger(linger: Duration): Builder = apply { config = config.copy(linger = linger) }
+
+        /** See [KafkaPublisherConfig.extra]. */
+        public fun extra(properties: Map<String, Any>): Builder = apply { config = config.copy(extra = properties.toMap()) }
+
+        /** The configuration. */
+        public fun build(): KafkaPublisherConfig = config
+    }
+
+    /** The default topic, and [builder]. */
     public companion object {
         public const val DEFAULT_TOPIC: String = "earshot.voice"
+
+        /** A [Builder] starting from the defaults, for the brokers at [bootstrapServers]. */
+        @JvmStatic
+        public fun builder(bootstrapServers: String): Builder = Builder(KafkaPublisherConfig(bootstrapServers))
     }
 }
 
@@ -116,6 +164,7 @@ public class VoiceKafkaPublisher(public val config: KafkaPublisherConfig) : Auto
      * [opus], PCM in [pcm] when not null (the receiver converts if it decodes another format), [batchTicks] ticks of a
      * speaker per record (default 5, 100 ms). Each listened sink is one session with its own id ([sessionId]).
      */
+    @JvmOverloads
     public fun sink(
         guildId: Long,
         channelId: Long,
@@ -124,6 +173,30 @@ public class VoiceKafkaPublisher(public val config: KafkaPublisherConfig) : Auto
         batchTicks: Int = 5,
         sessionId: String = UUID.randomUUID().toString(),
     ): KafkaVoiceSink = KafkaVoiceSink(this, guildId, channelId, opus, pcm, batchTicks, sessionId)
+
+    /**
+     * For Java: a sink like [sink]'s, as a voice-java-api `VoiceSink` to give [connection]'s `listen`, that also
+     * publishes [connection]'s state changes (as [KafkaVoiceSink.follow] does) until it closes or this publisher does.
+     */
+    @JvmOverloads
+    public fun voiceSink(
+        connection: JavaVoiceConnection,
+        guildId: Long,
+        channelId: Long,
+        opus: Boolean = true,
+        pcm: PcmFormat? = PcmFormat.STEREO_48K,
+        batchTicks: Int = 5,
+    ): VoiceSink {
+        val sink = sink(guildId, channelId, opus, pcm, batchTicks)
+        val core = CoreConnections.of(connection)
+        follows.launch {
+            core.state.transformWhile { emit(it); it !is VoiceConnectionState.Closed }.collect { sink.connectionState(it) }
+        }
+        return CoreSinks.wrap(sink)
+    }
+
+    // Runs the state-following of the sinks made by voiceSink; cancelled at close.
+    private val follows = CoroutineScope(SupervisorJob() + Dispatchers.Default + CoroutineName("earshot-kafka-follow"))
 
     /** The counters now. */
     public fun stats(): PublisherStats = PublisherStats(
@@ -159,7 +232,7 @@ public class VoiceKafkaPublisher(public val config: KafkaPublisherConfig) : Auto
      * completed them (written or failed). Returns whether that happened in time.
      */
     public fun flush(timeout: Duration): Boolean {
-        var left = timeout.inWholeNanoseconds
+        var left = timeout.toNanos()
         lock.withLock {
             while (queue.isNotEmpty() || handing) {
                 if (left <= 0) return false
@@ -218,7 +291,7 @@ public class VoiceKafkaPublisher(public val config: KafkaPublisherConfig) : Auto
      * the queue until its delivery timeout; anything else, or an older record, is lost and counted.
      */
     private fun retryOrFail(r: OutRecord, e: Throwable) {
-        if (e is org.apache.kafka.common.errors.RetriableException && System.nanoTime() - r.queuedAt < config.deliveryTimeout.inWholeNanoseconds) {
+        if (e is org.apache.kafka.common.errors.RetriableException && System.nanoTime() - r.queuedAt < config.deliveryTimeout.toNanos()) {
             lock.withLock {
                 queue.addFirst(r)
                 queuedBytes += r.size
@@ -243,21 +316,22 @@ public class VoiceKafkaPublisher(public val config: KafkaPublisherConfig) : Auto
             closed = true
             notEmpty.signalAll()
         }
-        thread.join(timeout.inWholeMilliseconds.coerceAtLeast(1))
-        producer.close(java.time.Duration.ofMillis(timeout.inWholeMilliseconds))
+        follows.cancel()
+        thread.join(timeout.toMillis().coerceAtLeast(1))
+        producer.close(timeout)
     }
 
     /** [close] waiting at most 5 s. */
     override fun close() {
-        close(5.seconds)
+        close(Duration.ofSeconds(5))
     }
 
     private companion object {
         private val log = LoggerFactory.getLogger(VoiceKafkaPublisher::class.java)
 
         fun producerProperties(config: KafkaPublisherConfig): Map<String, Any> {
-            val delivery = config.deliveryTimeout.inWholeMilliseconds
-            val linger = config.linger.inWholeMilliseconds
+            val delivery = config.deliveryTimeout.toMillis()
+            val linger = config.linger.toMillis()
             val props = HashMap<String, Any>(config.extra)
             props[ProducerConfig.BOOTSTRAP_SERVERS_CONFIG] = config.bootstrapServers
             props[ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG] = true
@@ -269,7 +343,7 @@ public class VoiceKafkaPublisher(public val config: KafkaPublisherConfig) : Auto
             // delivery.timeout.ms must be at least linger.ms + request.timeout.ms.
             props[ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG] = minOf(30_000L, delivery - linger).toInt()
             props[ProducerConfig.LINGER_MS_CONFIG] = linger.toInt()
-            props[ProducerConfig.MAX_BLOCK_MS_CONFIG] = config.maxBlock.inWholeMilliseconds
+            props[ProducerConfig.MAX_BLOCK_MS_CONFIG] = config.maxBlock.toMillis()
             props[ProducerConfig.RECONNECT_BACKOFF_MAX_MS_CONFIG] = 1000
             props.putIfAbsent(ProducerConfig.CLIENT_ID_CONFIG, "earshot-publisher")
             return props

@@ -1,6 +1,8 @@
 package dev.earshot.voice.kafka
 
 import dev.earshot.voice.codec.PcmFormat
+import dev.earshot.voice.javaapi.VoiceSink
+import dev.earshot.voice.javaapi.internal.CoreSinks
 import dev.earshot.voice.model.AudioFrame
 import dev.earshot.voice.model.VoiceEvent
 import dev.earshot.voice.model.VoiceTick
@@ -26,9 +28,7 @@ import org.slf4j.LoggerFactory
 import java.time.Instant
 import java.util.TreeMap
 import java.util.concurrent.atomic.AtomicLong
-import kotlin.time.Duration
-import kotlin.time.Duration.Companion.milliseconds
-import kotlin.time.Duration.Companion.seconds
+import java.time.Duration
 
 /**
  * How a [VoiceKafkaWorker] consumes.
@@ -44,16 +44,58 @@ import kotlin.time.Duration.Companion.seconds
  *   are given to the sinks anyway. Default 3000 (60 s).
  * @property extra further consumer properties (security settings).
  */
-public data class KafkaWorkerConfig(
+public data class KafkaWorkerConfig @JvmOverloads constructor(
     public val bootstrapServers: String,
     public val groupId: String = "earshot-workers",
     public val topic: String = KafkaPublisherConfig.DEFAULT_TOPIC,
-    public val pollTimeout: Duration = 100.milliseconds,
-    public val commitInterval: Duration = 1.seconds,
+    public val pollTimeout: Duration = Duration.ofMillis(100),
+    public val commitInterval: Duration = Duration.ofSeconds(1),
     public val maxOpenSessions: Int = 10_000,
     public val maxBufferedTicks: Int = 3000,
     public val extra: Map<String, Any> = emptyMap(),
-)
+) {
+    init {
+        require(!pollTimeout.isNegative && !commitInterval.isNegative) { "pollTimeout and commitInterval must not be negative" }
+        require(maxOpenSessions > 0 && maxBufferedTicks > 0) { "maxOpenSessions and maxBufferedTicks must be positive" }
+    }
+
+    /**
+     * Builds a [KafkaWorkerConfig] one setting at a time (for Java; Kotlin has named arguments). Every setting starts
+     * at the default given on the class.
+     */
+    public class Builder internal constructor(private var config: KafkaWorkerConfig) {
+        /** See [KafkaWorkerConfig.groupId]. */
+        public fun groupId(groupId: String): Builder = apply { config = config.copy(groupId = groupId) }
+
+        /** See [KafkaWorkerConfig.topic]. */
+        public fun topic(topic: String): Builder = apply { config = config.copy(topic = topic) }
+
+        /** See [KafkaWorkerConfig.pollTimeout]. */
+        public fun pollTimeout(timeout: Duration): Builder = apply { config = config.copy(pollTimeout = timeout) }
+
+        /** See [KafkaWorkerConfig.commitInterval]. */
+        public fun commitInterval(interval: Duration): Builder = apply { config = config.copy(commitInterval = interval) }
+
+        /** See [KafkaWorkerConfig.maxOpenSessions]. */
+        public fun maxOpenSessions(sessions: Int): Builder = apply { config = config.copy(maxOpenSessions = sessions) }
+
+        /** See [KafkaWorkerConfig.maxBufferedTicks]. */
+        public fun maxBufferedTicks(ticks: Int): Builder = apply { config = config.copy(maxBufferedTicks = ticks) }
+
+        /** See [KafkaWorkerConfig.extra]. */
+        public fun extra(properties: Map<String, Any>): Builder = apply { config = config.copy(extra = properties.toMap()) }
+
+        /** The configuration. */
+        public fun build(): KafkaWorkerConfig = config
+    }
+
+    /** [builder]. */
+    public companion object {
+        /** A [Builder] starting from the defaults, for the brokers at [bootstrapServers]. */
+        @JvmStatic
+        public fun builder(bootstrapServers: String): Builder = Builder(KafkaWorkerConfig(bootstrapServers))
+    }
+}
 
 /**
  * One published session as a worker sees it (from its `start` record).
@@ -80,6 +122,15 @@ public data class WorkerSession(
 public fun interface SessionSinkFactory {
     /** The sink for [session]; it is started, fed and cleaned up on the worker's thread. */
     public fun create(session: WorkerSession): AudioSink
+}
+
+/**
+ * For Java: makes the sink a worker runs for one session as a voice-java-api `VoiceSink` (from `Sinks`: per-user WAV,
+ * a mixed track, speech segments, your own `JavaSink`...). Give it to [VoiceKafkaWorker.ofVoiceSinks].
+ */
+public interface VoiceSinkFactory {
+    /** The sink for [session]; it is started, fed and cleaned up on the worker's thread. */
+    public fun create(session: WorkerSession): VoiceSink
 }
 
 /** What happened to sessions, called on the worker's thread. All functions default to doing nothing. */
@@ -129,7 +180,7 @@ public data class WorkerStats(
  * whole; sessions already finished whose records lie after that point are written again, with the same content.
  * One thread (`earshot-kafka-worker`) polls and runs the sinks; [start] starts it, [close] ends it.
  */
-public class VoiceKafkaWorker(
+public class VoiceKafkaWorker @JvmOverloads constructor(
     public val config: KafkaWorkerConfig,
     private val factory: SessionSinkFactory,
     private val listener: WorkerListener = object : WorkerListener {},
@@ -181,7 +232,7 @@ public class VoiceKafkaWorker(
             })
             var lastCommit = System.nanoTime()
             while (running) {
-                val batch = consumer.poll(java.time.Duration.ofMillis(config.pollTimeout.inWholeMilliseconds))
+                val batch = consumer.poll(config.pollTimeout)
                 for (r in batch) {
                     records.incrementAndGet()
                     try {
@@ -192,7 +243,7 @@ public class VoiceKafkaWorker(
                     }
                     nextOffsets[TopicPartition(r.topic(), r.partition())] = r.offset() + 1
                 }
-                if (System.nanoTime() - lastCommit > config.commitInterval.inWholeNanoseconds) {
+                if (System.nanoTime() - lastCommit > config.commitInterval.toNanos()) {
                     commit()
                     lastCommit = System.nanoTime()
                 }
@@ -384,11 +435,26 @@ public class VoiceKafkaWorker(
         if (thread.isAlive) thread.join(30_000)
     }
 
-    private companion object {
+    /** [ofVoiceSinks], the worker for Java callers. */
+    public companion object {
         private val log = LoggerFactory.getLogger(VoiceKafkaWorker::class.java)
-        const val MAX_EVENTS = 100_000
 
-        fun consumerProperties(config: KafkaWorkerConfig): Map<String, Any> {
+        /** Events of one session held at most (beyond it the oldest are dropped). */
+        public const val MAX_EVENTS: Int = 100_000
+
+        /**
+         * For Java: a worker running, per session, the `VoiceSink` that [factory] makes (as the constructor does with
+         * a Kotlin [SessionSinkFactory]); [listener] hears what happened to sessions.
+         */
+        @JvmStatic
+        @JvmOverloads
+        public fun ofVoiceSinks(
+            config: KafkaWorkerConfig,
+            factory: VoiceSinkFactory,
+            listener: WorkerListener = object : WorkerListener {},
+        ): VoiceKafkaWorker = VoiceKafkaWorker(config, { session -> CoreSinks.unwrap(factory.create(session)) }, listener)
+
+        private fun consumerProperties(config: KafkaWorkerConfig): Map<String, Any> {
             val props = HashMap<String, Any>(config.extra)
             props[ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG] = config.bootstrapServers
             props[ConsumerConfig.GROUP_ID_CONFIG] = config.groupId

@@ -67,7 +67,7 @@ class KafkaBenchSpec : FunSpec({
                         // Paced by the queue, as a receiver is by time: an unpaced flood only measures drop-oldest.
                         while (publisher.stats().queued > 500) delay(1)
                     }
-                    publisher.flush(120.seconds) shouldBe true
+                    publisher.flush(java.time.Duration.ofSeconds(120)) shouldBe true
                     val frames = publisher.stats().sentFrames - sent0
                     val cpu = (os.processCpuTime - c0) / 1e9
                     val wall = (System.nanoTime() - w0) / 1e9
@@ -117,7 +117,7 @@ class KafkaBenchSpec : FunSpec({
                     }
                 }
                 recording.stop()
-                publisher.flush(30.seconds) shouldBe true
+                publisher.flush(java.time.Duration.ofSeconds(30)) shouldBe true
             }
             connection.disconnect()
         }

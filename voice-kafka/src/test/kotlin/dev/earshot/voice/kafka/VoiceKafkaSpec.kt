@@ -43,7 +43,7 @@ class VoiceKafkaSpec : FunSpec({
 
     fun workerFor(topic: String, group: String, out: (WorkerSession) -> RecordingOutputs, finished: CompletableFuture<Long>): VoiceKafkaWorker =
         VoiceKafkaWorker(
-            KafkaWorkerConfig(broker.bootstrap, groupId = group, topic = topic, commitInterval = 200.kotlinMs()),
+            KafkaWorkerConfig(broker.bootstrap, groupId = group, topic = topic, commitInterval = java.time.Duration.ofMillis(200)),
             { session -> out(session).sink() },
             object : WorkerListener {
                 override fun onFinished(session: WorkerSession, endTick: Long) {
@@ -78,7 +78,7 @@ class VoiceKafkaSpec : FunSpec({
 
                 session.awaitSpeakers()
                 recording.stop()
-                publisher.flush(30.seconds) shouldBe true
+                publisher.flush(java.time.Duration.ofSeconds(30)) shouldBe true
                 val stats = publisher.stats()
                 stats.lostFrames shouldBe 0L
                 stats.sentFrames shouldBeGreaterThan 100L
@@ -167,7 +167,7 @@ class VoiceKafkaSpec : FunSpec({
         KafkaSession(guild = 333).use { session ->
             val connection = session.connect(scope)
             // The stated buffer: 90 s of retries, 64 MiB in the producer, 32 MiB queued; the outage is shorter.
-            val config = KafkaPublisherConfig(broker.bootstrap, topic = topic, deliveryTimeout = 90.seconds)
+            val config = KafkaPublisherConfig(broker.bootstrap, topic = topic, deliveryTimeout = java.time.Duration.ofSeconds(90))
             VoiceKafkaPublisher(config).use { publisher ->
                 val kafkaSink = publisher.sink(session.guild, session.channel)
                 val recording = connection.receiver.newRecording()
@@ -201,7 +201,7 @@ class VoiceKafkaSpec : FunSpec({
                 // A late tick is one the clock produced 20 ms or more behind schedule: on a machine with spare CPU
                 // there is none; on an overloaded one (more runnable threads than cores) they come from the load.
                 if (os.systemLoadAverage < os.availableProcessors) lateDuring shouldBe 0L
-                publisher.flush(60.seconds) shouldBe true
+                publisher.flush(java.time.Duration.ofSeconds(60)) shouldBe true
                 val stats = publisher.stats()
                 println("publisher after the outage: $stats")
                 // Within the stated buffer: nothing lost, nothing dropped.
@@ -219,7 +219,6 @@ class VoiceKafkaSpec : FunSpec({
     }
 })
 
-private fun Int.kotlinMs() = kotlin.time.Duration.parse("${this}ms")
 
 private fun indexOf(haystack: ByteArray?, needle: ByteArray): Int {
     if (haystack == null || needle.isEmpty()) return -1
