@@ -1,5 +1,8 @@
 package dev.earshot.voice.javaapi;
 
+import kotlin.jvm.JvmClassMappingKt;
+import kotlin.reflect.KVisibility;
+
 import java.io.IOException;
 import java.lang.reflect.Constructor;
 import java.lang.reflect.Field;
@@ -28,18 +31,20 @@ import java.util.stream.Stream;
  * through (one is fine when every public method on it is also a static method of the class: {@code @JvmStatic}), and
  * no voice-core or facade-internal type where a facade type belongs. Members whose names contain {@code $}
  * (Kotlin-internal or compiler-made) and synthetic or bridge members are not API and are skipped, as is the
- * {@code getEntries()} Kotlin adds to every enum (Java has {@code values()}).
+ * {@code getEntries()} Kotlin adds to every enum (Java has {@code values()}), and so are classes Kotlin declares
+ * {@code internal} or {@code private} (public in bytecode). The modules with a Java face (voice-jda, voice-kafka,
+ * voice-transcribe) use it through this module's test jar.
  */
-final class ApiChecker {
+public final class ApiChecker {
     private final Predicate<Class<?>> allowedEarshotType;
 
     /** {@code allowedEarshotType} says which {@code dev.earshot.*} classes may appear in signatures. */
-    ApiChecker(Predicate<Class<?>> allowedEarshotType) {
+    public ApiChecker(Predicate<Class<?>> allowedEarshotType) {
         this.allowedEarshotType = allowedEarshotType;
     }
 
     /** The public top-level and nested classes compiled into {@code dir} (one package, not its subpackages). */
-    static List<Class<?>> classesIn(Path dir, String packageName) throws IOException, ClassNotFoundException {
+    public static List<Class<?>> classesIn(Path dir, String packageName) throws IOException, ClassNotFoundException {
         List<Class<?>> out = new ArrayList<>();
         try (Stream<Path> files = Files.list(dir)) {
             for (Path p : (Iterable<Path>) files.sorted()::iterator) {
@@ -52,7 +57,7 @@ final class ApiChecker {
     }
 
     /** Every violation in the public API of {@code classes}, each naming the class and member. */
-    List<String> check(Collection<Class<?>> classes) {
+    public List<String> check(Collection<Class<?>> classes) {
         List<String> bad = new ArrayList<>();
         for (Class<?> c : classes) {
             if (!isApi(c)) continue;
@@ -62,7 +67,9 @@ final class ApiChecker {
             for (Field f : c.getDeclaredFields()) {
                 if (!visible(f)) continue;
                 String w = where + "." + f.getName();
-                if (Modifier.isStatic(f.getModifiers()) && (f.getName().equals("Companion") || f.getName().equals("INSTANCE"))) {
+                // A Companion Kotlin declares internal is no API, however public its field is in bytecode.
+                if (Modifier.isStatic(f.getModifiers()) && (f.getName().equals("Companion") || f.getName().equals("INSTANCE"))
+                        && (f.getName().equals("INSTANCE") || isApi(f.getType()))) {
                     List<String> notStatic = notStatic(f.getType(), c);
                     if (!notStatic.isEmpty()) bad.add(w + ": a Kotlin " + f.getName() + " field (use static members): " + notStatic);
                 }
@@ -101,11 +108,21 @@ final class ApiChecker {
         return out;
     }
 
-    private static boolean isApi(Class<?> c) {
+    /** Whether {@code c} is public API: public down from its outermost class, and not internal or private in Kotlin. */
+    public static boolean isApi(Class<?> c) {
         for (Class<?> k = c; k != null; k = k.getDeclaringClass()) {
-            if (!Modifier.isPublic(k.getModifiers())) return false;
+            // Before getDeclaringClass: Kotlin's inlined lambda classes can disagree with their host on InnerClasses.
+            if (!Modifier.isPublic(k.getModifiers()) || k.isSynthetic() || k.isAnonymousClass()) return false;
+            if (k.isAnnotationPresent(kotlin.Metadata.class)) {
+                try {
+                    KVisibility v = JvmClassMappingKt.getKotlinClass(k).getVisibility();
+                    if (v != null && v != KVisibility.PUBLIC && v != KVisibility.PROTECTED) return false;
+                } catch (UnsupportedOperationException e) {
+                    // a file facade: its members are checked by their JVM modifiers
+                }
+            }
         }
-        return !c.isSynthetic() && !c.isAnonymousClass();
+        return true;
     }
 
     private static boolean visible(Member m) {

@@ -1,6 +1,7 @@
 package dev.earshot.voice.jda;
 
 import dev.earshot.voice.connection.VoiceConnectionConfig;
+import dev.earshot.voice.javaapi.ApiChecker;
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Path;

@@ -43,15 +43,19 @@ public object VoiceRecords {
     public const val T_END: String = "end"
 
     /** The key of a user's records: `<guild>/<user>`. */
+    @JvmStatic
     public fun userKey(guildId: Long, userId: Long): String = "$guildId/$userId"
 
     /** The key of audio from an SSRC whose user is not known yet: `<guild>/ssrc-<ssrc>`. */
+    @JvmStatic
     public fun ssrcKey(guildId: Long, ssrc: Long): String = "$guildId/ssrc-$ssrc"
 
     /** The key of session-wide records (start, progress, connection, end): `<guild>`. */
+    @JvmStatic
     public fun sessionKey(guildId: Long): String = "$guildId"
 
     /** The value of [H_FORMAT] for what a sink publishes. */
+    @JvmStatic
     public fun formatName(opus: Boolean, pcm: PcmFormat?): String = buildString {
         if (opus) append("opus")
         if (pcm != null) {
