@@ -215,8 +215,8 @@ public class JvmDaveSession internal constructor(
     }
 
     override fun stats(): DaveStats = DaveStats(
-        decryptors.decrypted.get(), decryptors.passedThrough.get(), decryptFailures.get(), decryptors.notReady.get(), encrypted.get(), unencryptedDropped.get(),
-        invalidMessages.get(), commitsSent.get(), transitions.get(), reinits.get(),
+        decryptors.decrypted.get(), decryptors.passedThrough.get(), decryptFailures.get(), decryptors.notReady.get(),
+        encrypted.get(), unencryptedDropped.get(), invalidMessages.get(), commitsSent.get(), transitions.get(), reinits.get(),
     )
 
     override fun close() {
