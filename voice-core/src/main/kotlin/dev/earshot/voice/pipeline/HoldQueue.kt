@@ -21,7 +21,7 @@ internal class HoldQueue(
 
     val ssrcCount: Int get() = held.size
 
-    fun isHolding(ssrc: Long): Boolean = held[ssrc] != null
+    fun isHolding(ssrc: Long): Boolean = held.size != 0 && held[ssrc] != null
 
     /**
      * Holds [p], first held at [since]. Returns the packet pushed out to make room (the caller drops it), [p] itself if
@@ -46,6 +46,8 @@ internal class HoldQueue(
 
     /** SSRCs whose oldest held packet has waited longer than the hold time. */
     fun expired(now: Long): LongArray {
+        // Asked for every packet: nothing held is the common case, and a scan would walk the whole table.
+        if (held.size == 0) return EMPTY
         var n = 0
         held.forEach { _, q -> if (isExpired(q.first(), now)) n++ }
         if (n == 0) return EMPTY

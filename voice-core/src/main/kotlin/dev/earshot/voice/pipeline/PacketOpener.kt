@@ -38,10 +38,13 @@ internal class PacketOpener(private val counters: Counters) {
      * [DROPPED] (negative) for anything else, already counted under its reason.
      */
     fun open(p: ReceivedPacket): Int {
-        pending.getAndSet(null)?.let {
-            previous = current
-            previousUntil = p.arrivalNanos + KEY_GRACE_NANOS
-            current = it
+        // A plain read first: the swap is an atomic write, which every packet would otherwise pay for.
+        if (pending.get() != null) {
+            pending.getAndSet(null)?.let {
+                previous = current
+                previousUntil = p.arrivalNanos + KEY_GRACE_NANOS
+                current = it
+            }
         }
         val buf = p.data
         val len = p.length
