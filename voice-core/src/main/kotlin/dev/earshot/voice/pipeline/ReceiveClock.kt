@@ -24,8 +24,9 @@ import kotlinx.coroutines.yield
  *
  * At each deadline the clock only plans the tick ([Playout.planTick]) and returns to its dispatcher, which it shares
  * with the receive loop; the tick is decoded off this thread and sent out, in order, as soon as it is back (the clock
- * wakes for it). At most [TICKS_IN_FLIGHT] ticks are planned and not yet sent; a deadline that finds that many counts
- * a late tick and waits for decoding rather than queueing more. Without a decode executor (virtual time) the tick is
+ * wakes for it). A tick is counted late when it goes out a tick or more after its deadline. At most
+ * [TICKS_IN_FLIGHT] ticks are planned and not yet sent; a deadline that finds that many waits for decoding rather than
+ * queueing more (the oldest of them is then late, and counted). Without a decode executor (virtual time) the tick is
  * decoded inside [Playout.planTick] and sent at once, as before.
  */
 internal suspend fun runClockLoop(
@@ -40,10 +41,8 @@ internal suspend fun runClockLoop(
     val decoded = Channel<Unit>(Channel.CONFLATED)
     playout.onDecoded = { decoded.trySend(Unit) }
     var planningDone = false
-    // The tick already counted late for waiting on decoding, so catching up does not count it again.
-    var countedLate = -1L
     while (true) {
-        emitDecoded(playout, counters, emit)
+        emitDecoded(playout, clock, start, counters, emit)
         if (planningDone) {
             if (playout.ticksInFlight == 0) {
                 playout.finishSpeaking(emit)
@@ -65,15 +64,11 @@ internal suspend fun runClockLoop(
             }
         } else {
             if (!playout.canPlan) {
-                // Decoding is as many ticks behind as may be in flight: do not queue more, this tick is late.
-                if (countedLate != playout.nextTick) {
-                    counters.inc(Counter.LATE_TICKS)
-                    countedLate = playout.nextTick
-                }
+                // Decoding is as many ticks behind as may be in flight: do not queue more. The oldest of them is by
+                // now more than a tick late and is counted so when it goes out.
                 decoded.receive()
                 continue
             }
-            if (-wait >= TICK_NANOS && countedLate != playout.nextTick) counters.inc(Counter.LATE_TICKS)
             // Catching up: let the stages sharing this dispatcher move the packets that arrived during the stall into
             // the jitter buffers first, or the catch-up ticks would conceal audio that is already here, and the
             // packets, inserted while the clock is still behind, would teach the jitter estimate the stall. One
@@ -82,16 +77,21 @@ internal suspend fun runClockLoop(
         }
         val finishing = ingestDone()
         playout.planTick()
-        emitDecoded(playout, counters, emit)
+        emitDecoded(playout, clock, start, counters, emit)
         if (finishing && playout.drained()) planningDone = true
     }
 }
 
-/** Sends out every decoded tick that is next in order: its speaking events, the tick, and every 50th a stats event. */
-private fun emitDecoded(playout: Playout, counters: Counters, emit: (VoiceOutput) -> Unit) {
+/**
+ * Sends out every decoded tick that is next in order: its speaking events, the tick, and every 50th a stats event. A
+ * tick that goes out a tick or more after its deadline is counted late, whether the clock planned it late or its
+ * decoding took that long.
+ */
+private fun emitDecoded(playout: Playout, clock: NanoClock, start: Long, counters: Counters, emit: (VoiceOutput) -> Unit) {
     while (true) {
         val t = playout.takeDecoded() ?: return
         t.failure?.let { throw it }
+        if (clock.nanoTime() - (start + (t.tick + 1) * TICK_NANOS) >= TICK_NANOS) counters.inc(Counter.LATE_TICKS)
         for (e in t.events) emit(e)
         emit(t.voiceTick!!)
         if (t.tick % STATS_EVERY_TICKS == STATS_EVERY_TICKS - 1) emit(VoiceEvent.Stats(counters.snapshot()))
