@@ -208,8 +208,8 @@ internal class Speaker(
      * to say in it. Releases the packets it played: the work holds copies only.
      */
     fun plan(tick: Long): FrameWork? {
+        // Allocated on the first audible slice only: most known speakers are silent in most ticks.
         var work: FrameWork? = null
-        fun work(): FrameWork = work ?: FrameWork(decoder, ssrc, userIdOrNull, tick).also { work = it }
         var filled48 = 0
         var voiced = false
         var opus: ByteArray? = null
@@ -221,7 +221,7 @@ internal class Speaker(
 
         if (split.carry48 > 0) {
             val n48 = split.takeCarry()
-            work().carry48 = n48
+            work = newWork(tick).also { it.carry48 = n48 }
             filled48 = n48
             voiced = true
             timestamp = jitter.playTimestamp - split.carry48 - n48
@@ -254,7 +254,7 @@ internal class Speaker(
                         if (p.audioLevel >= 0) level = p.audioLevel
                         if (p.speakerFlags >= 0) flags = p.speakerFlags
                         counters.inc(Counter.DECODED)
-                        filled48 += place(work(), FrameWork.DECODE, copy, filled48, dur, want)
+                        filled48 += place(work ?: newWork(tick).also { work = it }, FrameWork.DECODE, copy, filled48, dur, want)
                         voiced = true
                     }
                     pool.release(p)
@@ -266,12 +266,12 @@ internal class Speaker(
                     val fec = if (format != null && next != null &&
                         OpusPacketInfo.hasLbrr(next.data, next.payloadOffset, next.payloadLength)
                     ) next.data.copyOfRange(next.payloadOffset, next.payloadOffset + next.payloadLength) else null
-                    filled48 += place(work(), FrameWork.RECOVER, fec, filled48, jitter.duration, want)
+                    filled48 += place(work ?: newWork(tick).also { work = it }, FrameWork.RECOVER, fec, filled48, jitter.duration, want)
                     voiced = true
                 }
                 JitterBuffer.Step.UNDERRUN, JitterBuffer.Step.STRETCH -> {
                     if (step == JitterBuffer.Step.STRETCH) counters.inc(Counter.STRETCHES)
-                    filled48 += place(work(), FrameWork.CONCEAL, null, filled48, jitter.duration, want)
+                    filled48 += place(work ?: newWork(tick).also { work = it }, FrameWork.CONCEAL, null, filled48, jitter.duration, want)
                     voiced = true
                 }
             }
@@ -283,7 +283,7 @@ internal class Speaker(
             needsReset = true
             return null
         }
-        val w = work()
+        val w = work ?: newWork(tick)
         w.sequence = (sequence and 0xFFFF).toInt()
         w.rtpTimestamp = timestamp and 0xFFFF_FFFFL
         w.opus = opus
@@ -292,6 +292,8 @@ internal class Speaker(
         w.speakerFlags = flags
         return w
     }
+
+    private fun newWork(tick: Long) = FrameWork(decoder, ssrc, userIdOrNull, tick)
 
     /**
      * Plans one decoder operation for a slice of [dur48] samples at [at48] in a tick that still needs [want]: what does

@@ -11,8 +11,9 @@ import java.util.concurrent.Executor
  * (on the decoding thread) after each tick, to wake the receive clock that emits them.
  *
  * Bounded: at most [capacity] ticks are in flight (submitted and not yet polled); the clock checks [inFlight] and
- * does not plan more (the oldest tick is then more than a tick late, and counted so when it goes out). With a null [executor] ticks are decoded inside [submit] on the
- * calling thread, as virtual-time tests and offline replays need to stay deterministic.
+ * does not plan more (the oldest tick is then more than a tick late, and counted so when it goes out). With a null
+ * [executor] ticks are decoded inside [submit] on the calling thread, as virtual-time tests and offline replays need
+ * to stay deterministic.
  *
  * A speaker that goes while its work is still pending has its decoder closed only after that work ([closeAfter]).
  */
@@ -27,13 +28,10 @@ internal class TickDecoder(
     }
 
     private val lock = Any()
-    // Guarded by lock: submitted and not yet decoded (oldest first), decoded and not yet polled.
+    // Guarded by lock: submitted and not yet decoded (oldest first), decoded and not yet polled, the newest submitted.
     private val waiting = ArrayDeque<PlannedTick>()
     private val decoded = ArrayDeque<PlannedTick>()
-    // The tick the drive task is decoding now, and decoders to close once it is done (guarded by lock).
-    private var current: PlannedTick? = null
-    private var closeWithCurrent: ArrayList<SpeakerDecoder>? = null
-    private var closeWithLast: ArrayList<SpeakerDecoder>? = null
+    private var newest: PlannedTick? = null
     private var driving = false
     private var stopped = false
 
@@ -41,21 +39,20 @@ internal class TickDecoder(
     var inFlight: Int = 0
         private set
 
-    /** Whether work runs on another thread ([executor] given). */
-    val offThread: Boolean get() = executor != null
-
     /** Hands [t] over for decoding; the caller keeps [inFlight] below [capacity]. */
     fun submit(t: PlannedTick) {
         check(inFlight < capacity) { "more than $capacity ticks in flight" }
         inFlight++
         if (executor == null) {
             t.decode(round)
+            t.decoded = true
             decoded.addLast(t)
             return
         }
         val start = synchronized(lock) {
             waiting.addLast(t)
-            // Decoders retired before this tick wait for the ticks already submitted, not for this one.
+            newest = t
+            // One drive task at a time: a running one takes this tick in turn.
             (!driving).also { driving = true }
         }
         if (start) executor.execute(::drive)
@@ -74,10 +71,13 @@ internal class TickDecoder(
      */
     fun closeAfter(d: SpeakerDecoder) {
         val now = synchronized(lock) {
-            when {
-                waiting.isNotEmpty() -> { (closeWithLast ?: ArrayList<SpeakerDecoder>().also { closeWithLast = it }) += d; false }
-                current != null -> { (closeWithCurrent ?: ArrayList<SpeakerDecoder>().also { closeWithCurrent = it }) += d; false }
-                else -> true
+            val last = newest
+            // Ticks are decoded in order: once the newest is done, so is every tick that could hold work of d.
+            if (last == null || last.decoded) {
+                true
+            } else {
+                (last.closeAfter ?: ArrayList<SpeakerDecoder>(1).also { last.closeAfter = it }) += d
+                false
             }
         }
         if (now) d.close()
@@ -99,27 +99,22 @@ internal class TickDecoder(
                     return
                 }
                 t = next
-                current = next
                 skip = stopped
-                // Decoders waiting for the last submitted tick now wait for this one when it is the last.
-                if (waiting.isEmpty()) {
-                    closeWithCurrent = merge(closeWithCurrent, closeWithLast)
-                    closeWithLast = null
-                }
             }
-            if (skip) t.failure = IllegalStateException("the receive pipeline stopped before tick ${t.tick} was decoded") else t.decode(round)
+            if (skip) {
+                t.failure = IllegalStateException("the receive pipeline stopped before tick ${t.tick} was decoded")
+            } else {
+                t.decode(round)
+            }
             val close = synchronized(lock) {
-                current = null
+                t.decoded = true
                 decoded.addLast(t)
-                closeWithCurrent.also { closeWithCurrent = null }
+                t.closeAfter.also { t.closeAfter = null }
             }
             close?.forEach { it.close() }
             onDecoded()
         }
     }
-
-    private fun merge(a: ArrayList<SpeakerDecoder>?, b: ArrayList<SpeakerDecoder>?): ArrayList<SpeakerDecoder>? =
-        if (a == null) b else if (b == null) a else a.apply { addAll(b) }
 }
 
 /**

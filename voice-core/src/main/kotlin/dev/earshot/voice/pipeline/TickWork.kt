@@ -105,6 +105,10 @@ internal class PlannedTick(
     private val works: Array<FrameWork?>,
     val events: List<VoiceEvent>,
 ) {
+    /** Set once decoded, and decoders of departed speakers to close after it; guarded by [TickDecoder]'s lock. */
+    var decoded: Boolean = false
+    var closeAfter: ArrayList<SpeakerDecoder>? = null
+
     /** Set by [decode]; read after the hand-off back to the pipeline's thread. */
     var voiceTick: VoiceTick? = null
         private set
