@@ -98,9 +98,10 @@ internal class Playout(
     /**
      * Plans the next tick: every speaker's playout decisions, made here, and the speaking events its audio starts or
      * stops; then hands it to decoding (at once on this thread with no decode executor, else off it, see
-     * [TickDecoder]). The tick comes back from [takeDecoded]. Call only when [canPlan].
+     * [TickDecoder]). The tick comes back from [takeDecoded]; it is returned for the clock to mark. Call only when
+     * [canPlan].
      */
-    fun planTick() {
+    fun planTick(): PlannedTick {
         val tick = nextTick++
         order.clear()
         speakers.forEach { _, speaker -> order += speaker }
@@ -126,7 +127,7 @@ internal class Playout(
         speaking.onTick(tick, speakingKeys) { change ->
             (events ?: ArrayList<VoiceEvent>(2).also { events = it }) += change.toEvent()
         }
-        decodes.submit(PlannedTick(tick, ssrcs, works, events ?: emptyList()))
+        return PlannedTick(tick, ssrcs, works, events ?: emptyList()).also { decodes.submit(it) }
     }
 
     /** The oldest planned tick once decoded, in planning order; null while it is still being decoded (or none is). */

@@ -24,10 +24,11 @@ import kotlinx.coroutines.yield
  *
  * At each deadline the clock only plans the tick ([Playout.planTick]) and returns to its dispatcher, which it shares
  * with the receive loop; the tick is decoded off this thread and sent out, in order, as soon as it is back (the clock
- * wakes for it). A tick is counted late when it goes out a tick or more after its deadline. At most
- * [TICKS_IN_FLIGHT] ticks are planned and not yet sent; a deadline that finds that many waits for decoding rather than
- * queueing more (the oldest of them is then late, and counted). Without a decode executor (virtual time) the tick is
- * decoded inside [Playout.planTick] and sent at once, as before.
+ * wakes for it). A tick is counted late when the clock plans it a tick or more behind its deadline (as before), or
+ * when it goes out two ticks or more after its deadline (decoding lagged). At most [TICKS_IN_FLIGHT] ticks are
+ * planned and not yet sent; a deadline that finds that many waits for decoding rather than queueing more (the oldest
+ * of them is then over two ticks late, and counted). Without a decode executor (virtual time) the tick is decoded
+ * inside [Playout.planTick] and sent at once, so only the first rule applies, as before.
  */
 internal suspend fun runClockLoop(
     playout: Playout,
@@ -41,6 +42,7 @@ internal suspend fun runClockLoop(
     val decoded = Channel<Unit>(Channel.CONFLATED)
     playout.onDecoded = { decoded.trySend(Unit) }
     var planningDone = false
+    var lateAtPlanning = false
     while (true) {
         emitDecoded(playout, clock, start, counters, emit)
         if (planningDone) {
@@ -65,9 +67,13 @@ internal suspend fun runClockLoop(
         } else {
             if (!playout.canPlan) {
                 // Decoding is as many ticks behind as may be in flight: do not queue more. The oldest of them is by
-                // now more than a tick late and is counted so when it goes out.
+                // now over two ticks late and is counted so when it goes out.
                 decoded.receive()
                 continue
+            }
+            if (-wait >= TICK_NANOS) {
+                counters.inc(Counter.LATE_TICKS)
+                lateAtPlanning = true
             }
             // Catching up: let the stages sharing this dispatcher move the packets that arrived during the stall into
             // the jitter buffers first, or the catch-up ticks would conceal audio that is already here, and the
@@ -76,7 +82,8 @@ internal suspend fun runClockLoop(
             repeat(CATCH_UP_YIELDS) { yield() }
         }
         val finishing = ingestDone()
-        playout.planTick()
+        playout.planTick().countedLate = lateAtPlanning
+        lateAtPlanning = false
         emitDecoded(playout, clock, start, counters, emit)
         if (finishing && playout.drained()) planningDone = true
     }
@@ -84,14 +91,16 @@ internal suspend fun runClockLoop(
 
 /**
  * Sends out every decoded tick that is next in order: its speaking events, the tick, and every 50th a stats event. A
- * tick that goes out a tick or more after its deadline is counted late, whether the clock planned it late or its
- * decoding took that long.
+ * tick not counted late when planned is counted late here if it goes out two ticks or more after its deadline: its
+ * decoding lagged by more than the tick of slack a tick decoded on the clock's thread had before the next deadline.
  */
 private fun emitDecoded(playout: Playout, clock: NanoClock, start: Long, counters: Counters, emit: (VoiceOutput) -> Unit) {
     while (true) {
         val t = playout.takeDecoded() ?: return
         t.failure?.let { throw it }
-        if (clock.nanoTime() - (start + (t.tick + 1) * TICK_NANOS) >= TICK_NANOS) counters.inc(Counter.LATE_TICKS)
+        if (!t.countedLate && clock.nanoTime() - (start + (t.tick + 1) * TICK_NANOS) >= 2 * TICK_NANOS) {
+            counters.inc(Counter.LATE_TICKS)
+        }
         for (e in t.events) emit(e)
         emit(t.voiceTick!!)
         if (t.tick % STATS_EVERY_TICKS == STATS_EVERY_TICKS - 1) emit(VoiceEvent.Stats(counters.snapshot()))

@@ -105,6 +105,9 @@ internal class PlannedTick(
     private val works: Array<FrameWork?>,
     val events: List<VoiceEvent>,
 ) {
+    /** Set by the clock (its thread only) when it counted this tick late as it planned it. */
+    var countedLate: Boolean = false
+
     /** Set once decoded, and decoders of departed speakers to close after it; guarded by [TickDecoder]'s lock. */
     var decoded: Boolean = false
     var closeAfter: ArrayList<SpeakerDecoder>? = null
