@@ -11,7 +11,7 @@ import java.util.concurrent.Executor
  * (on the decoding thread) after each tick, to wake the receive clock that emits them.
  *
  * Bounded: at most [capacity] ticks are in flight (submitted and not yet polled); the clock checks [inFlight] and
- * does not plan more (the oldest tick is then more than a tick late, and counted so when it goes out). With a null
+ * does not plan more (the oldest tick is then over two ticks late, and counted so when it goes out). With a null
  * [executor] ticks are decoded inside [submit] on the calling thread, as virtual-time tests and offline replays need
  * to stay deterministic.
  *
