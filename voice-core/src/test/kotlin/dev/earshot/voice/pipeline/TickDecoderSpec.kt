@@ -28,6 +28,7 @@ import io.kotest.matchers.longs.shouldBeLessThanOrEqual
 import io.kotest.matchers.shouldBe
 import io.kotest.matchers.shouldNotBe
 import kotlinx.coroutines.CoroutineStart
+import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.ExperimentalCoroutinesApi
 import kotlinx.coroutines.async
 import kotlinx.coroutines.delay
@@ -35,6 +36,7 @@ import kotlinx.coroutines.flow.toList
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.test.StandardTestDispatcher
 import kotlinx.coroutines.test.runTest
+import kotlinx.coroutines.withContext
 import java.time.Instant
 import java.util.concurrent.ConcurrentHashMap
 import java.util.concurrent.CountDownLatch
@@ -112,11 +114,17 @@ class TickDecoderSpec : FunSpec({
         val gate = CountDownLatch(1)
         val entered = CountDownLatch(1)
         val blockOnce = AtomicBoolean(true)
+        val counters = Counters()
+        // Taken on the decoding thread as it blocks, so the baseline cannot include packets decrypted afterwards.
+        val decryptedAtBlock = java.util.concurrent.atomic.AtomicLong()
+        val ticksAtBlock = java.util.concurrent.atomic.AtomicLong()
         val blocking = OpusDecoderFactory { format ->
             val d = ConcentusDecoderFactory.create(format)
             object : OpusFrameDecoder by d {
                 override fun decode(packet: ByteArray, offset: Int, length: Int, out: ShortArray): Int {
                     if (blockOnce.getAndSet(false)) {
+                        decryptedAtBlock.set(counters[Counter.DECRYPTED])
+                        ticksAtBlock.set(counters[Counter.TICKS])
                         entered.countDown()
                         gate.await(20, TimeUnit.SECONDS)
                     }
@@ -124,15 +132,14 @@ class TickDecoderSpec : FunSpec({
                 }
             }
         }
-        val counters = Counters()
         var advancedWhileBlocked = false
         var ticksPlannedWhileBlocked = -1L
         // Off the test's thread: waits for the decode to block, then for the receive loop to decrypt 20 more packets
         // (it cannot when decoding runs on the pipeline's thread, which is the test's), then releases the decoder.
         val releaser = Thread {
             if (!entered.await(20, TimeUnit.SECONDS)) return@Thread
-            val before = counters[Counter.DECRYPTED]
-            val ticksBefore = counters[Counter.TICKS]
+            val before = decryptedAtBlock.get()
+            val ticksBefore = ticksAtBlock.get()
             val deadline = System.nanoTime() + 10_000_000_000L
             while (counters[Counter.DECRYPTED] < before + 20 && System.nanoTime() < deadline) LockSupport.parkNanos(1_000_000)
             advancedWhileBlocked = counters[Counter.DECRYPTED] >= before + 20
@@ -158,7 +165,15 @@ class TickDecoderSpec : FunSpec({
             val run = launch(dispatcher) { pipeline.run() }
             val speaker = FakeSpeaker(0xABCL, key)
             launch(dispatcher) {
-                for (p in Speech.packets.take(100)) {
+                val packets = Speech.packets.take(SENT)
+                for (p in packets.take(10)) {
+                    source.offer(speaker.datagram(p))
+                    delay(20)
+                }
+                // The rest only once a decode has blocked (real time; virtual time would otherwise run ahead of the
+                // pool thread and send everything before the decode starts). This thread stays free meanwhile.
+                withContext(Dispatchers.IO) { entered.await(20, TimeUnit.SECONDS) }
+                for (p in packets.drop(10)) {
                     source.offer(speaker.datagram(p))
                     delay(20)
                 }
@@ -175,7 +190,7 @@ class TickDecoderSpec : FunSpec({
         counters[Counter.LATE_TICKS] shouldBeGreaterThan 0L
         // Every tick still came out, in order, and all the audio with it.
         ticks.map { it.tick } shouldBe (0L until ticks.size).toList()
-        ticks.sumOf { t -> t.speaking.count { it.opus != null } } shouldBe 100
+        ticks.sumOf { t -> t.speaking.count { it.opus != null } } shouldBe SENT
     }
 
     test("a speaker removed while its tick decodes keeps its frame; its decoder closes only after that work") {
@@ -261,6 +276,7 @@ class TickDecoderSpec : FunSpec({
 
     private companion object {
         const val TICKS = 160L
+        const val SENT = 60
         const val RETIRE_AT = 60
         const val REMOVE_AT = 90
         const val RETIRED = 102L
