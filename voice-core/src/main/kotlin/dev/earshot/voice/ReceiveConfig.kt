@@ -80,9 +80,10 @@ public class ReceiveConfig private constructor(b: Builder) {
     @get:JvmName("decoderFactory")
     public val decoderFactory: OpusDecoderFactory = b.decoderFactory
     /**
-     * Threads that decode one tick's speakers once a call has 16 or more: the receive clock's own plus helpers from a
-     * process-wide pool of one daemon thread per extra core (`earshot-decode-N`), so a large call uses every core.
-     * 1 decodes on the clock's thread only. Default: the number of available processors.
+     * Threads that decode one tick's speakers once a call has 16 or more, from a process-wide pool of one daemon thread
+     * per core (`earshot-decode-N`), so a large call uses every core. Decoding runs off the thread of the receive
+     * loop and clock (inline on it under a virtual [clock]); 1 decodes each tick on one thread. Default: the number
+     * of available processors.
      */
     @get:JvmName("decodeThreads")
     public val decodeThreads: Int = b.decodeThreads

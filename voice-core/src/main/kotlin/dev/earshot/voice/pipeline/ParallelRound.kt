@@ -99,16 +99,19 @@ internal class ParallelRound(private val helpers: Int, private val executor: Exe
 }
 
 /**
- * The process-wide pool that helps receive clocks decode: one daemon thread per core beyond the first, shared by every
- * connection (decoding is CPU-bound, so more threads than cores would only add switching).
+ * The process-wide pool that decodes for receive clocks: one daemon thread per core, shared by every connection
+ * (decoding is CPU-bound, so more threads than cores would only add switching). A receiver's [TickDecoder] drives its
+ * ticks on one of these threads and [ParallelRound] takes helpers for a large tick from the others.
  */
 internal object DecodePool : Executor {
-    /** Pool threads available to help one round; 0 on a single-core machine. */
-    val size: Int = (Runtime.getRuntime().availableProcessors() - 1).coerceAtLeast(0)
+    private val threads: Int = Runtime.getRuntime().availableProcessors().coerceAtLeast(1)
+
+    /** Pool threads available to help one round besides the thread driving it; 0 on a single-core machine. */
+    val size: Int = threads - 1
 
     private val executor by lazy {
         val count = AtomicInteger()
-        Executors.newFixedThreadPool(size.coerceAtLeast(1), ThreadFactory { r ->
+        Executors.newFixedThreadPool(threads, ThreadFactory { r ->
             Thread(r, "earshot-decode-${count.incrementAndGet()}").apply { isDaemon = true }
         })
     }

@@ -5,6 +5,7 @@ import dev.earshot.voice.codec.OpusDecoderFactory
 import dev.earshot.voice.codec.PcmFormat
 import dev.earshot.voice.jitter.PlayoutDelay
 import kotlinx.coroutines.CoroutineDispatcher
+import java.util.concurrent.Executor
 import kotlin.time.Duration
 
 /**
@@ -29,4 +30,10 @@ internal class PipelineSettings(
     val clock: NanoClock,
     val readDispatcher: CoroutineDispatcher?,
     val pipelineDispatcher: CoroutineDispatcher?,
+    /**
+     * Where ticks are decoded ([TickDecoder]): off the pipeline's thread on [DecodePool] when the clock is the system
+     * clock, so the receive loop never waits for decoding; inline on the pipeline's thread (null) under a virtual
+     * clock, so virtual-time tests and offline replays stay deterministic.
+     */
+    val decodeExecutor: Executor? = if (clock === NanoClock.SYSTEM) DecodePool else null,
 )

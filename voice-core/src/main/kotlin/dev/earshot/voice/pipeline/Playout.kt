@@ -7,7 +7,6 @@ import dev.earshot.voice.model.SpeakerStats
 import dev.earshot.voice.audio.SpeakingChange
 import dev.earshot.voice.audio.SpeakingDetector
 import dev.earshot.voice.internal.LongMap
-import dev.earshot.voice.model.AudioFrame
 import dev.earshot.voice.model.VoiceEvent
 import dev.earshot.voice.model.VoiceOutput
 import dev.earshot.voice.model.VoiceTick
@@ -15,9 +14,10 @@ import dev.earshot.voice.model.snapshot
 
 /**
  * Pure core of the playout stage: the table of [Speaker]s (one per SSRC, capped at [PipelineSettings.maxSsrcs]) and the
- * assembly of one [VoiceTick] per 20 ms. Not thread-safe: the ingest loop and the clock loop that use it run on the
- * same single-threaded dispatcher, so they never interleave except at suspension points. [tick] hands speakers to
- * other threads only for the duration of the call, which blocks until they are done.
+ * planning of one [VoiceTick] per 20 ms. Not thread-safe: the ingest loop and the clock loop that use it run on the
+ * same single-threaded dispatcher, so they never interleave except at suspension points. [planTick] makes the
+ * playout decisions here and hands only the decoding to other threads ([TickDecoder]): the work it hands over holds
+ * copies, never the speakers' state, so the receive loop goes on inserting while a tick decodes.
  */
 internal class Playout(
     private val config: PipelineSettings,
@@ -27,6 +27,7 @@ internal class Playout(
     private val speakers = LongMap<Speaker>()
     private val speaking = SpeakingDetector(config.speakingHangTicks)
     private val speakingKeys = ArrayList<Long>()
+    private val order = ArrayList<Speaker>()
 
     /** The tick that will be produced next. */
     var nextTick: Long = 0L
@@ -82,63 +83,55 @@ internal class Playout(
 
     // Decoding runs across cores only when there is decoding to do and more than one speaker to share out.
     private val round = ParallelRound(if (config.decode == null) 0 else minOf(config.decodeThreads - 1, DecodePool.size))
-    private val order = ArrayList<Speaker>()
-    private var produced = arrayOfNulls<AudioFrame>(16)
+    // Without decoding there is nothing to take off this thread.
+    private val decodes = TickDecoder(if (config.decode == null) null else config.decodeExecutor, round) { onDecoded() }
 
-    /** Produces the next tick; the speakers' frames are decoded in parallel (see [PipelineSettings.decodeThreads]). */
-    fun tick(): VoiceTick {
+    /** Called on the decoding thread after each tick decoded off this thread; the clock sets it to wake itself. */
+    @Volatile var onDecoded: () -> Unit = {}
+
+    /** Ticks planned and not yet taken by [takeDecoded]. */
+    val ticksInFlight: Int get() = decodes.inFlight
+
+    /** Whether another tick may be planned now, or as many as [TICKS_IN_FLIGHT] are still being decoded. */
+    val canPlan: Boolean get() = decodes.inFlight < decodes.capacity
+
+    /**
+     * Plans the next tick: every speaker's playout decisions, made here, and the speaking events its audio starts or
+     * stops; then hands it to decoding (at once on this thread with no decode executor, else off it, see
+     * [TickDecoder]). The tick comes back from [takeDecoded]; it is returned for the clock to mark. Call only when
+     * [canPlan].
+     */
+    fun planTick(): PlannedTick {
         val tick = nextTick++
         order.clear()
         speakers.forEach { _, speaker -> order += speaker }
-        // Before producing, so a departed speaker's state goes in a tick where it has no frame (the timeline would
+        // Before planning, so a departed speaker's state goes in a tick where it has no frame (the timeline would
         // otherwise anchor its SSRC again right after forgetting it).
         sweepLeaving(tick)
         val n = order.size
-        if (produced.size < n) produced = arrayOfNulls(maxOf(n, produced.size * 2))
-        val out = produced
-        if (n < PARALLEL_FROM_SPEAKERS) {
-            for (i in 0 until n) out[i] = order[i].produce(tick)
-        } else {
-            round.run(n) { i -> out[i] = order[i].produce(tick) }
-        }
-        var frames: ArrayList<AudioFrame>? = null
-        var silent: HashSet<Long>? = null
+        val ssrcs = arrayOfNulls<Long>(n)
+        val works = arrayOfNulls<FrameWork>(n)
+        speakingKeys.clear()
         for (i in 0 until n) {
-            val frame = out[i]
-            out[i] = null
-            if (frame != null) {
-                (frames ?: ArrayList<AudioFrame>(n).also { frames = it }) += frame
-            } else {
-                (silent ?: HashSet<Long>().also { silent = it }) += order[i].boxedSsrc!!
-            }
+            val s = order[i]
+            val w = s.plan(tick)
+            works[i] = w
+            // The boxed SSRC the speaker keeps: SSRCs are far outside Long's box cache.
+            ssrcs[i] = s.boxedSsrc
+            if (w != null) speakingKeys.add(s.boxedSsrc!!)
         }
         counters.inc(Counter.TICKS)
-        return VoiceTick(tick, frames ?: emptyList(), silent ?: emptySet())
+        // Speaking is decided here, where the speakers are, from which of them have a frame (which decoding cannot
+        // change), so its events see the speaker table as it is at this tick.
+        var events: ArrayList<VoiceEvent>? = null
+        speaking.onTick(tick, speakingKeys) { change ->
+            (events ?: ArrayList<VoiceEvent>(2).also { events = it }) += change.toEvent()
+        }
+        return PlannedTick(tick, ssrcs, works, events ?: emptyList()).also { decodes.submit(it) }
     }
 
-    /**
-     * Derives speaking start/stop from the audio in [tick] (packets, not the gateway's speaking mode): a start on the
-     * first tick with audio, a stop once a speaker has had none for the hang time. Silence frames do not count.
-     */
-    fun detectSpeaking(tick: VoiceTick, emit: (VoiceOutput) -> Unit) {
-        speakingKeys.clear()
-        val frames = tick.speaking
-        for (i in frames.indices) {
-            val f = frames[i]
-            // Added through the branch rather than `?:`, which would unbox and box again.
-            val boxed = speakers[f.ssrc]?.boxedSsrc
-            if (boxed != null) speakingKeys.add(boxed) else speakingKeys.add(f.ssrc)
-        }
-        // The clock passes the same emit every tick: one adapter for it, not one per tick.
-        if (emit !== speakingEmit) {
-            speakingEmit = emit
-            speakingOut = { change -> emit(change.toEvent()) }
-        }
-        speaking.onTick(tick.tick, speakingKeys, speakingOut!!)
-    }
-
-    private var speakingEmit: ((VoiceOutput) -> Unit)? = null
-    private var speakingOut: ((SpeakingChange) -> Unit)? = null
+    /** The oldest planned tick once decoded, in planning order; null while it is still being decoded (or none is). */
+    fun takeDecoded(): PlannedTick? = decodes.poll()
 
     /** Ends every speaker's talking at the end of the stream. */
     fun finishSpeaking(emit: (VoiceOutput) -> Unit) {
@@ -161,7 +154,8 @@ internal class Playout(
     fun remove(ssrc: Long) {
         speakers.remove(ssrc)?.let { s ->
             counters.add(Counter.DROPPED_AT_LEAVE, s.buffered.toLong())
-            s.close()
+            // Its work of ticks still being decoded stays valid: the decoder closes after them.
+            s.close(decodes::closeAfter)
             if (s.leaveDeadline >= 0) {
                 leaving--
                 s.onLeft(ssrc)
@@ -201,8 +195,10 @@ internal class Playout(
         while (order.size > kept) order.removeAt(order.size - 1)
     }
 
+    /** Frees every speaker once the pipeline has ended; decoders close after any tick still being decoded. */
     fun close() {
-        speakers.forEach { _, s -> s.close() }
+        decodes.stop()
+        speakers.forEach { _, s -> s.close(decodes::closeAfter) }
     }
 
     /** A speaker for a new SSRC, evicting the longest-idle one at the limit; null if all are busy. */

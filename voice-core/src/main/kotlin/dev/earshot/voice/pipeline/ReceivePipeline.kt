@@ -34,8 +34,9 @@ import java.time.Instant
  * N = [PipelineSettings.stageQueueCapacity]. The reader runs on the read dispatcher (IO) and never waits for the
  * rest. Opening, resolving and the jitter-buffer insert run as one loop (`earshot-receive`), and the clock beside it,
  * on one single-threaded view of the pipeline dispatcher, so the playout state needs no locks and a packet crosses
- * one queue, not three. The clock shares each tick's decoding out to other cores for the duration of the tick
- * ([ParallelRound]).
+ * one queue, not three. The clock only plans each tick there; the tick is decoded off that thread ([TickDecoder], on
+ * every core from 16 speakers with [ParallelRound]) and sent out in order when it is back, so the receive loop never
+ * waits for decoding (inline instead under a virtual clock, see [PipelineSettings.decodeExecutor]).
  */
 internal class ReceivePipeline(
     private val config: PipelineSettings,

@@ -8,15 +8,12 @@ import dev.earshot.voice.model.SpeakerStats
 import dev.earshot.voice.base.VoiceConstants
 import dev.earshot.voice.base.VoiceConstants.SAMPLES_PER_FRAME
 import dev.earshot.voice.codec.OpusDecoderFactory
-import dev.earshot.voice.codec.OpusFrameDecoder
 import dev.earshot.voice.codec.OpusPacketInfo
 import dev.earshot.voice.codec.PcmFormat
 import dev.earshot.voice.jitter.DelayEstimator
 import dev.earshot.voice.jitter.JitterBuffer
 import dev.earshot.voice.jitter.PlayoutPlacer
 import dev.earshot.voice.jitter.TickSplitter
-import dev.earshot.voice.model.AudioFrame
-import dev.earshot.voice.model.FrameKind
 import dev.earshot.voice.rtp.SequenceUnwrapper
 import dev.earshot.voice.rtp.TimestampUnwrapper
 import kotlin.math.floor
@@ -24,10 +21,12 @@ import kotlin.time.Duration
 import kotlin.time.Duration.Companion.milliseconds
 
 /**
- * Pure core of playout for one SSRC: its jitter buffer and Opus decoder. [insert] takes packets in arrival order;
- * [produce] is called once per receive-clock tick and returns that tick's 20 ms of audio, or null when the speaker
- * is silent. Decoding happens here, in sequence order, so concealment (PLC) and FEC recovery run exactly where a
- * packet is missing. Not thread-safe: owned by the playout stage.
+ * Pure core of playout for one SSRC: its jitter buffer, and its Opus decoder as a separate half ([decoder]).
+ * [insert] takes packets in arrival order; [plan] is called once per receive-clock tick and decides that tick's 20 ms
+ * of audio (which packet to decode, FEC from the next packet, concealment, silence, the split of 40/60 ms packets),
+ * or returns null when the speaker is silent. The decoder then runs those decisions in sequence order, so concealment
+ * (PLC) and FEC recovery happen exactly where a packet is missing, on whichever thread decodes the tick. Not
+ * thread-safe: owned by the playout stage.
  *
  * It also keeps the speaker's [DelayEstimator] (fed with every packet's arrival stamp) and is the jitter buffer's
  * [PlayoutPlacer]: a spurt should play `target` after the time a packet of the fastest recent transit would have
@@ -37,7 +36,7 @@ import kotlin.time.Duration.Companion.milliseconds
 internal class Speaker(
     val ssrc: Long,
     private val format: PcmFormat?,
-    private val decoderFactory: OpusDecoderFactory,
+    decoderFactory: OpusDecoderFactory,
     private val counters: Counters,
     private val pool: PacketPool,
     jitterCapacity: Int,
@@ -71,26 +70,19 @@ internal class Speaker(
     private var received = 0L
     private var duplicates = 0L
     private var lateOnInsert = 0L
-    private var concealed = 0L
-    private var fecRecovered = 0L
     private val seqs = SequenceUnwrapper()
     private val timestamps = TimestampUnwrapper()
-    private var decoder: OpusFrameDecoder? = null
 
-    // 48 kHz samples per output sample: 1 for 48 kHz, 3 for 16 kHz.
-    private val ratio = if (format == null) 1 else VoiceConstants.SAMPLE_RATE / format.sampleRate
-    private val channels = format?.channels ?: 0
-    private val decoded = ShortArray(format?.maxBufferSize ?: 0)
-    // Decoded audio not yet played (the rest of a 40/60 ms packet): split.carry48 samples at 48 kHz from decoded[carryFrom].
-    private var carryFrom = 0
-    private var carryKind = FrameKind.DECODED
+    /** The decoding half: runs the work [plan] returns, in tick order, possibly on another thread. */
+    val decoder: SpeakerDecoder = SpeakerDecoder(format, decoderFactory, counters)
+
+    // What is still to play of a 40/60 ms packet (its decoded samples wait in the decoder).
     private val split = TickSplitter()
+    // Playout decided the decoder starts afresh (new spurt, resync, after silence); passed with its next operation.
     private var needsReset = false
     // The jitter buffer's own loss tallies already added to the receiver's counters.
     private var countedLost = 0L
     private var countedLateDrops = 0L
-    // The PCM of the tick being produced; see out().
-    private var pcm: ShortArray? = null
 
     var userId: Long = SsrcDirectory.UNKNOWN
         private set
@@ -204,18 +196,21 @@ internal class Speaker(
         received = received,
         lost = jitter.lost,
         late = lateOnInsert + jitter.lateDrops,
-        concealed = concealed,
-        fecRecovered = fecRecovered,
+        concealed = decoder.concealed,
+        fecRecovered = decoder.fecRecovered,
         duplicates = duplicates,
         stretches = jitter.stretches,
     )
 
-    /** This tick's frame, or null when the speaker has nothing to say in it. */
-    fun produce(tick: Long): AudioFrame? {
+    /**
+     * Decides this tick's playout (pulls the jitter buffer's decisions, copies the Opus bytes) and returns the work
+     * that makes its frame, for [decoder] to run later, possibly on another thread; null when the speaker has nothing
+     * to say in it. Releases the packets it played: the work holds copies only.
+     */
+    fun plan(tick: Long): FrameWork? {
         // Allocated on the first audible slice only: most known speakers are silent in most ticks.
-        pcm = null
+        var work: FrameWork? = null
         var filled48 = 0
-        var kind = FrameKind.DECODED
         var voiced = false
         var opus: ByteArray? = null
         var extraOpus: List<ByteArray> = emptyList()
@@ -226,9 +221,8 @@ internal class Speaker(
 
         if (split.carry48 > 0) {
             val n48 = split.takeCarry()
-            if (format != null) copyCarry(out(), 0, n48 / ratio)
+            work = newWork(tick).also { it.carry48 = n48 }
             filled48 = n48
-            kind = carryKind
             voiced = true
             timestamp = jitter.playTimestamp - split.carry48 - n48
             sequence = jitter.nextSeq - 1
@@ -246,7 +240,7 @@ internal class Speaker(
                     needsReset = true
                     break
                 }
-                JitterBuffer.Step.GAP -> filled48 += jitter.duration // silence: pcm is already zero
+                JitterBuffer.Step.GAP -> filled48 += jitter.duration // silence: the PCM stays zero
                 JitterBuffer.Step.PACKET -> {
                     val p = jitter.item!!
                     val dur = jitter.duration
@@ -259,28 +253,25 @@ internal class Speaker(
                         if (opus == null) opus = copy else extraOpus = extraOpus + copy
                         if (p.audioLevel >= 0) level = p.audioLevel
                         if (p.speakerFlags >= 0) flags = p.speakerFlags
-                        val got = decodePacket(p, dur)
                         counters.inc(Counter.DECODED)
-                        if (got == DECODE_FAILED) kind = worse(kind, FrameKind.CONCEALED)
-                        filled48 += place(filled48, dur, want, if (got == DECODE_FAILED) FrameKind.CONCEALED else FrameKind.DECODED)
+                        filled48 += place(work ?: newWork(tick).also { work = it }, FrameWork.DECODE, copy, filled48, dur, want)
                         voiced = true
                     }
                     pool.release(p)
                 }
                 JitterBuffer.Step.MISSING -> {
-                    val dur = jitter.duration
-                    val k = recover(jitter.fecItem, dur)
-                    kind = worse(kind, k)
-                    filled48 += place(filled48, dur, want, k)
+                    // FEC needs the next packet's bytes after this tick has released its buffer: copy them, only
+                    // when there is LBRR data to decode.
+                    val next = jitter.fecItem
+                    val fec = if (format != null && next != null &&
+                        OpusPacketInfo.hasLbrr(next.data, next.payloadOffset, next.payloadLength)
+                    ) next.data.copyOfRange(next.payloadOffset, next.payloadOffset + next.payloadLength) else null
+                    filled48 += place(work ?: newWork(tick).also { work = it }, FrameWork.RECOVER, fec, filled48, jitter.duration, want)
                     voiced = true
                 }
                 JitterBuffer.Step.UNDERRUN, JitterBuffer.Step.STRETCH -> {
-                    val dur = jitter.duration
-                    val k = if (format == null) FrameKind.MISSING else concealInto(dur)
-                    if (k == FrameKind.CONCEALED) { counters.inc(Counter.CONCEALED); concealed++ }
                     if (step == JitterBuffer.Step.STRETCH) counters.inc(Counter.STRETCHES)
-                    kind = worse(kind, k)
-                    filled48 += place(filled48, dur, want, k)
+                    filled48 += place(work ?: newWork(tick).also { work = it }, FrameWork.CONCEAL, null, filled48, jitter.duration, want)
                     voiced = true
                 }
             }
@@ -292,21 +283,30 @@ internal class Speaker(
             needsReset = true
             return null
         }
-        val audio = if (format == null) null else out()
-        pcm = null
-        return AudioFrame(
-            ssrc = ssrc,
-            userId = userIdOrNull,
-            tick = tick,
-            sequence = (sequence and 0xFFFF).toInt(),
-            rtpTimestamp = timestamp and 0xFFFF_FFFFL,
-            pcm = audio,
-            opus = opus,
-            kind = kind,
-            audioLevel = level,
-            speakerFlags = flags,
-            extraOpus = extraOpus,
-        )
+        val w = work ?: newWork(tick)
+        w.sequence = (sequence and 0xFFFF).toInt()
+        w.rtpTimestamp = timestamp and 0xFFFF_FFFFL
+        w.opus = opus
+        w.extraOpus = extraOpus
+        w.audioLevel = level
+        w.speakerFlags = flags
+        return w
+    }
+
+    private fun newWork(tick: Long) = FrameWork(decoder, ssrc, userIdOrNull, tick)
+
+    /**
+     * Plans one decoder operation for a slice of [dur48] samples at [at48] in a tick that still needs [want]: what does
+     * not fit is carried into the next tick. The decoder is reset first when playout decided so since its last use.
+     * Returns the 48 kHz samples placed in this tick.
+     */
+    private fun place(w: FrameWork, code: Int, data: ByteArray?, at48: Int, dur48: Int, want: Int): Int {
+        val n48 = split.place(dur48, want)
+        // Without a format nothing is decoded, so the decoder is never used and a pending reset stays pending.
+        val reset = format != null && needsReset
+        if (reset) needsReset = false
+        w.add(code, data, dur48, at48, n48, reset)
+        return n48
     }
 
     /**
@@ -324,82 +324,13 @@ internal class Speaker(
         }
     }
 
-    /** Frees the decoder and every buffered packet. */
-    fun close() {
+    /** Frees every buffered packet and hands the decoder to [closeDecoder], which closes it once its work is done. */
+    fun close(closeDecoder: (SpeakerDecoder) -> Unit = SpeakerDecoder::close) {
         jitter.flush()
-        decoder?.close()
-        decoder = null
-    }
-
-    /** Decodes [p] into [decoded]; returns samples per channel, or [DECODE_FAILED] after concealing instead. */
-    private fun decodePacket(p: ReceivedPacket, dur48: Int): Int {
-        if (format == null) return dur48
-        val d = decoder()
-        val n = d.decode(p.data, p.payloadOffset, p.payloadLength, decoded)
-        if (n > 0) return n
-        counters.inc(Counter.DECODE_ERRORS)
-        d.conceal(dur48, decoded)
-        counters.inc(Counter.CONCEALED)
-        concealed++
-        return DECODE_FAILED
-    }
-
-    /** Fills [decoded] for a lost packet: FEC from the following packet when it carries LBRR data, else PLC. */
-    private fun recover(next: ReceivedPacket?, dur48: Int): FrameKind {
-        if (format == null) return FrameKind.MISSING
-        if (next != null && OpusPacketInfo.hasLbrr(next.data, next.payloadOffset, next.payloadLength)) {
-            val n = decoder().decodeFec(next.data, next.payloadOffset, next.payloadLength, dur48, decoded)
-            if (n > 0) {
-                counters.inc(Counter.FEC_RECOVERED)
-                fecRecovered++
-                return FrameKind.FEC_RECOVERED
-            }
-        }
-        val k = concealInto(dur48)
-        counters.inc(Counter.CONCEALED)
-        concealed++
-        return k
-    }
-
-    private fun concealInto(dur48: Int): FrameKind {
-        decoder().conceal(dur48, decoded)
-        return FrameKind.CONCEALED
-    }
-
-    /**
-     * Copies the first [want] 48 kHz samples of what was just decoded (in [decoded], [dur48] long) into the tick's PCM at
-     * [at48]; keeps the rest as carry for the next tick. Returns the 48 kHz samples placed.
-     */
-    private fun place(at48: Int, dur48: Int, want: Int, kind: FrameKind): Int {
-        val n48 = split.place(dur48, want)
-        if (format != null) System.arraycopy(decoded, 0, out(), at48 / ratio * channels, n48 / ratio * channels)
-        if (dur48 > want) {
-            carryFrom = n48 / ratio
-            carryKind = kind
-        }
-        return n48
-    }
-
-    private fun copyCarry(pcm: ShortArray, at: Int, samples: Int) {
-        System.arraycopy(decoded, carryFrom * channels, pcm, at * channels, samples * channels)
-        carryFrom += samples
-    }
-
-    /** The PCM array of the tick being produced, allocated on first use (all zeros = silence until written). */
-    private fun out(): ShortArray = pcm ?: ShortArray(format!!.samplesPerFrame * channels).also { pcm = it }
-
-    private fun decoder(): OpusFrameDecoder {
-        val d = decoder ?: decoderFactory.create(format!!).also { decoder = it }
-        if (needsReset) {
-            d.reset()
-            needsReset = false
-        }
-        return d
+        closeDecoder(decoder)
     }
 
     private companion object {
-        const val DECODE_FAILED = -1
-
         /** Steps that put audio (decoded, concealed or silence) into the tick and so define its sequence and timestamp. */
         val AUDIBLE: Set<JitterBuffer.Step> = java.util.EnumSet.of(
             JitterBuffer.Step.PACKET, JitterBuffer.Step.MISSING, JitterBuffer.Step.UNDERRUN, JitterBuffer.Step.GAP,
@@ -418,15 +349,5 @@ internal class Speaker(
         fun ticks(d: Duration): Double = d.inWholeMicroseconds / (VoiceConstants.FRAME_MS * 1000.0)
 
         fun millis(ticks: Double): Duration = (ticks * VoiceConstants.FRAME_MS).milliseconds
-
-        /** The more degraded of two kinds, so a tick that mixes decoded and concealed audio reports the concealment. */
-        fun worse(a: FrameKind, b: FrameKind): FrameKind = if (severity(b) > severity(a)) b else a
-
-        private fun severity(k: FrameKind): Int = when (k) {
-            FrameKind.DECODED -> 0
-            FrameKind.FEC_RECOVERED -> 1
-            FrameKind.CONCEALED -> 2
-            FrameKind.MISSING, FrameKind.SILENCE -> 3
-        }
     }
 }
