@@ -293,7 +293,17 @@ internal class Speaker(
         return w
     }
 
-    private fun newWork(tick: Long) = FrameWork(decoder, ssrc, userIdOrNull, tick)
+    // The works this speaker plans, reused in turn: at most TICKS_IN_FLIGHT ticks are planned and not yet sent, so a
+    // work comes round again only after the tick it was planned for has gone out. One object per frame per tick less.
+    private val works = Array(TICKS_IN_FLIGHT + 1) { FrameWork(decoder, ssrc) }
+    private var nextWork = 0
+
+    private fun newWork(tick: Long): FrameWork {
+        val w = works[nextWork]
+        nextWork = if (nextWork + 1 == works.size) 0 else nextWork + 1
+        w.reset(tick, userIdOrNull)
+        return w
+    }
 
     /**
      * Plans one decoder operation for a slice of [dur48] samples at [at48] in a tick that still needs [want]: what does

@@ -24,7 +24,8 @@ internal class TickDecoder(
     private val onDecoded: () -> Unit = {},
 ) {
     init {
-        require(capacity >= 1) { "capacity must be at least 1" }
+        // At most TICKS_IN_FLIGHT: each speaker reuses its works in a ring one longer than that.
+        require(capacity in 1..TICKS_IN_FLIGHT) { "capacity must be 1 to $TICKS_IN_FLIGHT" }
     }
 
     private val lock = Any()

@@ -19,9 +19,11 @@ import dev.earshot.voice.model.VoiceTick
 internal class FrameWork(
     val decoder: SpeakerDecoder,
     val ssrc: Long,
-    val userId: Long?,
-    val tick: Long,
 ) {
+    var userId: Long? = null
+        private set
+    var tick: Long = -1L
+        private set
     var sequence: Int = 0
     var rtpTimestamp: Long = 0L
     var opus: ByteArray? = null
@@ -61,6 +63,27 @@ internal class FrameWork(
         ops[o + 4] = if (reset) 1 else 0
         bytes[size] = data
         size++
+    }
+
+    /**
+     * Makes this work empty again for [tick] of [userId]. A speaker reuses its works in turn ([Speaker]'s ring): by
+     * the time one comes round again, the tick it was planned for has gone out, and the frame made from it holds no
+     * part of it.
+     */
+    fun reset(tick: Long, userId: Long?) {
+        this.tick = tick
+        this.userId = userId
+        sequence = 0
+        rtpTimestamp = 0L
+        opus = null
+        extraOpus = emptyList()
+        audioLevel = -1
+        speakerFlags = -1
+        carry48 = 0
+        bytes.fill(null, 0, size)
+        size = 0
+        pcm = null
+        kind = FrameKind.DECODED
     }
 
     fun code(i: Int): Int = ops[i * OP_FIELDS]
