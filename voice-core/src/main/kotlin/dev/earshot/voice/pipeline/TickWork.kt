@@ -131,6 +131,9 @@ internal class PlannedTick(
     /** Set by the clock (its thread only) when it counted this tick late as it planned it. */
     var countedLate: Boolean = false
 
+    /** Whether any speaker has work in this tick (else there is nothing to decode, only a tick to assemble). */
+    val hasWork: Boolean = works.any { it != null }
+
     /** Set once decoded, and decoders of departed speakers to close after it; guarded by [TickDecoder]'s lock. */
     var decoded: Boolean = false
     var closeAfter: ArrayList<SpeakerDecoder>? = null

@@ -254,6 +254,36 @@ class TickDecoderSpec : FunSpec({
         frame.speaking.single().pcm!!.any { it.toInt() != 0 } shouldBe true
         events shouldBe listOf("decoded", "closed")
     }
+
+    test("a tick with nothing to decode is assembled on the planning thread, unless an earlier tick is still decoding") {
+        val handedOver = java.util.concurrent.atomic.AtomicInteger()
+        val queued = java.util.concurrent.LinkedBlockingQueue<Runnable>()
+        // An executor that runs nothing by itself: the test decides when the decode thread "runs".
+        val executor = java.util.concurrent.Executor { handedOver.incrementAndGet(); queued.add(it) }
+        val decoder = TickDecoder(executor, ParallelRound(0))
+        val speaker = SpeakerDecoder(null, dev.earshot.voice.codec.ConcentusDecoderFactory, dev.earshot.voice.base.Counters())
+        fun empty(tick: Long) = PlannedTick(tick, arrayOf(7L), arrayOf(null), emptyList())
+        fun voiced(tick: Long) = PlannedTick(tick, arrayOf(7L), arrayOf(FrameWork(speaker, 7L).also { it.reset(tick, null) }), emptyList())
+
+        decoder.submit(empty(0))
+        handedOver.get() shouldBe 0
+        decoder.poll()!!.voiceTick!!.silent shouldBe setOf(7L)
+
+        // Behind a tick still decoding, an empty one waits its turn on the decode thread: ticks leave in order.
+        decoder.submit(voiced(1))
+        decoder.submit(empty(2))
+        handedOver.get() shouldBe 1
+        decoder.poll() shouldBe null
+        queued.take().run()
+        decoder.poll()!!.tick shouldBe 1L
+        decoder.poll()!!.tick shouldBe 2L
+        decoder.inFlight shouldBe 0
+
+        // Once all is decoded, empty ticks are assembled at once again.
+        decoder.submit(empty(3))
+        handedOver.get() shouldBe 1
+        decoder.poll()!!.tick shouldBe 3L
+    }
 }) {
     private class Stream(
         val ssrc: Long,
