@@ -13,6 +13,7 @@ import org.junit.jupiter.api.Test;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -274,8 +275,10 @@ class JdaVoiceE2eTest {
             JdaVoiceConnection a = rig.connect(GUILD, CHANNEL);
             JdaVoiceConnection b = rig.connect(GUILD + 1, CHANNEL + 10);
             JdaVoiceConnection c = rig.connect(GUILD + 2, CHANNEL + 20);
-            // The shard went away: no leave can be sent any more.
+            // The shard went away: no leave can be sent any more. shutdownNow() returns before JDA's status says so;
+            // a leave tried in between would still go out.
             rig.jda.shutdownNow();
+            assertTrue(rig.jda.awaitShutdown(Duration.ofSeconds(10)), () -> "JDA still " + rig.jda.getStatus());
             JdaVoiceCloseException e = assertThrows(JdaVoiceCloseException.class, rig.voice::close);
             assertEquals(Set.of(GUILD, GUILD + 1, GUILD + 2), e.failures().keySet());
             for (Throwable t : e.failures().values()) {
