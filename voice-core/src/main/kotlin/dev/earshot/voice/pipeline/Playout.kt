@@ -29,6 +29,11 @@ internal class Playout(
     private val speakingKeys = ArrayList<Long>()
     private val order = ArrayList<Speaker>()
 
+    // A planned tick's speaker and work arrays, reused in turn like each speaker's works: at most TICKS_IN_FLIGHT
+    // ticks are planned and not yet taken, so a pair comes round again only after its tick has been decoded and taken.
+    private val tickSsrcs = arrayOfNulls<Array<Long?>>(TICK_ARRAYS)
+    private val tickWorks = arrayOfNulls<Array<FrameWork?>>(TICK_ARRAYS)
+
     /** The tick that will be produced next. */
     var nextTick: Long = 0L
         private set
@@ -109,8 +114,10 @@ internal class Playout(
         // otherwise anchor its SSRC again right after forgetting it).
         sweepLeaving(tick)
         val n = order.size
-        val ssrcs = arrayOfNulls<Long>(n)
-        val works = arrayOfNulls<FrameWork>(n)
+        // Every slot is written below, so a reused pair needs no clearing.
+        val slot = (tick % TICK_ARRAYS).toInt()
+        val ssrcs = tickSsrcs[slot]?.takeIf { it.size == n } ?: arrayOfNulls<Long>(n).also { tickSsrcs[slot] = it }
+        val works = tickWorks[slot]?.takeIf { it.size == n } ?: arrayOfNulls<FrameWork>(n).also { tickWorks[slot] = it }
         speakingKeys.clear()
         for (i in 0 until n) {
             val s = order[i]
@@ -241,3 +248,5 @@ internal const val LEAVE_GRACE_TICKS: Long = 100
  * than it saves (measured in `ReceiveBenchmark`, BENCHMARKS.md).
  */
 internal const val PARALLEL_FROM_SPEAKERS = 16
+
+private const val TICK_ARRAYS = TICKS_IN_FLIGHT + 1
