@@ -143,10 +143,57 @@ internal fun runCapacity(index: Int, quick: Boolean) {
     val capacity = good?.speakers?.toString() ?: "0"
     val limit = bad?.speakers?.toString() ?: "none up to $MAX_SPEAKERS"
     val at = good
-    if (case.decodeThreads == null) println("K|$label|$capacity|${at?.cpuMicrosPerPacket ?: ""}")
+    if (case.decodeThreads == null) {
+        println("K|$label|$capacity|${at?.cpuMicrosPerPacket ?: ""}")
+        if (at != null) {
+            val m = matchedBareDecode(speech, at.speakers, format, factory)
+            println("M|$label|${m.median}|${m.min}|${m.max}|${at.speakers}")
+        }
+    }
     println("C| $label | $capacity | $limit | ${at?.latency?.p50ms() ?: "-"} / ${at?.latency?.p99ms() ?: "-"} | " +
         "${at?.let { "%.1f".format(it.cpuMicrosPerPacket) } ?: "-"} | ${at?.let { "%.0f".format(20_000 / it.cpuMicrosPerPacket) } ?: "-"} | ${at?.let { "%.0f".format(it.bytesPerPacket) } ?: "-"} |")
 }
+
+/** Median, min and max of a few timed rounds, in µs per frame. */
+internal class Spread(val median: Double, val min: Double, val max: Double)
+
+/**
+ * The bare decoder on the frames a real-time step of [speakers] decodes, in the order it decodes them: one decoder
+ * per speaker, speaker s at packet `t + s * 37` of the speech in tick t, one tick of every speaker after another, on
+ * one thread with nothing else in the loop. This is the decode-bound reference for that step. The groups' bare rows
+ * decode each packet on 10 decoders back to back (the same packet ten times in a row, caches and branch history
+ * warm), which a call where everyone is at a different point of their speech never does.
+ */
+internal fun matchedBareDecode(speech: List<ByteArray>, speakers: Int, format: PcmFormat, factory: OpusDecoderFactory): Spread {
+    val decoders = List(speakers) { factory.create(format) }
+    val out = ShortArray(format.maxBufferSize)
+    var sum = 0L
+    var tick = 0
+    fun decodeTicks(n: Int) {
+        repeat(n) {
+            for (s in 0 until speakers) {
+                val p = speech[(tick + s * 37) % speech.size]
+                sum += decoders[s].decode(p, 0, p.size, out)
+            }
+            tick++
+        }
+    }
+    // About 20,000 frames per round, at least 10 ticks.
+    val ticksPerRound = maxOf(10, 20_000 / speakers)
+    decodeTicks(ticksPerRound)
+    val rounds = DoubleArray(MATCHED_ROUNDS) {
+        val t0 = System.nanoTime()
+        decodeTicks(ticksPerRound)
+        (System.nanoTime() - t0) / 1e3 / (ticksPerRound * speakers)
+    }
+    decoders.forEach { it.close() }
+    matchedSink += sum
+    rounds.sort()
+    return Spread(rounds[rounds.size / 2], rounds.first(), rounds.last())
+}
+
+private const val MATCHED_ROUNDS = 5
+private var matchedSink = 0L
 
 /**
  * [speakers] simulated members, each sending one 20 ms packet of the speech data every 20 ms of real time, their

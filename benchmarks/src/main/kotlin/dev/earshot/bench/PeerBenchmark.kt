@@ -56,11 +56,14 @@ fun main(args: Array<String>) {
     println(CapacityRow.HEADER)
     capacities.flatMap { c -> c.lines.filter { it.startsWith("C|") } }.forEach { println(it.removePrefix("C")) }
     println()
-    println("Real time against the bare decoder of this run (bare decode time per frame = 1 / its rate on one core; decode-bound limit = cores x 20 ms / that time):")
+    println("Real time against the bare decoder of this run. Two references: the group's bare row (each packet decoded on 10 decoders back to back) and")
+    println("the bare decoder on the capacity step's own frames in its order (one decoder per speaker, each at its own point of the speech; `M` rows).")
+    println("Bare decode time per frame = 1 / rate on one core; decode-bound limit = cores x 20 ms / that time.")
     println()
-    println("| decoder | bare decode µs/frame | real-time CPU µs/packet at capacity | CPU / bare (target <= 1.15x) | decode-bound limit (speakers) | capacity | capacity / limit (target >= 85 %) |")
+    println("| decoder | bare µs/frame: group row / step's frames [min-max] | real-time CPU µs/packet at capacity | CPU / bare (target <= 1.15x): group / step's frames | decode-bound limit: group / step's frames | capacity | capacity / limit (target >= 85 %): group / step's frames |")
     println("|---|---|---|---|---|---|---|")
     val bare = groups.flatMap { g -> g.lines.filter { it.startsWith("B|") } }.associate { l -> l.split('|').let { it[1] to it[2].toDouble() } }
+    val matched = capacities.flatMap { c -> c.lines.filter { it.startsWith("M|") } }.associate { l -> l.split('|').let { it[1] to it.drop(2) } }
     val cores = Runtime.getRuntime().availableProcessors()
     for (line in capacities.flatMap { c -> c.lines.filter { it.startsWith("K|") } }) {
         val (label, cap, cpu) = line.split('|').drop(1)
@@ -69,7 +72,13 @@ fun main(args: Array<String>) {
         val limit = cores * 20_000 / bareMicros
         val capN = cap.toDouble()
         val cpuD = cpu.toDoubleOrNull()
-        println("| $label | %.1f | ${cpuD?.let { "%.1f".format(it) } ?: "-"} | ${cpuD?.let { "%.2fx".format(it / bareMicros) } ?: "-"} | %.0f | $cap | %.0f %% |".format(bareMicros, limit, 100 * capN / limit))
+        val m = matched[label]
+        val mMicros = m?.get(0)?.toDouble()
+        val mLimit = mMicros?.let { cores * 20_000 / it }
+        fun or(x: Double?, f: String) = x?.let { f.format(it) } ?: "-"
+        println("| $label | %.1f / ${or(mMicros, "%.1f")} [${m?.let { "%.1f-%.1f".format(it[1].toDouble(), it[2].toDouble()) } ?: "-"}] | ${or(cpuD, "%.1f")} | ".format(bareMicros) +
+            "${or(cpuD?.let { it / bareMicros }, "%.2fx")} / ${or(if (cpuD != null && mMicros != null) cpuD / mMicros else null, "%.2fx")} | " +
+            "%.0f / ${or(mLimit, "%.0f")} | $cap | %.0f %% / ${or(mLimit?.let { 100 * capN / it }, "%.0f %%")} |".format(limit, 100 * capN / limit))
     }
     println()
     println("Steps:")
