@@ -27,7 +27,11 @@ import kotlinx.coroutines.TimeoutCancellationException
 import kotlinx.coroutines.channels.Channel
 import kotlinx.coroutines.coroutineScope
 import kotlinx.coroutines.delay
+import kotlinx.coroutines.channels.BufferOverflow
+import kotlinx.coroutines.flow.MutableSharedFlow
 import kotlinx.coroutines.flow.MutableStateFlow
+import kotlinx.coroutines.flow.SharedFlow
+import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.withTimeout
 import kotlinx.coroutines.withTimeoutOrNull
@@ -52,7 +56,30 @@ internal class ConnectionDriver(
     private val scope: CoroutineScope,
     private val dave: DaveGateway = DaveGateway.Ignore(0),
 ) {
-    val state = MutableStateFlow<VoiceConnectionState>(VoiceConnectionState.Connecting)
+    private val stateNow = MutableStateFlow<VoiceConnectionState>(VoiceConnectionState.Connecting)
+
+    /** Where the connection is; set only through [setState]. */
+    val state: StateFlow<VoiceConnectionState> get() = stateNow
+
+    // Every state in order for listeners that must not miss a short one (a resume on a fast network is over before a
+    // StateFlow collector runs): the latest is replayed to a new collector; a collector 16 behind loses the oldest.
+    private val changes = MutableSharedFlow<VoiceConnectionState>(
+        replay = 1, extraBufferCapacity = STATE_BUFFER, onBufferOverflow = BufferOverflow.DROP_OLDEST,
+    ).also { it.tryEmit(VoiceConnectionState.Connecting) }
+    private val stateLock = Any()
+
+    /** [state] and its changes, in order; see [changes]. */
+    val stateChanges: SharedFlow<VoiceConnectionState> get() = changes
+
+    /** Sets [state] and records the change, so the two always agree on the order. */
+    fun setState(s: VoiceConnectionState) {
+        synchronized(stateLock) {
+            // As the StateFlow: setting the state it already holds is no change.
+            if (stateNow.value == s) return
+            stateNow.value = s
+            changes.tryEmit(s)
+        }
+    }
     val firstConnect = CompletableDeferred<Unit>()
     val counters = GatewayCounters()
     val members: MutableSet<Long> = ConcurrentHashMap.newKeySet()
@@ -138,12 +165,12 @@ internal class ConnectionDriver(
                 lastViolation = null
             }
             while (awaitingServer) {
-                state.value = VoiceConnectionState.WaitingForServer
+                setState(VoiceConnectionState.WaitingForServer)
                 serverWake.receive()
                 if (serverChanged) serverChanged = false
             }
             if (failures > 0) {
-                state.value = VoiceConnectionState.Reconnecting(resume, lastCloseCode, failures)
+                setState(VoiceConnectionState.Reconnecting(resume, lastCloseCode, failures))
                 delay(backoff.delayFor(failures))
             }
             connectedAt = NOT_CONNECTED
@@ -210,7 +237,7 @@ internal class ConnectionDriver(
     private suspend fun awaitMove(): Boolean {
         if (serverChanged) return true
         if (!config.moveGrace.isPositive()) return false
-        state.value = VoiceConnectionState.WaitingForServer
+        setState(VoiceConnectionState.WaitingForServer)
         withTimeoutOrNull(config.moveGrace) {
             while (!serverChanged) serverWake.receive()
         }
@@ -347,7 +374,7 @@ internal class ConnectionDriver(
 
     private fun connected(current: VoiceSessionInfo) {
         if (connectedAt == NOT_CONNECTED) connectedAt = now() // a key change on a live socket keeps the first time
-        state.value = VoiceConnectionState.Connected(ssrc, current.endpoint)
+        setState(VoiceConnectionState.Connected(ssrc, current.endpoint))
         firstConnect.complete(Unit)
     }
 
@@ -394,3 +421,5 @@ internal class ConnectionDriver(
         private val log = LoggerFactory.getLogger(ConnectionDriver::class.java)
     }
 }
+
+private const val STATE_BUFFER = 16

@@ -26,7 +26,6 @@ import kotlinx.coroutines.NonCancellable
 import kotlinx.coroutines.SupervisorJob
 import kotlinx.coroutines.flow.Flow
 import kotlinx.coroutines.flow.StateFlow
-import kotlinx.coroutines.flow.asStateFlow
 import kotlinx.coroutines.isActive
 import kotlinx.coroutines.job
 import kotlinx.coroutines.launch
@@ -91,7 +90,14 @@ public class VoiceConnection private constructor(
     private val ending = java.util.concurrent.atomic.AtomicBoolean()
 
     /** Where the connection is in its life; [VoiceConnectionState.Closed] at the end. */
-    public val state: StateFlow<VoiceConnectionState> = driver.state.asStateFlow()
+    public val state: StateFlow<VoiceConnectionState> = driver.state
+
+    /**
+     * Every state the connection enters, in order: the current one first, then each change, so that a listener sees a
+     * reconnect even when it is over before the listener runs (a [state] collector sees only the latest value). A
+     * collector more than 16 changes behind loses the oldest. Never completes; [VoiceConnectionState.Closed] is last.
+     */
+    public val stateChanges: Flow<VoiceConnectionState> get() = driver.stateChanges
 
     /** Completes when the connection has ended, with the cause: null after [disconnect], else a [VoiceConnectionException]. */
     public val closed: Deferred<Throwable?> get() = done
@@ -252,7 +258,7 @@ public class VoiceConnection private constructor(
         // ends: cancelling them here would lose the queued audio. Bounded, so a stuck sink cannot hold the close.
         withTimeoutOrNull(SINK_DRAIN_TIMEOUT) { receiver.awaitSinks() }
         ownConnector?.close()
-        driver.state.value = VoiceConnectionState.Closed(cause)
+        driver.setState(VoiceConnectionState.Closed(cause))
         // A connect() still waiting learns why; null means the connection's scope was cancelled under it.
         driver.firstConnect.completeExceptionally(cause ?: CancellationException("the voice connection was closed before it connected"))
         done.complete(cause)

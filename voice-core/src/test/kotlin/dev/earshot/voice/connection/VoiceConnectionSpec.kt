@@ -11,6 +11,8 @@ import io.kotest.matchers.collections.shouldContainExactly
 import io.kotest.matchers.shouldBe
 import io.kotest.matchers.string.shouldContain
 import io.kotest.matchers.types.shouldBeInstanceOf
+import kotlinx.coroutines.launch
+import kotlinx.coroutines.channels.Channel
 import kotlinx.coroutines.CoroutineStart
 import kotlinx.coroutines.async
 import kotlinx.coroutines.flow.first
@@ -168,6 +170,34 @@ class VoiceConnectionSpec : FunSpec({
                 (s.droppedAtLeave > 0) shouldBe true
                 connection.receiver.ssrcs.userOf(5000) shouldBe -1
                 connection.disconnect()
+            }
+        }
+    }
+
+    test("stateChanges gives every state in order, where a StateFlow collector that was not scheduled sees only the latest") {
+        runTest {
+            val h = ConnectionHarness(this)
+            with(h) {
+                val (first, connection) = connected(seqStart = 0)
+                // A listener that takes its time: it hands each state over only when the test takes it, so it is
+                // still holding the first when the resume below is over.
+                val changes = Channel<VoiceConnectionState>()
+                backgroundScope.launch { connection.stateChanges.collect { changes.send(it) } }
+                runCurrent()
+                first.serverCloses(1006)
+                val second = sockets.receive()
+                second.serverSends("""{"op":8,"d":{"heartbeat_interval":13750}}""")
+                second.expect(VoiceOp.RESUME)
+                second.serverSends("""{"op":9,"d":null}""")
+                runCurrent()
+                connection.state.value.shouldBeInstanceOf<VoiceConnectionState.Connected>()
+                changes.receive().shouldBeInstanceOf<VoiceConnectionState.Connected>()
+                changes.receive().shouldBeInstanceOf<VoiceConnectionState.Reconnecting>().closeCode shouldBe 1006
+                changes.receive().shouldBeInstanceOf<VoiceConnectionState.Connected>()
+                connection.disconnect()
+                changes.receive().shouldBeInstanceOf<VoiceConnectionState.Closed>().cause shouldBe null
+                // A late subscriber gets the end at once.
+                connection.stateChanges.first().shouldBeInstanceOf<VoiceConnectionState.Closed>()
             }
         }
     }

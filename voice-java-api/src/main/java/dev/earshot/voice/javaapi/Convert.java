@@ -69,4 +69,13 @@ final class Convert {
         if (s == VoiceConnectionState.WaitingForServer.INSTANCE) return ConnectionState.WAITING_FOR_SERVER;
         return ConnectionState.CONNECTING;
     }
+
+    static ConnectionStateChange stateChange(VoiceConnectionState s) {
+        java.time.Instant now = java.time.Instant.now();
+        if (s instanceof VoiceConnectionState.Reconnecting r) {
+            return new ConnectionStateChange(ConnectionState.RECONNECTING, r.getResuming(), r.getCloseCode(), r.getAttempt(), null, now);
+        }
+        Throwable cause = s instanceof VoiceConnectionState.Closed c ? c.getCause() : null;
+        return new ConnectionStateChange(state(s), false, 0, 0, cause, now);
+    }
 }

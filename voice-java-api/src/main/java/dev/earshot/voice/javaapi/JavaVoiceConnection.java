@@ -8,6 +8,7 @@ import dev.earshot.voice.audio.PcmMixer;
 import dev.earshot.voice.codec.PcmFormat;
 import dev.earshot.voice.connection.VoiceConnection;
 import dev.earshot.voice.connection.VoiceConnectionConfig;
+import dev.earshot.voice.connection.VoiceConnectionState;
 import dev.earshot.voice.connection.VoiceSessionInfo;
 import dev.earshot.voice.crypto.EncryptionMode;
 import dev.earshot.voice.dave.DaveSession;
@@ -199,6 +200,20 @@ public final class JavaVoiceConnection implements AutoCloseable {
                 return event == null ? null : () -> eventCalls(listener, event);
             }
             return null;
+        }, listener::onClosed);
+    }
+
+    /**
+     * Calls {@code listener} on {@code executor} with the connection's state now and then with every change (connected,
+     * reconnecting with its close code and attempt, waiting for a server, closed with its cause) until the returned
+     * subscription is closed or the connection has ended; see {@link ConnectionStateListener}.
+     */
+    public Subscription addStateListener(ConnectionStateListener listener, Executor executor) {
+        Objects.requireNonNull(listener, "listener");
+        Objects.requireNonNull(executor, "executor");
+        return CallbackSubscription.<VoiceConnectionState>start(runtime, runtime::pumpStates, executor, state -> {
+            ConnectionStateChange change = Convert.stateChange(state);
+            return () -> CallbackSubscription.safely(() -> listener.onStateChange(change));
         }, listener::onClosed);
     }
 

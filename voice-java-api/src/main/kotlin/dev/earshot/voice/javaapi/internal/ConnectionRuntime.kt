@@ -5,6 +5,7 @@ import dev.earshot.voice.audio.MixPolicy
 import dev.earshot.voice.codec.PcmFormat
 import dev.earshot.voice.connection.VoiceConnection
 import dev.earshot.voice.connection.VoiceConnectionConfig
+import dev.earshot.voice.connection.VoiceConnectionState
 import dev.earshot.voice.connection.VoiceSessionInfo
 import dev.earshot.voice.model.AudioFrame
 import dev.earshot.voice.model.OpusPacket
@@ -22,6 +23,7 @@ import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.SupervisorJob
 import kotlinx.coroutines.cancel
 import kotlinx.coroutines.flow.Flow
+import kotlinx.coroutines.flow.transformWhile
 import kotlinx.coroutines.future.await
 import kotlinx.coroutines.future.future
 import kotlinx.coroutines.launch
@@ -93,6 +95,10 @@ public class ConnectionRuntime private constructor(
     /** Ticks and events of the receiver, in order, to [deliver]; see [pump]. */
     public fun pumpOutputs(deliver: Function<in VoiceOutput, out CompletionStage<*>?>, end: Consumer<Throwable?>): AutoCloseable =
         pump(connection.receiver.outputsFlow, deliver, end)
+
+    /** The connection's states to [deliver], the current one first, ending after [VoiceConnectionState.Closed]; see [pump]. */
+    public fun pumpStates(deliver: Function<in VoiceConnectionState, out CompletionStage<*>?>, end: Consumer<Throwable?>): AutoCloseable =
+        pump(connection.stateChanges.transformWhile { emit(it); it !is VoiceConnectionState.Closed }, deliver, end)
 
     /** One user's frames to [deliver]; see [pump]. */
     public fun pumpFrames(userId: Long, deliver: Function<in AudioFrame, out CompletionStage<*>?>, end: Consumer<Throwable?>): AutoCloseable =

@@ -1,0 +1,22 @@
+package dev.earshot.voice.javaapi;
+
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Told where a connection is in its life ({@link JavaVoiceConnection#addStateListener}): first the state at the time
+ * of subscribing, then every change, in order, on the executor given, never two calls at once. The last call is
+ * {@link ConnectionState#CLOSED}, then {@link #onClosed}. A state held only very briefly (shorter than the previous
+ * call took) may be skipped; the latest state is always delivered.
+ */
+@FunctionalInterface
+public interface ConnectionStateListener {
+    /** The connection entered {@code change.state()}. */
+    void onStateChange(ConnectionStateChange change);
+
+    /**
+     * The subscription has ended: after the {@code CLOSED} state, or when its executor failed. {@code cause} is the
+     * connection's end cause (null after a disconnect). Default: nothing.
+     */
+    default void onClosed(@Nullable Throwable cause) {
+    }
+}
