@@ -28,8 +28,11 @@ internal class DatagramQueue(capacity: Int, private val onDrop: (ReceivedPacket)
     /** The consumer while it waits for an element; whoever swaps it out resumes it (exactly once). */
     private val waiter = AtomicReference<CancellableContinuation<Unit>?>(null)
 
-    /** Enqueues [p], dropping the oldest element if full; [p] itself is dropped only if the queue is closed. */
-    fun offer(p: ReceivedPacket) {
+    /**
+     * Enqueues [p], dropping the oldest element if full; [p] itself is dropped only if the queue is closed. With
+     * [wake] false a waiting consumer is not resumed: the producer calls [signal] once its burst is queued.
+     */
+    fun offer(p: ReceivedPacket, wake: Boolean = true) {
         var dropped: ReceivedPacket? = null
         val accepted = synchronized(lock) {
             if (closed) {
@@ -47,7 +50,12 @@ internal class DatagramQueue(capacity: Int, private val onDrop: (ReceivedPacket)
             }
         }
         dropped?.let(onDrop)
-        if (!accepted) onDrop(p) else wake()
+        if (!accepted) onDrop(p) else if (wake) wake()
+    }
+
+    /** Resumes a waiting consumer, if any: ends a burst of [offer]s made without waking it. */
+    fun signal() {
+        wake()
     }
 
     /** No more elements will be offered; the consumer still takes what is queued, then sees the end. */

@@ -1,5 +1,9 @@
 package dev.earshot.voice.pipeline
 
+import kotlinx.coroutines.channels.Channel
+import dev.earshot.voice.datagram.DatagramSource
+import dev.earshot.voice.base.Counters
+import dev.earshot.voice.base.NanoClock
 import io.kotest.core.spec.style.FunSpec
 import io.kotest.matchers.collections.shouldContainExactly
 import io.kotest.matchers.shouldBe
@@ -75,6 +79,56 @@ class DatagramQueueSpec : FunSpec({
             q.close()
             runCurrent()
             again.await() shouldBe "closed"
+        }
+    }
+
+    test("offers without a wake leave the consumer waiting until signal") {
+        runTest {
+            val q = DatagramQueue(8) {}
+            val waiting = async(start = CoroutineStart.UNDISPATCHED) { q.awaitItems(); "woken" }
+            (1..3).forEach { q.offer(packet(it), wake = false) }
+            runCurrent()
+            waiting.isActive shouldBe true
+            q.signal()
+            runCurrent()
+            waiting.await() shouldBe "woken"
+            q.drainAll() shouldContainExactly listOf(1, 2, 3)
+        }
+    }
+
+    test("the read stage wakes a waiting consumer once its source runs dry after a burst") {
+        runTest {
+            val q = DatagramQueue(256) { error("nothing is dropped") }
+            // Bursts of 3 and of 40 datagrams; after each the source has nothing more, and awaitReadable suspends
+            // until the test lets the next burst in.
+            val bursts = ArrayDeque(listOf(3, 40))
+            var left = 0
+            val gate = Channel<Unit>()
+            val source = object : DatagramSource {
+                override fun poll(buffer: ByteArray): Int {
+                    if (left == 0) return DatagramSource.EMPTY
+                    left--
+                    return 12
+                }
+
+                override suspend fun awaitReadable() {
+                    gate.receive()
+                    left = bursts.removeFirstOrNull() ?: 0
+                }
+            }
+            val reader = launch { runReadStage(source, PacketPool(), q, Counters(), NanoClock { 0L }) }
+            runCurrent()
+            for (burst in listOf(3, 40)) {
+                // The consumer waits on an empty queue before the burst, so only the stage's signal can resume it.
+                val woken = async(start = CoroutineStart.UNDISPATCHED) { q.awaitItems() }
+                runCurrent()
+                woken.isActive shouldBe true
+                gate.send(Unit)
+                runCurrent()
+                woken.isCompleted shouldBe true
+                q.drainAll().size shouldBe burst
+            }
+            reader.cancel()
         }
     }
 
