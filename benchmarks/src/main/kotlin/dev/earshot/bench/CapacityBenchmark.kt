@@ -96,7 +96,7 @@ private fun processTotals(): Pair<Long, Long> {
  * receive clock counts a late tick or a stage queue drops a packet, on two attempts in a row (one retry absorbs a
  * stall caused by another process on a shared machine). Prints step rows (`S|`) and one result row (`C|`).
  */
-internal fun runCapacity(index: Int, quick: Boolean) {
+internal fun runCapacity(index: Int, quick: Boolean, fixedSpeakers: Int? = null) {
     val case = CAPACITY_CASES[index]
     val format = case.format
     val factory: OpusDecoderFactory = if (case.decoder == "Concentus") ConcentusDecoderFactory else nativeFactory()
@@ -119,6 +119,14 @@ internal fun runCapacity(index: Int, quick: Boolean) {
 
     // JIT warm-up, not reported.
     realTimeStep(label, 20, 100, speech, case, factory, 0)
+    if (fixedSpeakers != null) {
+        val runs = List(FIXED_RUNS) { realTimeStep(label, fixedSpeakers, ticks, speech, case, factory, it + 1) }
+        runs.forEach { println("S" + it.markdown()) }
+        val cpu = runs.map { it.cpuMicrosPerPacket }.sorted()
+        println("F| $label | $fixedSpeakers speakers | CPU µs/packet median %.1f [%.1f-%.1f] | late ticks %s |".format(
+            cpu[cpu.size / 2], cpu.first(), cpu.last(), runs.joinToString(",") { it.lateTicks.toString() }))
+        return
+    }
     var good: CapacityStep? = null
     var bad: CapacityStep? = null
     var n = FIRST_STEP
@@ -193,6 +201,7 @@ internal fun matchedBareDecode(speech: List<ByteArray>, speakers: Int, format: P
 }
 
 private const val MATCHED_ROUNDS = 5
+private const val FIXED_RUNS = 5
 private var matchedSink = 0L
 
 /**

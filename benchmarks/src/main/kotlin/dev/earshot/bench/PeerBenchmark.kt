@@ -25,12 +25,14 @@ import java.lang.management.ManagementFactory
  *
  * Usage: `mvn -B -q -Pbench -pl benchmarks -am verify -DskipTests -Dbench.main=dev.earshot.bench.PeerBenchmarkKt`
  * (`-Dbench.args=quick` for a short run, `all` to add the one-decode-thread capacity searches). `group=N` or
- * `capacity=N` runs one fork in this JVM.
+ * `capacity=N` runs one fork in this JVM; `capacity=N speakers=M` runs five real-time steps of M speakers instead of
+ * the search (CPU per packet at a fixed load, for before/after comparisons).
  */
 fun main(args: Array<String>) {
     val quick = "quick" in args
     args.firstOrNull { it.startsWith("group=") }?.let { return runGroup(it.removePrefix("group=").toInt(), quick) }
-    args.firstOrNull { it.startsWith("capacity=") }?.let { return runCapacity(it.removePrefix("capacity=").toInt(), quick) }
+    val fixed = args.firstOrNull { it.startsWith("speakers=") }?.removePrefix("speakers=")?.toInt()
+    args.firstOrNull { it.startsWith("capacity=") }?.let { return runCapacity(it.removePrefix("capacity=").toInt(), quick, fixed) }
 
     val extra = if (quick) listOf("quick") else emptyList()
     val groups = (0 until GROUPS).map { forkJvm("dev.earshot.bench.PeerBenchmarkKt", listOf("group=$it") + extra) }
