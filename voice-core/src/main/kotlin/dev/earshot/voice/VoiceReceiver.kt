@@ -86,7 +86,12 @@ public class VoiceReceiver(
      * any thread; packets still in flight under the previous key are accepted for 2 s after a change.
      */
     public fun setTransportKey(mode: EncryptionMode, secretKey: ByteArray) {
-        pipeline.setCipher(TransportCipher.create(mode, secretKey))
+        setTransportCipher(TransportCipher.create(mode, secretKey))
+    }
+
+    /** As [setTransportKey], with a cipher made by the caller (a connection's pair sharing tables with its sender). */
+    internal fun setTransportCipher(cipher: TransportCipher) {
+        pipeline.setCipher(cipher)
     }
 
     /**

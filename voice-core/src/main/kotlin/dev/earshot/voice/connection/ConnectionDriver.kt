@@ -341,12 +341,14 @@ internal class ConnectionDriver(
                 }
                 val active = pendingLink ?: link
                     ?: throw VoiceServerProtocolException("SessionDescription", "Session Description (op 4) without a UDP path from Ready")
-                receiver.setTransportKey(chosen, message.secretKey)
+                // One pair for both directions: the JDK's AES-GCM pair shares its 64 KiB GHASH table.
+                val (receiveCipher, sendCipher) = TransportCipher.createPair(chosen, message.secretKey)
+                receiver.setTransportCipher(receiveCipher)
                 mode = chosen
                 sessionKeyed = true
                 pendingLink?.let { attach(it) }
                 pendingLink = null
-                player.attach(active.sink, ssrc, TransportCipher.create(chosen, message.secretKey))
+                player.attach(active.sink, ssrc, sendCipher)
                 // Some clients say a Speaking is needed before audio is received; one is harmless (docs/protocol.md §2.4).
                 s.sendText(GatewayMessages.speaking(speakingFlags, ssrc))
                 dave.onSessionDescription(message.daveProtocolVersion, sender(s))

@@ -25,14 +25,26 @@ import javax.crypto.spec.SecretKeySpec
  * GCM multipliers; a process sharing the CPU cache could in principle learn about the hash key from the access
  * pattern (the AES itself runs on AES-NI and has no tables).
  */
-internal class GcmCore(key: ByteArray, keyOffset: Int, keyLength: Int, private val wideTables: Boolean = true) {
+internal class GcmCore(
+    key: ByteArray,
+    keyOffset: Int,
+    keyLength: Int,
+    private val wideTables: Boolean = true,
+    sharedTable: LongArray? = null,
+) {
     private val ecb: Cipher = Cipher.getInstance("AES/ECB/NoPadding").apply {
         init(Cipher.ENCRYPT_MODE, SecretKeySpec(key, keyOffset, keyLength, "AES"))
     }
 
     // GHASH table: entry (p, v) is (value v of the chunk at position p of a block; chunks of 8 or 4 bits) times H, its
     // high and low 64 bits side by side at [2 * (values * p + v)] so that one lookup touches one cache line.
-    private val table = if (wideTables) LongArray(16 * 256 * 2) else LongArray(32 * 16 * 2)
+    // Only read once built, so two instances for the same key (a connection's receive and send ciphers, on different
+    // threads) share one: [ghashTable] of the first is [sharedTable] of the second (64 KiB less per connection).
+    private val table = sharedTable?.also { require(it.size == tableSize(wideTables)) { "a shared table of the wrong width" } }
+        ?: LongArray(tableSize(wideTables))
+
+    /** The GHASH table, to share with another instance for the same key and width; never written after construction. */
+    val ghashTable: LongArray get() = table
 
     // Counter blocks in, key stream out; block 0 of the first batch of an operation is J0, whose encryption masks the tag.
     private val counters = ByteArray(BATCH_BLOCKS * BLOCK)
@@ -61,7 +73,9 @@ internal class GcmCore(key: ByteArray, keyOffset: Int, keyLength: Int, private v
     init {
         val h = ByteArray(BLOCK)
         ecb.update(h, 0, BLOCK, h, 0)
-        if (wideTables) buildTable(readLong(h, 0), readLong(h, 8), 8) else buildTable(readLong(h, 0), readLong(h, 8), 4)
+        if (sharedTable == null) {
+            if (wideTables) buildTable(readLong(h, 0), readLong(h, 8), 8) else buildTable(readLong(h, 0), readLong(h, 8), 4)
+        }
         h.fill(0)
     }
 
@@ -458,6 +472,8 @@ internal class GcmCore(key: ByteArray, keyOffset: Int, keyLength: Int, private v
         private const val REDUCTION = -0x1f00000000000000L // 0xE1 << 56 as a signed Long
 
         // Views of byte arrays as longs/ints; HotSpot compiles their accesses to plain (unaligned) loads and stores.
+        fun tableSize(wideTables: Boolean): Int = if (wideTables) 16 * 256 * 2 else 32 * 16 * 2
+
         private val BIG_ENDIAN_LONG: VarHandle = MethodHandles.byteArrayViewVarHandle(LongArray::class.java, ByteOrder.BIG_ENDIAN)
         private val BIG_ENDIAN_INT: VarHandle = MethodHandles.byteArrayViewVarHandle(IntArray::class.java, ByteOrder.BIG_ENDIAN)
         // Key stream XOR does not care about byte order, so it uses the CPU's own.

@@ -15,10 +15,20 @@ import java.security.GeneralSecurityException
  * (`GcmBenchmark`) it is faster than libsodium over JNA for voice-sized packets, which is why it is the default
  * ([TransportCipher.AES_GCM_PROVIDER_PROPERTY]).
  */
-internal class JdkAesGcmCipher(secretKey: ByteArray, wideTables: Boolean = true) : TransportCipher {
+internal class JdkAesGcmCipher(
+    secretKey: ByteArray,
+    private val wideTables: Boolean = true,
+    sharedTable: LongArray? = null,
+) : TransportCipher {
     override val mode: EncryptionMode get() = EncryptionMode.AEAD_AES256_GCM_RTPSIZE
 
-    private val gcm = GcmCore(secretKey, 0, TransportCipher.KEY_LENGTH, wideTables)
+    private val gcm = GcmCore(secretKey, 0, TransportCipher.KEY_LENGTH, wideTables, sharedTable)
+
+    /**
+     * Another cipher for the same [secretKey] (the caller's promise) that shares this one's GHASH table: for the
+     * other direction of the same connection, used from another thread.
+     */
+    fun sibling(secretKey: ByteArray): JdkAesGcmCipher = JdkAesGcmCipher(secretKey, wideTables, gcm.ghashTable)
     // 12-byte IV = 4-byte wire suffix then 8 zero bytes; only the first 4 bytes are ever rewritten.
     private val iv = ByteArray(IV_LENGTH)
     // Encryption lands here first so that out may alias the inputs.

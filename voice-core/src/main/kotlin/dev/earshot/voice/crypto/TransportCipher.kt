@@ -67,6 +67,16 @@ public interface TransportCipher {
             }
         }
 
+        /**
+         * Two ciphers for [secretKey], one per direction of a connection (each used by one thread): as [create], but
+         * the JDK's AES-GCM pair shares its read-only GHASH table.
+         */
+        internal fun createPair(mode: EncryptionMode, secretKey: ByteArray): Pair<TransportCipher, TransportCipher> {
+            val first = create(mode, secretKey)
+            val second = (first as? JdkAesGcmCipher)?.sibling(secretKey) ?: create(mode, secretKey)
+            return first to second
+        }
+
         /** True if the user asked for libsodium's AES-GCM through [AES_GCM_PROVIDER_PROPERTY]. */
         internal fun prefersSodiumAesGcm(): Boolean =
             System.getProperty(AES_GCM_PROVIDER_PROPERTY)?.trim().equals("libsodium", ignoreCase = true)

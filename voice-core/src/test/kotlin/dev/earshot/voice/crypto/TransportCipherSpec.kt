@@ -19,6 +19,49 @@ class TransportCipherSpec : FunSpec({
         }
     }
 
+    test("createPair: the JDK AES-GCM pair shares one GHASH table; one side sealing on one thread while the other opens on another, both match unshared ciphers") {
+        val key = ByteArray(32) { (it * 7 + 1).toByte() }
+        val (receive, send) = TransportCipher.createPair(EncryptionMode.AEAD_AES256_GCM_RTPSIZE, key)
+        val tableOf = { c: TransportCipher ->
+            val f = JdkAesGcmCipher::class.java.getDeclaredField("gcm").apply { isAccessible = true }
+            (f.get(c) as GcmCore).ghashTable
+        }
+        (tableOf(receive) === tableOf(send)) shouldBe true
+        val aad = ByteArray(12).also { it[0] = 0x80.toByte() }
+        val random = Random(5)
+        val plains = List(20_000) { ByteArray(1 + random.nextInt(300)).also(random::nextBytes) }
+        // Sealed beforehand by a cipher of its own, for the receiving side to open.
+        val independent = TransportCipher.create(EncryptionMode.AEAD_AES256_GCM_RTPSIZE, key)
+        val sealed = plains.mapIndexed { i, p ->
+            ByteArray(aad.size + p.size + RtpsizeLayout.OVERHEAD).also { independent.encrypt(aad, 0, aad.size, p, 0, p.size, i, it, 0) }
+        }
+        val failures = java.util.concurrent.atomic.AtomicInteger()
+        // Each cipher on its own thread, as a connection uses them (the receive loop and the sender), at the same time.
+        val sender = Thread {
+            val reference = TransportCipher.create(EncryptionMode.AEAD_AES256_GCM_RTPSIZE, key)
+            plains.forEachIndexed { i, p ->
+                val out = ByteArray(aad.size + p.size + RtpsizeLayout.OVERHEAD)
+                val expected = out.copyOf()
+                send.encrypt(aad, 0, aad.size, p, 0, p.size, i + 1_000_000, out, 0)
+                reference.encrypt(aad, 0, aad.size, p, 0, p.size, i + 1_000_000, expected, 0)
+                if (!out.contentEquals(expected)) failures.incrementAndGet()
+            }
+        }
+        val receiver = Thread {
+            sealed.forEachIndexed { i, d ->
+                val packet = d.copyOf()
+                val n = receive.decrypt(packet, 0, packet.size, aad.size)
+                if (n != plains[i].size || !packet.copyOfRange(aad.size, aad.size + n).contentEquals(plains[i])) failures.incrementAndGet()
+            }
+        }
+        listOf(sender, receiver).forEach { it.start() }
+        listOf(sender, receiver).forEach { it.join() }
+        failures.get() shouldBe 0
+        // XChaCha20 pairs are two independent ciphers.
+        val (x, y) = TransportCipher.createPair(EncryptionMode.AEAD_XCHACHA20_POLY1305_RTPSIZE, key)
+        (x === y) shouldBe false
+    }
+
     test("create uses the JDK for AES-GCM by default, libsodium when the provider property asks for it and has AES-GCM") {
         val property = TransportCipher.AES_GCM_PROVIDER_PROPERTY
         val before = System.getProperty(property)
