@@ -78,9 +78,13 @@ fun main(args: Array<String>) {
         val mMicros = m?.get(0)?.toDouble()
         val mLimit = mMicros?.let { cores * 20_000 / it }
         fun or(x: Double?, f: String) = x?.let { f.format(it) } ?: "-"
-        println("| $label | %.1f / ${or(mMicros, "%.1f")} [${m?.let { "%.1f-%.1f".format(it[1].toDouble(), it[2].toDouble()) } ?: "-"}] | ${or(cpuD, "%.1f")} | ".format(bareMicros) +
-            "${or(cpuD?.let { it / bareMicros }, "%.2fx")} / ${or(if (cpuD != null && mMicros != null) cpuD / mMicros else null, "%.2fx")} | " +
-            "%.0f / ${or(mLimit, "%.0f")} | $cap | %.0f %% / ${or(mLimit?.let { 100 * capN / it }, "%.0f %%")} |".format(limit, 100 * capN / limit))
+        val spread = m?.let { "%.1f-%.1f".format(it[1].toDouble(), it[2].toDouble()) } ?: "-"
+        // Each value formatted on its own: a formatted percentage must not go through another format string.
+        println(
+            "| $label | ${"%.1f".format(bareMicros)} / ${or(mMicros, "%.1f")} [$spread] | ${or(cpuD, "%.1f")} | " +
+                "${or(cpuD?.let { it / bareMicros }, "%.2fx")} / ${or(if (cpuD != null && mMicros != null) cpuD / mMicros else null, "%.2fx")} | " +
+                "${"%.0f".format(limit)} / ${or(mLimit, "%.0f")} | $cap | ${"%.0f %%".format(100 * capN / limit)} / ${or(mLimit?.let { 100 * capN / it }, "%.0f %%")} |",
+        )
     }
     println()
     println("Steps:")
