@@ -100,6 +100,7 @@ class CoreReachabilityTest {
             entry("getReceiver", List.of("timeline", "stats")),
             entry("getDave", List.of("daveProtocolVersion", "davePrivacyCode")),
             entry("getState", List.of("state")),
+            entry("getStateChanges", List.of("addStateListener")),
             entry("getClosed", List.of("closed")),
             entry("isAlive", List.of("isAlive")),
             entry("getSession", List.of("session")),
