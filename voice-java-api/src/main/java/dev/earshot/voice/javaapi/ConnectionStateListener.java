@@ -5,8 +5,8 @@ import org.jspecify.annotations.Nullable;
 /**
  * Told where a connection is in its life ({@link JavaVoiceConnection#addStateListener}): first the state at the time
  * of subscribing, then every change, in order, on the executor given, never two calls at once. The last call is
- * {@link ConnectionState#CLOSED}, then {@link #onClosed}. A state held only very briefly (shorter than the previous
- * call took) may be skipped; the latest state is always delivered.
+ * {@link ConnectionState#CLOSED}, then {@link #onClosed}. Even a state held for a moment (a resume over in
+ * milliseconds) is delivered; a listener more than 16 changes behind loses the oldest of those it has not been given.
  */
 @FunctionalInterface
 public interface ConnectionStateListener {

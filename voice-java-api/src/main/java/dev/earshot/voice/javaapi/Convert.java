@@ -8,6 +8,7 @@ import dev.earshot.voice.model.OpusPacket;
 import dev.earshot.voice.model.VoiceEvent;
 import org.jspecify.annotations.Nullable;
 
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -71,7 +72,7 @@ final class Convert {
     }
 
     static ConnectionStateChange stateChange(VoiceConnectionState s) {
-        java.time.Instant now = java.time.Instant.now();
+        Instant now = Instant.now();
         if (s instanceof VoiceConnectionState.Reconnecting r) {
             return new ConnectionStateChange(ConnectionState.RECONNECTING, r.getResuming(), r.getCloseCode(), r.getAttempt(), null, now);
         }
