@@ -1,6 +1,7 @@
 package dev.earshot.voice.kafka
 
 import dev.earshot.voice.sink.Recording
+import dev.earshot.voice.testkit.StallProbe
 import io.kotest.core.spec.style.FunSpec
 import io.kotest.matchers.longs.shouldBeGreaterThan
 import io.kotest.matchers.longs.shouldBeLessThanOrEqual
@@ -176,6 +177,7 @@ class VoiceKafkaSpec : FunSpec({
                 session.addSpeakers(spurts = 12)
                 withTimeout(30.seconds) { while (publisher.stats().sentFrames < 50) delay(20) }
                 val receiver = connection.receiver
+                val probe = StallProbe.start()
                 val lateBefore = receiver.stats().lateTicks
                 val sentBefore = publisher.stats().sentRecords
                 val ticksBefore = receiver.stats().ticks
@@ -187,20 +189,23 @@ class VoiceKafkaSpec : FunSpec({
                 // The clock is where wall time says it should be: receive did not wait for the broker.
                 val behind = receiver.timeline.tickAt(java.time.Instant.now()) - receiver.timeline.lastTick
                 val lateDuring = receiver.stats().lateTicks - lateBefore
+                probe.close()
                 publisher.stats().sentRecords - sentBefore shouldBeLessThanOrEqual 50L
                 broker.start()
                 val outage = (System.nanoTime() - down) / 1_000_000
                 recording.stop()
                 val os = java.lang.management.ManagementFactory.getOperatingSystemMXBean()
                 println("outage $outage ms, $ticksWhileDown ticks while down, clock $behind ticks behind wall time at its end, " +
-                    "late ticks during it: $lateDuring, Kafka sink queue drops ${sinkListening.dropped}, load ${os.systemLoadAverage} on ${os.availableProcessors} cores")
+                    "late ticks during it: $lateDuring, machine stalls: $probe, Kafka sink queue drops ${sinkListening.dropped}, " +
+                    "load ${os.systemLoadAverage} on ${os.availableProcessors} cores")
                 ticksWhileDown shouldBeGreaterThan 300L
                 behind shouldBeLessThanOrEqual 5L
                 sinkListening.dropped shouldBe 0L
                 receiver.stats().droppedTicks shouldBe 0L
-                // A late tick is one the clock produced 20 ms or more behind schedule: on a machine with spare CPU
-                // there is none; on an overloaded one (more runnable threads than cores) they come from the load.
-                if (os.systemLoadAverage < os.availableProcessors) lateDuring shouldBe 0L
+                // A late tick is one the clock produced 20 ms or more behind schedule. Receive does not wait for the
+                // broker, so the only late ticks are those this shared machine's stalls caused (the broker's own
+                // shutdown is one), as measured beside it; waiting for the broker would make hundreds.
+                lateDuring shouldBeLessThanOrEqual probe.stalledTicks()
                 publisher.flush(java.time.Duration.ofSeconds(60)) shouldBe true
                 val stats = publisher.stats()
                 println("publisher after the outage: $stats")

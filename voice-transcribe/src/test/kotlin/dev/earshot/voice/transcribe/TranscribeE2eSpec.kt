@@ -7,6 +7,7 @@ import dev.earshot.voice.connection.VoiceConnectionConfig
 import dev.earshot.voice.connection.VoiceSessionInfo
 import dev.earshot.voice.testkit.MemberScript
 import dev.earshot.voice.testkit.SentFrame
+import dev.earshot.voice.testkit.StallProbe
 import dev.earshot.voice.testkit.TestServerConfig
 import dev.earshot.voice.testkit.VoiceTestServer
 import io.kotest.core.spec.style.FunSpec
@@ -142,6 +143,7 @@ class TranscribeE2eSpec : FunSpec({
                 Transcription(stuck, workers = 1, queueCapacity = 2).use { transcription ->
                     val sink = TranscriptionSink(transcription, drainTimeout = 5.seconds)
                     val listening = connection.listen(sink)
+                    val probe = StallProbe.start()
                     val before = connection.receiver.stats()
                     val channel = server.channel(GUILD.toString(), CHANNEL.toString())
                     val utterancesEach = 5
@@ -156,15 +158,18 @@ class TranscribeE2eSpec : FunSpec({
                     withTimeout(30.seconds) { while (transcription.stats().submitted < total) delay(20) }
                     val during = transcription.stats()
                     val after = connection.receiver.stats()
-                    println("saturated engine: $during; receive ticks ${after.ticks - before.ticks}, late ticks ${after.lateTicks - before.lateTicks}, sink dropped ${listening.dropped}")
+                    probe.close()
+                    println("saturated engine: $during; receive ticks ${after.ticks - before.ticks}, late ticks ${after.lateTicks - before.lateTicks}, " +
+                        "machine stalls: $probe, sink dropped ${listening.dropped}")
                     started.count shouldBe 0L
                     during.submitted shouldBe total
                     during.inProgress shouldBe 1
                     during.queued shouldBe 2
                     during.dropped shouldBe total - 3
                     during.completed shouldBe 0L
-                    // Receive did not wait for the engine: no late tick, no tick dropped on the way to the sink.
-                    (after.lateTicks - before.lateTicks) shouldBe 0L
+                    // Receive did not wait for the engine: no tick dropped on the way to the sink, and no late tick but
+                    // those this shared machine's stalls caused, as measured beside it.
+                    (after.lateTicks - before.lateTicks) shouldBeLessThanOrEqual probe.stalledTicks()
                     (after.droppedTicks - before.droppedTicks) shouldBe 0L
                     listening.dropped shouldBe 0L
                     (after.ticks - before.ticks) shouldBeGreaterThan 200L
