@@ -15,8 +15,9 @@ import java.net.URLClassLoader
  * alike; the ratio is taken per round. On the shared machine this project is measured on, one scenario's rate moved
  * by up to five times within one run, far more than the changes being measured.
  *
- * Usage: `java -cp <benchmarks classpath> dev.earshot.bench.BuildComparisonKt base=/tmp/base-core [case=passthrough]
- * [rounds=20]`. Cases: `passthrough` (50 speakers, AES-GCM), `passthrough-xchacha`, `dave` (passthrough with DAVE),
+ * Usage: `java -Xms1g -Xmx1g -XX:+UseParallelGC -cp <benchmarks classpath> dev.earshot.bench.BuildComparisonKt
+ * base=/tmp/base-core [case=passthrough] [rounds=20]`: the JVM flags of the forked harnesses, without which the
+ * heap grows as it goes and allocation pays for touching new pages (BENCHMARKS.md). Cases: `passthrough` (50 speakers, AES-GCM), `passthrough-xchacha`, `dave` (passthrough with DAVE),
  * `full48` and `full16` (10 speakers decoded by Concentus at 48 kHz stereo or 16 kHz mono). The two builds must
  * agree on what the scenario calls (`VoiceReceiver`, `ReceiveConfig` and the test helpers).
  */
