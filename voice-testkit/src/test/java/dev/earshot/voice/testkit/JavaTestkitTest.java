@@ -182,4 +182,24 @@ class JavaTestkitTest {
                 MemberScript.builder().pause(Duration.ofMillis(5)).awaitDave().leave().build().getSteps());
         assertTrue(MemberScript.SILENT.getSteps().isEmpty());
     }
+
+    @Test
+    void aStallProbeFromJavaIsClosedByTryWithResourcesAndRefusesNonsense() throws Exception {
+        long stalls;
+        try (StallProbe probe = StallProbe.start(); StallProbe coarse = StallProbe.start(2, 50)) {
+            Thread.sleep(30);
+            assertTrue(probeThreads() >= 2);
+            assertTrue(probe.stalledTicks() >= probe.stalls());
+            stalls = coarse.stalls();
+        }
+        // Closed: the threads are gone and the counts stay readable.
+        assertEquals(0, probeThreads());
+        assertTrue(stalls >= 0);
+        assertThrows(IllegalArgumentException.class, () -> StallProbe.start(0, 10));
+        assertThrows(IllegalArgumentException.class, () -> StallProbe.start(1, -1));
+    }
+
+    private static long probeThreads() {
+        return Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().equals("earshot-stall-probe") && t.isAlive()).count();
+    }
 }
