@@ -13,13 +13,14 @@ import java.net.URLClassLoader
  * made before a change). Each build runs in a class loader of its own with the rest of this classpath, and the two
  * run in alternating rounds (base new, new base, ...), so a change of the machine's speed during the run hits both
  * alike; the ratio is taken per round. On the shared machine this project is measured on, one scenario's rate moved
- * by up to five times within one run, far more than the changes being measured.
+ * by up to four times within one run, far more than the changes being measured.
  *
  * Usage: `java -Xms1g -Xmx1g -XX:+UseParallelGC -cp <benchmarks classpath> dev.earshot.bench.BuildComparisonKt
- * base=/tmp/base-core [case=passthrough] [rounds=20]`: the JVM flags of the forked harnesses, without which the
- * heap grows as it goes and allocation pays for touching new pages (BENCHMARKS.md). Cases: `passthrough` (50 speakers, AES-GCM), `passthrough-xchacha`, `dave` (passthrough with DAVE),
- * `full48` and `full16` (10 speakers decoded by Concentus at 48 kHz stereo or 16 kHz mono). The two builds must
- * agree on what the scenario calls (`VoiceReceiver`, `ReceiveConfig` and the test helpers).
+ * base=/tmp/base-core [case=passthrough] [rounds=20]`, with the JVM flags of the forked harnesses: without them the
+ * heap grows as it goes and allocation pays for touching new pages (BENCHMARKS.md). Cases: `passthrough` (50
+ * speakers, AES-GCM), `passthrough-xchacha`, `dave` (passthrough with DAVE), `full48` and `full16` (10 speakers
+ * decoded by Concentus at 48 kHz stereo or 16 kHz mono). The two builds must agree on what the scenario calls
+ * (`VoiceReceiver`, `ReceiveConfig` and the test helpers).
  */
 fun main(args: Array<String>) {
     fun arg(name: String): String? = args.firstOrNull { it.startsWith("$name=") }?.substringAfter('=')
