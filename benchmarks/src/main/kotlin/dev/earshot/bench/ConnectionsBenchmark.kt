@@ -11,6 +11,7 @@ import dev.earshot.voice.sink.AudioSink
 import dev.earshot.voice.model.AudioFrame
 import dev.earshot.voice.sink.VoiceUser
 import dev.earshot.voice.testkit.MemberScript
+import dev.earshot.voice.testkit.StallProbe
 import dev.earshot.voice.testkit.TestServerConfig
 import dev.earshot.voice.testkit.VoiceTestServer
 import kotlinx.coroutines.CoroutineScope
@@ -113,10 +114,17 @@ private class ConnectionsBench(val n: Int, val speaking: Int) {
         val daveMs = (System.nanoTime() - t0) / 1_000_000
         delay(3.seconds)
         val heap = retainedHeap()
+        // The full collections just made stop every clock for a few hundred milliseconds; let them catch up before
+        // counting, or each connection's catch-up is counted as about 15 late ticks of the silent phase.
+        delay(2.seconds)
         val threadCount = threads.threadCount
         val late0 = connections.sumOf { it.receiver.stats().lateTicks }
+        // The machine's own stalls over the same interval, to read the late ticks against.
+        val probe = StallProbe.start()
         // CPU with everyone silent, then with the speakers talking.
         val silentCpu = cpuOver(10)
+        val lateSilent = connections.sumOf { it.receiver.stats().lateTicks } - late0
+        val stallsSilent = probe.toString()
         toServer.write("speak\n")
         toServer.flush()
         val speakingGuilds = (0 until speaking).map { GUILD0 + it }
@@ -125,11 +133,12 @@ private class ConnectionsBench(val n: Int, val speaking: Int) {
         val speakingCpu = cpuOver(10)
         val framesDuring = speakingGuilds.sumOf { frames.getValue(it).get() } - framesBefore
         val late = connections.sumOf { it.receiver.stats().lateTicks } - late0
+        probe.close()
         val names = threads.getThreadInfo(threads.allThreadIds).filterNotNull().groupingBy { it.threadName.replace(Regex("[-#]?\\d+$"), "") }.eachCount()
 
-        println("| connections | speaking | connect all (ms) | DAVE in all (ms) | retained heap per connection | threads (before / after) | threads per connection | CPU all silent (% of a core) | CPU per speaking user (% of a core) | frames received while speaking | late ticks | load |")
-        println("|---|---|---|---|---|---|---|---|---|---|---|---|")
-        println("| $n | $speaking | $connectMs | $daveMs | %.0f KiB | $baseThreads / $threadCount | %.2f | %.1f | %.2f | $framesDuring | $late | %s |".format(
+        println("| connections | speaking | connect all (ms) | DAVE in all (ms) | retained heap per connection | threads (before / after) | threads per connection | CPU all silent (% of a core) | CPU per speaking user (% of a core) | frames received while speaking | late ticks (silent + speaking) | machine stalls (probe; silent, all) | load |")
+        println("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+        println("| $n | $speaking | $connectMs | $daveMs | %.0f KiB | $baseThreads / $threadCount | %.2f | %.1f | %.2f | $framesDuring | $lateSilent + ${late - lateSilent} | $stallsSilent; $probe | %s |".format(
             (heap - baseHeap) / 1024.0 / n, (threadCount - baseThreads).toDouble() / n, silentCpu,
             (speakingCpu - silentCpu) / speaking, loadAverage(),
         ))

@@ -12,6 +12,7 @@ import kotlinx.coroutines.CoroutineName
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.channels.Channel
 import kotlinx.coroutines.launch
+import kotlinx.coroutines.withContext
 import kotlinx.serialization.json.JsonObject
 import kotlinx.serialization.json.JsonPrimitive
 import kotlinx.serialization.json.buildJsonObject
@@ -20,6 +21,7 @@ import kotlinx.serialization.json.longOrNull
 import kotlinx.serialization.json.put
 import org.slf4j.LoggerFactory
 import java.util.concurrent.atomic.AtomicLong
+import kotlin.coroutines.CoroutineContext
 
 /**
  * Connects a [DaveSession] to the voice connection: decodes DAVE's gateway opcodes (JSON 21, 22, 24; binary 25, 27,
@@ -34,12 +36,17 @@ import java.util.concurrent.atomic.AtomicLong
  * stops taking what we send (a server that does not read) while the server keeps sending; then the oldest messages
  * are dropped and counted ([outboxDropped]), since DAVE's newest message (key package, commit, ready) supersedes them
  * and a session that fell behind recovers with op 31 and a new key package anyway.
+ *
+ * The session's gateway events run in [mlsContext] when given ([DaveWorker]'s thread for connections on the system
+ * clock), each awaited before the next message is read, so their order is kept; null runs them inline, as virtual-time
+ * tests need.
  */
 internal class DaveBridge(
     private val factory: DaveSessionFactory,
     private val selfUserId: Long,
     channelId: Long,
     scope: CoroutineScope,
+    private val mlsContext: CoroutineContext? = null,
 ) : DaveGateway {
     // Guarded by itself; the drainer is woken through a conflated channel.
     private val outbox = ArrayDeque<Outgoing>()
@@ -115,9 +122,14 @@ internal class DaveBridge(
 
     override val maxProtocolVersion: Int get() = session.maxProtocolVersion
 
+    /** Runs a session event where MLS work belongs ([mlsContext]), or inline. */
+    private suspend inline fun mls(crossinline event: () -> Unit) {
+        if (mlsContext == null) event() else withContext(mlsContext) { event() }
+    }
+
     override suspend fun onSessionDescription(protocolVersion: Int, sender: DaveGatewaySender) {
         this.sender = sender
-        session.onSelectProtocolAck(protocolVersion)
+        mls { session.onSelectProtocolAck(protocolVersion) }
     }
 
     override suspend fun onJson(op: Int, data: JsonObject, sender: DaveGatewaySender) {
@@ -126,12 +138,16 @@ internal class DaveBridge(
             VoiceOp.DAVE_PREPARE_TRANSITION -> {
                 val tid = data.transitionId() ?: return bad(op)
                 val version = data.protocolVersion() ?: return bad(op)
-                session.onPrepareTransition(tid, version)
+                mls { session.onPrepareTransition(tid, version) }
             }
-            VoiceOp.DAVE_EXECUTE_TRANSITION -> session.onExecuteTransition(data.transitionId() ?: return bad(op))
+            VoiceOp.DAVE_EXECUTE_TRANSITION -> {
+                val tid = data.transitionId() ?: return bad(op)
+                mls { session.onExecuteTransition(tid) }
+            }
             VoiceOp.DAVE_PREPARE_EPOCH -> {
                 val epoch = (data["epoch"] as? JsonPrimitive)?.longOrNull?.takeIf { it >= 1 } ?: return bad(op)
-                session.onPrepareEpoch(epoch, data.protocolVersion() ?: return bad(op))
+                val version = data.protocolVersion() ?: return bad(op)
+                mls { session.onPrepareEpoch(epoch, version) }
             }
         }
     }
@@ -139,15 +155,17 @@ internal class DaveBridge(
     override suspend fun onBinary(op: Int, payload: ByteArray, sender: DaveGatewaySender) {
         this.sender = sender
         when (op) {
-            VoiceOp.DAVE_MLS_EXTERNAL_SENDER -> session.onExternalSenderPackage(payload)
-            VoiceOp.DAVE_MLS_PROPOSALS -> session.onProposals(payload)
+            VoiceOp.DAVE_MLS_EXTERNAL_SENDER -> mls { session.onExternalSenderPackage(payload) }
+            VoiceOp.DAVE_MLS_PROPOSALS -> mls { session.onProposals(payload) }
             VoiceOp.DAVE_MLS_ANNOUNCE_COMMIT_TRANSITION -> {
                 if (payload.size < 2) return bad(op)
-                session.onAnnounceCommit(transitionId(payload), payload.copyOfRange(2, payload.size))
+                val commit = payload.copyOfRange(2, payload.size)
+                mls { session.onAnnounceCommit(transitionId(payload), commit) }
             }
             VoiceOp.DAVE_MLS_WELCOME -> {
                 if (payload.size < 2) return bad(op)
-                session.onWelcome(transitionId(payload), payload.copyOfRange(2, payload.size))
+                val welcome = payload.copyOfRange(2, payload.size)
+                mls { session.onWelcome(transitionId(payload), welcome) }
             }
         }
     }

@@ -1,6 +1,7 @@
 package dev.earshot.voice.connection
 
 import dev.earshot.voice.VoiceReceiver
+import dev.earshot.voice.base.NanoClock
 import dev.earshot.voice.crypto.EncryptionMode
 import dev.earshot.voice.dave.DaveSession
 import dev.earshot.voice.e2ee.FrameDecryptor
@@ -56,7 +57,8 @@ public class VoiceConnection private constructor(
 
     // DAVE needs the channel id (the MLS group id); without one, or when not offered, the call is transport-only.
     private val daveBridge: DaveBridge? = info.channelId?.takeIf { config.maxDaveProtocolVersion > 0 }?.let { channel ->
-        DaveBridge(config.daveSessionFactory, info.userId, channel, scope)
+        // MLS work off the threads the receive clocks run on; inline under a virtual clock, as tests need.
+        DaveBridge(config.daveSessionFactory, info.userId, channel, scope, DaveWorker.dispatcher.takeIf { config.receive.clock === NanoClock.SYSTEM })
     }
 
     /** The receive side: flows of ticks, frames, Opus packets and events, sinks, stats. */

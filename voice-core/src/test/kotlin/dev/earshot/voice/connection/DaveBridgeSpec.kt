@@ -199,4 +199,50 @@ class DaveBridgeSpec : FunSpec({
             new.calls.last() shouldBe "close"
         }
     }
+
+    test("with an MLS context, every session event runs there, one at a time and in the order the messages came") {
+        // A session that notes the thread of each event and whether another event was running at the same time.
+        val threads = java.util.Collections.synchronizedList(ArrayList<String>())
+        val inside = java.util.concurrent.atomic.AtomicInteger()
+        var overlapped = false
+        val session = object : DaveSession by RecordingSession() {
+            val calls = java.util.Collections.synchronizedList(ArrayList<String>())
+            fun note(call: String) {
+                if (inside.incrementAndGet() > 1) overlapped = true
+                threads += Thread.currentThread().name
+                Thread.sleep(2) // long enough that a second event let through early would overlap
+                calls += call
+                inside.decrementAndGet()
+            }
+            override fun onSelectProtocolAck(protocolVersion: Int) = note("ack")
+            override fun onPrepareTransition(transitionId: Int, protocolVersion: Int) = note("prepare $transitionId")
+            override fun onExecuteTransition(transitionId: Int) = note("execute $transitionId")
+            override fun onPrepareEpoch(epoch: Long, protocolVersion: Int) = note("epoch $epoch")
+            override fun onExternalSenderPackage(payload: ByteArray) = note("sender")
+            override fun onProposals(payload: ByteArray) = note("proposals")
+            override fun onAnnounceCommit(transitionId: Int, commit: ByteArray) = note("commit $transitionId")
+            override fun onWelcome(transitionId: Int, welcome: ByteArray) = note("welcome $transitionId")
+        }
+        val scope = kotlinx.coroutines.CoroutineScope(kotlinx.coroutines.SupervisorJob())
+        try {
+            val b = DaveBridge({ _, _, _ -> session }, 7L, 42L, scope, DaveWorker.dispatcher)
+            val sender = RecordingSender()
+            kotlinx.coroutines.runBlocking(kotlinx.coroutines.Dispatchers.Default) {
+                b.onSessionDescription(1, sender)
+                b.onJson(24, buildJsonObject { put("epoch", 1); put("protocol_version", 1) }, sender)
+                b.onBinary(25, byteArrayOf(1), sender)
+                b.onBinary(27, byteArrayOf(2), sender)
+                b.onBinary(29, byteArrayOf(0, 4, 7), sender)
+                b.onJson(21, buildJsonObject { put("transition_id", 4); put("protocol_version", 1) }, sender)
+                b.onJson(22, buildJsonObject { put("transition_id", 4) }, sender)
+                b.onBinary(30, byteArrayOf(0, 5, 8), sender)
+            }
+            session.calls shouldContainExactly listOf("ack", "epoch 1", "sender", "proposals", "commit 4", "prepare 4", "execute 4", "welcome 5")
+            // (Coroutine debug mode appends " @coroutine#n" to the thread name.)
+            threads.map { it.substringBefore(" @") }.toSet() shouldBe setOf("earshot-dave")
+            overlapped shouldBe false
+        } finally {
+            scope.coroutineContext[kotlinx.coroutines.Job]!!.cancel()
+        }
+    }
 })
