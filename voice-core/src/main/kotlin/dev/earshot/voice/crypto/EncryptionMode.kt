@@ -15,15 +15,14 @@ public enum class EncryptionMode(public val wireName: String) {
     AEAD_XCHACHA20_POLY1305_RTPSIZE("aead_xchacha20_poly1305_rtpsize");
 
     /**
-     * Whether [TransportCipher.create] can build a cipher for this mode in this JVM: AES-GCM needs libsodium on a
-     * CPU with AES-NI or the JDK's `AES/ECB/NoPadding` (always there); XChaCha20-Poly1305 needs libsodium (system or bundled,
-     * through lazysodium-java and JNA). Asking about XChaCha20 loads libsodium; asking about AES-GCM does not,
-     * unless the JDK lacks it.
+     * Whether [TransportCipher.create] can build a cipher for this mode in this JVM: AES-GCM needs the JDK's
+     * `AES/ECB/NoPadding` (always there on standard JDKs) or libsodium on a CPU with AES-NI; XChaCha20-Poly1305 runs
+     * in Kotlin and is always available. Neither question loads libsodium, unless the JDK lacks AES.
      */
     public val isAvailable: Boolean
         get() = when (this) {
             AEAD_AES256_GCM_RTPSIZE -> JdkAesGcmCipher.isAvailable || Sodium.aesGcmAvailable
-            AEAD_XCHACHA20_POLY1305_RTPSIZE -> Sodium.bindings != null
+            AEAD_XCHACHA20_POLY1305_RTPSIZE -> true
         }
 
     /** Lookup by wire name and Earshot's mode choice from the modes offered in op 2 Ready. */

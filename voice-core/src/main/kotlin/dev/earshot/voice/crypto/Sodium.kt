@@ -3,6 +3,8 @@ package dev.earshot.voice.crypto
 import com.goterl.lazysodium.SodiumJava
 import com.goterl.lazysodium.utils.LibraryLoader
 import com.sun.jna.Pointer
+import org.slf4j.LoggerFactory
+import java.util.concurrent.atomic.AtomicBoolean
 
 /**
  * JNA direct-mapped libsodium functions, registered through lazysodium's [LibraryLoader] (system libsodium first,
@@ -79,14 +81,22 @@ internal object Sodium {
         aesGcmAvailable = loaded != null && loaded.crypto_aead_aes256gcm_is_available() == 1
     }
 
-    /** Why XChaCha20 cannot be used here, naming the dependency when its classes are missing. */
-    fun unavailableMessage(): String {
+    private val fallbackWarned = AtomicBoolean()
+
+    /**
+     * Logs once per JVM, at warn level, that the provider [property] asked for libsodium but the JVM implementation
+     * serves instead, and why (missing lazysodium-java or JNA, or the native library's load failure).
+     */
+    fun warnFallbackOnce(property: String) {
+        if (!fallbackWarned.compareAndSet(false, true)) return
         val failure = loadFailure
-        return if (failure is NoClassDefFoundError || failure?.cause is ClassNotFoundException) {
-            "XChaCha20-Poly1305 needs com.goterl:lazysodium-java and net.java.dev.jna:jna on the classpath " +
-                "(missing: ${failure.message})"
-        } else {
+        val why = if (failure is NoClassDefFoundError || failure?.cause is ClassNotFoundException) {
+            "com.goterl:lazysodium-java and net.java.dev.jna:jna are not on the classpath (missing: ${failure.message})"
+        } else if (failure != null) {
             "libsodium could not be loaded: $failure"
+        } else {
+            "libsodium lacks AES-GCM on this CPU"
         }
+        LoggerFactory.getLogger(Sodium::class.java).warn("-D{}=libsodium asked for libsodium, but {}; using the JVM implementation", property, why)
     }
 }

@@ -5,8 +5,9 @@ package dev.earshot.voice.crypto
  *
  * Packets use Discord's rtpsize layout (see [RtpsizeLayout]): `AAD | ciphertext | 16-byte tag | 4-byte nonce suffix`.
  * Implementations keep all scratch state (native buffers, IVs, key schedules) per instance. AES-GCM runs on the JDK's
- * AES with GCM in Kotlin (the faster one per voice packet in the benchmarks, and it needs no native library), or on
- * libsodium if asked for; no implementation allocates per packet.
+ * AES with GCM in Kotlin and XChaCha20-Poly1305 wholly in Kotlin (each the faster one per voice packet in the
+ * benchmarks, and neither needs a native library), or on libsodium if asked for; no implementation allocates per
+ * packet.
  * [toString] names the mode and implementation but never the key.
  */
 public interface TransportCipher {
@@ -44,13 +45,21 @@ public interface TransportCipher {
         public const val AES_GCM_PROVIDER_PROPERTY: String = "earshot.crypto.aesgcm"
 
         /**
+         * System property that picks XChaCha20-Poly1305's implementation: `jvm` (the default: HChaCha20, ChaCha20 and
+         * Poly1305 in Kotlin, about twice as fast per voice packet as libsodium over JNA in the side-by-side
+         * benchmark; no JNA, no native library) or `libsodium` (where lazysodium-java, JNA and libsodium load; else the
+         * default). Read on every [create]; unknown values mean `jvm`.
+         */
+        public const val XCHACHA_PROVIDER_PROPERTY: String = "earshot.crypto.xchacha"
+
+        /**
          * Creates a cipher for [mode] with a copy of [secretKey]. AES-GCM uses the JDK's AES with GCM in Kotlin unless
          * [AES_GCM_PROVIDER_PROPERTY] is `libsodium` and libsodium has AES-GCM here (libsodium is then loaded; it is
-         * also the fallback on a JVM without AES); XChaCha20-Poly1305 uses libsodium, which is loaded on the first such
-         * call only.
+         * also the fallback on a JVM without AES); XChaCha20-Poly1305 runs in Kotlin unless [XCHACHA_PROVIDER_PROPERTY]
+         * is `libsodium` and libsodium loads. libsodium is loaded only when a property asks for it.
          * @throws IllegalArgumentException if [secretKey] is not [KEY_LENGTH] bytes (a configuration error).
-         * @throws IllegalStateException if [mode] is not [EncryptionMode.isAvailable] in this JVM; for XChaCha20 the
-         *   message names the missing dependency (lazysodium-java and JNA) or the native library's load failure.
+         * @throws IllegalStateException if [mode] is not [EncryptionMode.isAvailable] in this JVM (AES-GCM on a JVM
+         *   without AES and without libsodium).
          */
         public fun create(mode: EncryptionMode, secretKey: ByteArray): TransportCipher {
             require(secretKey.size == KEY_LENGTH) { "secret key must be $KEY_LENGTH bytes, was ${secretKey.size}" }
@@ -58,12 +67,20 @@ public interface TransportCipher {
                 EncryptionMode.AEAD_AES256_GCM_RTPSIZE -> when {
                     // Sodium is touched only when asked for, so that the default never loads JNA.
                     prefersSodiumAesGcm() && Sodium.aesGcmAvailable -> SodiumAesGcmCipher(Sodium.bindings!!, secretKey)
-                    JdkAesGcmCipher.isAvailable -> JdkAesGcmCipher(secretKey)
+                    JdkAesGcmCipher.isAvailable -> {
+                        if (prefersSodiumAesGcm()) Sodium.warnFallbackOnce(AES_GCM_PROVIDER_PROPERTY)
+                        JdkAesGcmCipher(secretKey)
+                    }
                     Sodium.aesGcmAvailable -> SodiumAesGcmCipher(Sodium.bindings!!, secretKey)
                     else -> throw IllegalStateException("AES-256-GCM is available neither in the JDK nor in libsodium")
                 }
-                EncryptionMode.AEAD_XCHACHA20_POLY1305_RTPSIZE ->
-                    SodiumXChaChaCipher(Sodium.bindings ?: throw IllegalStateException(Sodium.unavailableMessage(), Sodium.loadFailure), secretKey)
+                EncryptionMode.AEAD_XCHACHA20_POLY1305_RTPSIZE -> {
+                    // As for AES-GCM, Sodium is touched only when asked for.
+                    val asked = prefersSodium(XCHACHA_PROVIDER_PROPERTY)
+                    val sodium = if (asked) Sodium.bindings else null
+                    if (asked && sodium == null) Sodium.warnFallbackOnce(XCHACHA_PROVIDER_PROPERTY)
+                    if (sodium != null) SodiumXChaChaCipher(sodium, secretKey) else JvmXChaChaCipher(secretKey)
+                }
             }
         }
 
@@ -78,7 +95,9 @@ public interface TransportCipher {
         }
 
         /** True if the user asked for libsodium's AES-GCM through [AES_GCM_PROVIDER_PROPERTY]. */
-        internal fun prefersSodiumAesGcm(): Boolean =
-            System.getProperty(AES_GCM_PROVIDER_PROPERTY)?.trim().equals("libsodium", ignoreCase = true)
+        internal fun prefersSodiumAesGcm(): Boolean = prefersSodium(AES_GCM_PROVIDER_PROPERTY)
+
+        /** True if the system property [name] asks for libsodium. */
+        private fun prefersSodium(name: String): Boolean = System.getProperty(name)?.trim().equals("libsodium", ignoreCase = true)
     }
 }

@@ -1,18 +1,15 @@
 package dev.earshot.voice.crypto
 
-import io.kotest.assertions.throwables.shouldThrow
 import io.kotest.core.spec.style.FunSpec
 import io.kotest.matchers.shouldBe
 import io.kotest.matchers.string.shouldContain
 import java.io.File
-import java.lang.reflect.InvocationTargetException
 import java.net.URLClassLoader
 
 /**
- * Which classes an AES-GCM connection loads, seen from a class loader of its own (the test JVM has long loaded
- * libsodium for other specs): the JDK-based AES-GCM cipher (the default, or `earshot.crypto.aesgcm=jdk`) must not
- * load JNA or lazysodium, and with both jars absent AES-GCM still works (on the JDK) while XChaCha20 fails with a message naming
- * the missing dependency.
+ * Which classes a connection's transport cipher loads, seen from a class loader of its own (the test JVM has long
+ * loaded libsodium for other specs): by default neither mode loads JNA or lazysodium, the provider properties bring
+ * libsodium in, and with both jars absent both modes still work on the JVM.
  */
 class CipherClassLoadingSpec : FunSpec({
     val classPath = System.getProperty("java.class.path").split(File.pathSeparator).map { File(it).toURI().toURL() }
@@ -49,48 +46,62 @@ class CipherClassLoadingSpec : FunSpec({
         return cipher.toString()
     }
 
-    test("the JDK AES-GCM cipher loads neither JNA nor lazysodium") {
-        System.getProperty(TransportCipher.AES_GCM_PROVIDER_PROPERTY) shouldBe null
-        System.setProperty(TransportCipher.AES_GCM_PROVIDER_PROPERTY, "jdk")
+    fun <T> withProperty(name: String, value: String, body: () -> T): T {
+        System.getProperty(name) shouldBe null
+        System.setProperty(name, value)
         try {
-            IsolatedLoader(emptyList()).use { loader ->
-                roundTrip(loader, "AEAD_AES256_GCM_RTPSIZE") shouldContain "JDK"
-                loader.loaded("dev.earshot.voice.crypto.Sodium") shouldBe false
-                loader.loaded("com.sun.jna.Native") shouldBe false
-                loader.loaded("com.goterl.lazysodium.SodiumJava") shouldBe false
-                // The same loader does load them once XChaCha20 is asked for, so the checks above can fail.
-                roundTrip(loader, "AEAD_XCHACHA20_POLY1305_RTPSIZE") shouldContain "libsodium"
-                loader.loaded("com.sun.jna.Native") shouldBe true
-            }
+            return body()
         } finally {
-            System.clearProperty(TransportCipher.AES_GCM_PROVIDER_PROPERTY)
+            System.clearProperty(name)
         }
     }
 
-    test("by default AES-GCM runs on the JDK and loads neither JNA nor lazysodium; asked for, libsodium serves it") {
+    fun IsolatedLoader.loadedSodium(): Boolean = loaded("com.sun.jna.Native") || loaded("com.goterl.lazysodium.SodiumJava")
+
+    test("by default both modes run on the JVM and load neither JNA nor lazysodium; asked for, libsodium serves them") {
         System.getProperty(TransportCipher.AES_GCM_PROVIDER_PROPERTY) shouldBe null
+        System.getProperty(TransportCipher.XCHACHA_PROVIDER_PROPERTY) shouldBe null
         IsolatedLoader(emptyList()).use { loader ->
             roundTrip(loader, "AEAD_AES256_GCM_RTPSIZE") shouldContain "JDK"
-            loader.loaded("com.sun.jna.Native") shouldBe false
-            loader.loaded("com.goterl.lazysodium.SodiumJava") shouldBe false
+            roundTrip(loader, "AEAD_XCHACHA20_POLY1305_RTPSIZE") shouldContain "JVM"
+            loader.loaded("dev.earshot.voice.crypto.Sodium") shouldBe false
+            loader.loadedSodium() shouldBe false
         }
-        System.setProperty(TransportCipher.AES_GCM_PROVIDER_PROPERTY, "libsodium")
-        try {
-            IsolatedLoader(emptyList()).use { loader -> roundTrip(loader, "AEAD_AES256_GCM_RTPSIZE") shouldContain (if (Sodium.aesGcmAvailable) "libsodium" else "JDK") }
-        } finally {
-            System.clearProperty(TransportCipher.AES_GCM_PROVIDER_PROPERTY)
+        // The same checks see libsodium once a property asks for it, so the ones above can fail.
+        withProperty(TransportCipher.XCHACHA_PROVIDER_PROPERTY, "libsodium") {
+            IsolatedLoader(emptyList()).use { loader ->
+                roundTrip(loader, "AEAD_XCHACHA20_POLY1305_RTPSIZE") shouldContain "libsodium"
+                loader.loadedSodium() shouldBe true
+            }
+        }
+        withProperty(TransportCipher.AES_GCM_PROVIDER_PROPERTY, "libsodium") {
+            IsolatedLoader(emptyList()).use { loader ->
+                roundTrip(loader, "AEAD_AES256_GCM_RTPSIZE") shouldContain (if (Sodium.aesGcmAvailable) "libsodium" else "JDK")
+                loader.loadedSodium() shouldBe true
+            }
         }
     }
 
-    test("without lazysodium and JNA, AES-GCM works and XChaCha20 fails naming the missing dependency") {
-        IsolatedLoader(listOf("com.goterl.", "com.sun.jna.")).use { loader ->
-            roundTrip(loader, "AEAD_AES256_GCM_RTPSIZE") shouldContain "JDK"
-            val modeClass = Class.forName("dev.earshot.voice.crypto.EncryptionMode", true, loader)
-            val xchacha = modeClass.enumConstants.single { (it as Enum<*>).name == "AEAD_XCHACHA20_POLY1305_RTPSIZE" }
-            modeClass.getMethod("isAvailable").invoke(xchacha) shouldBe false
-            val failure = shouldThrow<InvocationTargetException> { roundTrip(loader, "AEAD_XCHACHA20_POLY1305_RTPSIZE") }
-            failure.cause!!.javaClass.name shouldBe IllegalStateException::class.java.name
-            failure.cause!!.message shouldContain "lazysodium-java"
+    test("`jdk` and `jvm`, or any value but libsodium, keep the JVM implementations") {
+        withProperty(TransportCipher.AES_GCM_PROVIDER_PROPERTY, "jdk") {
+            withProperty(TransportCipher.XCHACHA_PROVIDER_PROPERTY, "jvm") {
+                IsolatedLoader(emptyList()).use { loader ->
+                    roundTrip(loader, "AEAD_AES256_GCM_RTPSIZE") shouldContain "JDK"
+                    roundTrip(loader, "AEAD_XCHACHA20_POLY1305_RTPSIZE") shouldContain "JVM"
+                    loader.loadedSodium() shouldBe false
+                }
+            }
+        }
+    }
+
+    test("without lazysodium and JNA both modes are available and work, even when libsodium is asked for") {
+        withProperty(TransportCipher.XCHACHA_PROVIDER_PROPERTY, "libsodium") {
+            IsolatedLoader(listOf("com.goterl.", "com.sun.jna.")).use { loader ->
+                val modeClass = Class.forName("dev.earshot.voice.crypto.EncryptionMode", true, loader)
+                for (mode in modeClass.enumConstants) modeClass.getMethod("isAvailable").invoke(mode) shouldBe true
+                roundTrip(loader, "AEAD_AES256_GCM_RTPSIZE") shouldContain "JDK"
+                roundTrip(loader, "AEAD_XCHACHA20_POLY1305_RTPSIZE") shouldContain "JVM"
+            }
         }
     }
 })

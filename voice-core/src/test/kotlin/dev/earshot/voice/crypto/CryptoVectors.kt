@@ -63,6 +63,7 @@ fun cipherFactories(mode: EncryptionMode): List<Pair<String, (ByteArray) -> Tran
         )
         EncryptionMode.AEAD_XCHACHA20_POLY1305_RTPSIZE -> listOfNotNull(
             if (sodium != null) "libsodium" to { k: ByteArray -> SodiumXChaChaCipher(sodium, k) } else null,
+            "JVM" to { k: ByteArray -> JvmXChaChaCipher(k) },
             "BouncyCastle" to { k: ByteArray -> BcXChaChaCipher(k) },
         )
     }

@@ -9,9 +9,9 @@ import org.bouncycastle.crypto.params.AEADParameters
 import org.bouncycastle.crypto.params.KeyParameter
 
 /*
- * A pure-JVM XChaCha20-Poly1305 candidate, measured against libsodium in PeerBenchmark's passthrough group (the
- * benchmarks use this test jar). libsodium won (BENCHMARKS.md), so this is not in the library; the vector and tamper
- * specs run it too, so that the comparison is with a correct implementation.
+ * A second pure-JVM XChaCha20-Poly1305, on BouncyCastle, kept in the tests: the vector, tamper and round-trip specs run
+ * it beside the library's own JvmXChaChaCipher and libsodium, and the benchmarks measure it as the maintained-library
+ * alternative (BENCHMARKS.md). Its HChaCha20 below is written separately from the library's, on bytes.
  */
 
 /**
@@ -58,7 +58,7 @@ object HChaCha20 {
  * so the subkey depends on the suffix and the inner 12-byte nonce is all zeros. Decryption lands in a scratch
  * buffer first, so a packet that fails authentication is left untouched.
  */
-abstract class JvmXChaChaCipher(secretKey: ByteArray) : TransportCipher {
+abstract class HChaChaThenAead(secretKey: ByteArray) : TransportCipher {
     final override val mode: EncryptionMode get() = EncryptionMode.AEAD_XCHACHA20_POLY1305_RTPSIZE
 
     private val key = secretKey.copyOf(TransportCipher.KEY_LENGTH)
@@ -112,8 +112,8 @@ abstract class JvmXChaChaCipher(secretKey: ByteArray) : TransportCipher {
     }
 }
 
-/** [JvmXChaChaCipher] on BouncyCastle's `ChaCha20Poly1305` (re-keyed per packet). */
-class BcXChaChaCipher(secretKey: ByteArray) : JvmXChaChaCipher(secretKey) {
+/** [HChaChaThenAead] on BouncyCastle's `ChaCha20Poly1305` (re-keyed per packet). */
+class BcXChaChaCipher(secretKey: ByteArray) : HChaChaThenAead(secretKey) {
     private val aead = ChaCha20Poly1305()
 
     override fun open(aad: ByteArray, aadOff: Int, aadLen: Int, input: ByteArray, inOff: Int, len: Int, out: ByteArray): Int {

@@ -78,7 +78,24 @@ class TransportCipherSpec : FunSpec({
         } finally {
             if (before == null) System.clearProperty(property) else System.setProperty(property, before)
         }
-        TransportCipher.create(EncryptionMode.AEAD_XCHACHA20_POLY1305_RTPSIZE, ByteArray(32)).toString() shouldContain "libsodium"
+    }
+
+    test("create runs XChaCha20 on the JVM by default, on libsodium when the provider property asks for it") {
+        val property = TransportCipher.XCHACHA_PROVIDER_PROPERTY
+        val before = System.getProperty(property)
+        fun created() = TransportCipher.create(EncryptionMode.AEAD_XCHACHA20_POLY1305_RTPSIZE, ByteArray(32)).toString()
+        try {
+            System.clearProperty(property)
+            created() shouldContain "JVM"
+            System.setProperty(property, " LibSodium ")
+            created() shouldContain (if (Sodium.bindings != null) "libsodium" else "JVM")
+            System.setProperty(property, "jvm")
+            created() shouldContain "JVM"
+            System.setProperty(property, "something-else")
+            created() shouldContain "JVM"
+        } finally {
+            if (before == null) System.clearProperty(property) else System.setProperty(property, before)
+        }
     }
 
     test("every implementation reports its mode, and toString never reveals the key") {
