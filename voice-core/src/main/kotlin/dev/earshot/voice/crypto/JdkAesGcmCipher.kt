@@ -63,9 +63,7 @@ internal class JdkAesGcmCipher(
         gcm.finish()
         gcm.copyTag(scratch, plainLength, TAG_LENGTH)
         // Sealed bytes are in scratch before out is touched, so out may alias aad or plain.
-        System.arraycopy(aad, aadOffset, out, outOffset, aadLength)
-        System.arraycopy(scratch, 0, out, outOffset + aadLength, sealedLength)
-        System.arraycopy(iv, 0, out, outOffset + aadLength + sealedLength, NONCE_SUFFIX_LENGTH)
+        RtpsizeLayout.writeSealed(aad, aadOffset, aadLength, scratch, sealedLength, nonce, out, outOffset)
         return total
     }
 

@@ -1,7 +1,6 @@
 package dev.earshot.voice.crypto
 
 import dev.earshot.voice.base.VoiceConstants
-import dev.earshot.voice.crypto.RtpsizeLayout.NONCE_SUFFIX_LENGTH
 import dev.earshot.voice.crypto.RtpsizeLayout.OVERHEAD
 import dev.earshot.voice.crypto.RtpsizeLayout.TAG_LENGTH
 
@@ -53,10 +52,7 @@ internal class JvmXChaChaCipher(secretKey: ByteArray) : TransportCipher {
         poly.lengths(aadLength, plainLength)
         poly.writeTag(scratch, plainLength)
         // Sealed bytes are in scratch before out is touched, so out may alias aad or plain.
-        System.arraycopy(aad, aadOffset, out, outOffset, aadLength)
-        val at = outOffset + aadLength
-        System.arraycopy(scratch, 0, out, at, sealedLength)
-        for (i in 0 until NONCE_SUFFIX_LENGTH) out[at + sealedLength + i] = (nonce ushr (24 - 8 * i)).toByte()
+        RtpsizeLayout.writeSealed(aad, aadOffset, aadLength, scratch, sealedLength, nonce, out, outOffset)
         return total
     }
 

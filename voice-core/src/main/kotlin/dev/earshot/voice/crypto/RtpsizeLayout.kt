@@ -56,4 +56,19 @@ public object RtpsizeLayout {
     /** True if `[offset, offset+length)` lies in an array of [size] bytes and leaves room for [aadLength] plus [OVERHEAD]. */
     internal fun isValidPacket(size: Int, offset: Int, length: Int, aadLength: Int): Boolean =
         offset >= 0 && length >= 0 && aadLength >= 0 && offset <= size - length && length - aadLength >= OVERHEAD
+
+    /**
+     * Writes a sealed packet to out[outOffset ...]: aad[aadOffset, +aadLength), then sealed[0, sealedLength) (ciphertext
+     * and tag), then [nonce] as the big-endian suffix. The sealed bytes must already be out of the caller's inputs, so
+     * out may alias aad.
+     */
+    internal fun writeSealed(
+        aad: ByteArray, aadOffset: Int, aadLength: Int, sealed: ByteArray, sealedLength: Int, nonce: Int,
+        out: ByteArray, outOffset: Int,
+    ) {
+        System.arraycopy(aad, aadOffset, out, outOffset, aadLength)
+        val at = outOffset + aadLength
+        System.arraycopy(sealed, 0, out, at, sealedLength)
+        for (i in 0 until NONCE_SUFFIX_LENGTH) out[at + sealedLength + i] = (nonce ushr (24 - 8 * i)).toByte()
+    }
 }
