@@ -117,6 +117,8 @@ internal class Poly1305 {
 
     private fun finish() {
         var a0 = h0; var a1 = h1; var a2 = h2; var a3 = h3; var a4 = h4
+        // absorb leaves h0 and h2-h4 below 2^26 and h1 barely above, so one carry pass brings every limb below 2^26:
+        // a carry out of a4 needs one out of a1, which leaves a1 small, so the last "a1 += c" cannot reach 2^26.
         var c = a1 ushr 26; a1 = a1 and MASK
         a2 += c; c = a2 ushr 26; a2 = a2 and MASK
         a3 += c; c = a3 ushr 26; a3 = a3 and MASK

@@ -13,8 +13,7 @@ import kotlin.random.Random
  */
 class ChaChaPolySpec : FunSpec({
     fun words(b: ByteArray): IntArray = IntArray(b.size / 4) { ChaCha20.le32(b, 4 * it) }
-    fun bytes(w: IntArray, from: Int = 0, count: Int = w.size): ByteArray =
-        ByteArray(4 * count) { (w[from + it / 4] ushr (8 * (it % 4))).toByte() }
+    fun bytes(w: IntArray): ByteArray = ByteArray(4 * w.size) { (w[it / 4] ushr (8 * (it % 4))).toByte() }
     val key = ByteArray(32) { it.toByte() }
 
     test("ChaCha20 block function: RFC 8439 §2.3.2") {
