@@ -8,7 +8,7 @@ import io.ktor.client.HttpClient
 import io.ktor.client.engine.cio.CIO
 import io.ktor.client.plugins.websocket.DefaultClientWebSocketSession
 import io.ktor.client.plugins.websocket.WebSockets
-import io.ktor.client.plugins.websocket.webSocketSession
+import io.ktor.client.plugins.websocket.webSocket
 import io.ktor.websocket.CloseReason
 import io.ktor.websocket.Frame
 import io.ktor.websocket.close
@@ -19,6 +19,7 @@ import java.net.InetSocketAddress
 import java.net.SocketTimeoutException
 import kotlin.time.Duration
 import kotlin.time.Duration.Companion.seconds
+import kotlinx.coroutines.CompletableDeferred
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.SupervisorJob
@@ -215,8 +216,24 @@ class RawVoiceClient private constructor(
                 if (tls != null) engine { https { trustManager = tls.trustManager } }
             }
             val scheme = if (tls != null) "wss" else "ws"
-            val ws = http.webSocketSession("$scheme://$endpoint/$query")
-            return RawVoiceClient(http, ws)
+            // Not ktor's webSocketSession(): it ends the request as soon as the session's outgoing side closes, which
+            // can close the socket before our close frame is written (the server then sees no close frame, about
+            // once in a hundred closes). Here the request stays until flush() says the writer is done.
+            val opened = CompletableDeferred<DefaultClientWebSocketSession>()
+            http.launch(Dispatchers.IO) {
+                try {
+                    http.webSocket("$scheme://$endpoint/$query") {
+                        opened.complete(this)
+                        val ended = CompletableDeferred<Unit>()
+                        outgoing.invokeOnClose { ended.complete(Unit) }
+                        ended.await()
+                        withTimeoutOrNull(2.seconds) { runCatching { flush() } }
+                    }
+                } catch (e: Throwable) {
+                    opened.completeExceptionally(e)
+                }
+            }
+            return RawVoiceClient(http, opened.await())
         }
     }
 }
