@@ -349,11 +349,14 @@ internal class ConnectionDriver(
                 pendingLink?.let { attach(it) }
                 pendingLink = null
                 player.attach(active.sink, ssrc, sendCipher)
+                // The session is established with the key: connected now, before the sends below, so that a server
+                // closing right after Session Description (the close can beat our next send) leaves a connection
+                // that resumes instead of a first connect that never completes.
+                connected(current)
+                step.done = true
                 // Some clients say a Speaking is needed before audio is received; one is harmless (docs/protocol.md §2.4).
                 s.sendText(GatewayMessages.speaking(speakingFlags, ssrc))
                 dave.onSessionDescription(message.daveProtocolVersion, sender(s))
-                connected(current)
-                step.done = true
             }
             is Inbound.Resumed -> {
                 if (!step.resumed) throw VoiceServerProtocolException("Resumed", "Resumed (op 9) without a Resume on this socket")

@@ -106,13 +106,18 @@ internal class GatewaySession(
     /**
      * Runs until the socket closes and returns how it closed. Hello starts the heartbeat before [handler] sees it;
      * heartbeat ACKs and requests are handled here. [handler] exceptions end the session (the caller's bug or its
-     * decision to stop), cancellation of the caller closes the socket. A [CancellationException] from the socket itself
-     * (ktor cancelled its channel) while the caller is active ends the session with [GatewaySocketClosedException].
+     * decision to stop), cancellation of the caller closes the socket. A send or read that fails because the socket
+     * closed under us (ktor cancelled its channel) while the caller is active ends the session like the close itself:
+     * the socket's close is returned.
      */
     suspend fun run(handler: suspend (Inbound) -> Unit): GatewayClose = coroutineScope {
         val heartbeat = arrayOfNulls<Job>(1)
         try {
             socketCall("read") { readAll(handler, heartbeat) }
+            socket.closeInfo()
+        } catch (e: GatewaySocketClosedException) {
+            // The socket closed under a send (a server's close can overtake our answer to its last message): the
+            // session ends with the socket's close, as if reading had reached it, so its code decides what follows.
             socket.closeInfo()
         } catch (e: Throwable) {
             // Cancelled, or the handler gave up on this socket: never leave it open behind us.

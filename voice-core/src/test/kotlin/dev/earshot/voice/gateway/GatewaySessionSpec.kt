@@ -141,6 +141,17 @@ class GatewaySessionSpec : FunSpec({
         }
     }
 
+    test("a handler whose send finds the socket closed by the server ends run() with the server's close") {
+        runTest {
+            val socket = FakeGatewaySocket()
+            val session = GatewaySession(socket, SeqTracker(), GatewayCounters())
+            socket.serverSends("""{"op":8,"d":{"heartbeat_interval":13750}}""")
+            socket.serverCloses(4015, "voice server crashed")
+            val close = session.run { session.sendText("{}") }
+            close shouldBe GatewayClose(4015, "voice server crashed")
+        }
+    }
+
     test("a send on a socket that closed under us fails as a socket failure, not as our cancellation") {
         runTest {
             val socket = FakeGatewaySocket()
