@@ -49,6 +49,21 @@ class ConnectionStateMachineSpec : FunSpec({
         socket.serverCloses(code)
     }
 
+    /**
+     * Serves the socket after [closeAt] at [step]: a whole handshake, or, once Session Description had come (the
+     * session has its key and counts as connected), the resume the client then sends.
+     */
+    suspend fun ConnectionHarness.serveAfter(socket: FakeGatewaySocket, step: String, ssrc: Long) {
+        if (step == "after Session Description") {
+            socket.serverSends("""{"op":8,"d":{"heartbeat_interval":13750}}""")
+            socket.expect(VoiceOp.RESUME)
+            socket.serverSends("""{"op":9,"d":null}""")
+        } else {
+            socket.helloIdentify()
+            socket.readyToSession(ssrc = ssrc)
+        }
+    }
+
     context("finding 1: a close between the handshake steps never makes the connection vanish") {
         withData(nameFn = { "first connect, closed $it" }, steps) { step ->
             runTest {
@@ -58,8 +73,8 @@ class ConnectionStateMachineSpec : FunSpec({
                     closeAt(sockets.receive(), step, 1000)
                     val second = nextSocket()
                     second shouldNotBe null // before the fix: no retry, the driver coroutine was gone
-                    second!!.helloIdentify()
-                    second.readyToSession()
+                    serveAfter(second!!, step, ssrc = 1001)
+                    runCurrent()
                     val connection = withTimeoutOrNull(1.minutes) { pending.await() }
                     connection.shouldBeInstanceOf<VoiceConnection>().state.value.shouldBeInstanceOf<VoiceConnectionState.Connected>()
                     connection.disconnect()
@@ -76,10 +91,11 @@ class ConnectionStateMachineSpec : FunSpec({
                     closeAt(sockets.receive(), step, 1006)
                     val third = nextSocket()
                     third shouldNotBe null // before the fix: Reconnecting forever, isAlive true, nothing retried
-                    third!!.helloIdentify()
-                    third.readyToSession(ssrc = 3)
+                    serveAfter(third!!, step, ssrc = 3)
                     runCurrent()
-                    connection.state.value.shouldBeInstanceOf<VoiceConnectionState.Connected>().ssrc shouldBe 3
+                    // A resume keeps the SSRC of the closed socket's Ready (7); a new handshake brings 3.
+                    val ssrc = if (step == "after Session Description") 7L else 3L
+                    connection.state.value.shouldBeInstanceOf<VoiceConnectionState.Connected>().ssrc shouldBe ssrc
                     connection.disconnect()
                     connection.closed.isCompleted shouldBe true
                 }
