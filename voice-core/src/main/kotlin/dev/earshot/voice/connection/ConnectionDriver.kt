@@ -12,6 +12,7 @@ import dev.earshot.voice.gateway.GatewayConnector
 import dev.earshot.voice.gateway.GatewayCounters
 import dev.earshot.voice.gateway.GatewayMessages
 import dev.earshot.voice.gateway.GatewaySession
+import dev.earshot.voice.gateway.GatewaySocketClosedException
 import dev.earshot.voice.gateway.Inbound
 import dev.earshot.voice.gateway.SeqTracker
 import dev.earshot.voice.send.AudioPlayer
@@ -349,14 +350,19 @@ internal class ConnectionDriver(
                 pendingLink?.let { attach(it) }
                 pendingLink = null
                 player.attach(active.sink, ssrc, sendCipher)
-                // The session is established with the key: connected now, before the sends below, so that a server
-                // closing right after Session Description (the close can beat our next send) leaves a connection
-                // that resumes instead of a first connect that never completes.
+                try {
+                    // Some clients say a Speaking is needed before audio is received; one is harmless (docs/protocol.md §2.4).
+                    s.sendText(GatewayMessages.speaking(speakingFlags, ssrc))
+                    dave.onSessionDescription(message.daveProtocolVersion, sender(s))
+                } catch (e: GatewaySocketClosedException) {
+                    // The server closed right after Session Description, and its close beat these sends. The session
+                    // has its key, so it counts as connected and resumes: a first connect must not fail for this.
+                    connected(current)
+                    step.done = true
+                    throw e
+                }
                 connected(current)
                 step.done = true
-                // Some clients say a Speaking is needed before audio is received; one is harmless (docs/protocol.md §2.4).
-                s.sendText(GatewayMessages.speaking(speakingFlags, ssrc))
-                dave.onSessionDescription(message.daveProtocolVersion, sender(s))
             }
             is Inbound.Resumed -> {
                 if (!step.resumed) throw VoiceServerProtocolException("Resumed", "Resumed (op 9) without a Resume on this socket")
