@@ -16,6 +16,9 @@ import kotlinx.coroutines.test.advanceTimeBy
 import kotlinx.coroutines.test.runCurrent
 import kotlinx.coroutines.test.runTest
 import kotlinx.coroutines.withTimeoutOrNull
+import kotlinx.serialization.json.JsonObject
+import kotlinx.serialization.json.int
+import kotlinx.serialization.json.jsonPrimitive
 import kotlin.time.Duration.Companion.minutes
 import kotlin.time.Duration.Companion.seconds
 
@@ -51,17 +54,18 @@ class ConnectionStateMachineSpec : FunSpec({
 
     /**
      * Serves the socket after [closeAt] at [step]: a whole handshake, or, once Session Description had come (the
-     * session has its key and counts as connected), the resume the client then sends.
+     * session has its key and counts as connected), the resume the client then sends; returns that Resume's payload.
      */
-    suspend fun ConnectionHarness.serveAfter(socket: FakeGatewaySocket, step: String, ssrc: Long) {
+    suspend fun ConnectionHarness.serveAfter(socket: FakeGatewaySocket, step: String, ssrc: Long): JsonObject? {
         if (step == "after Session Description") {
             socket.serverSends("""{"op":8,"d":{"heartbeat_interval":13750}}""")
-            socket.expect(VoiceOp.RESUME)
+            val resume = socket.expect(VoiceOp.RESUME)
             socket.serverSends("""{"op":9,"d":null}""")
-        } else {
-            socket.helloIdentify()
-            socket.readyToSession(ssrc = ssrc)
+            return resume
         }
+        socket.helloIdentify()
+        socket.readyToSession(ssrc = ssrc)
+        return null
     }
 
     context("finding 1: a close between the handshake steps never makes the connection vanish") {
@@ -73,10 +77,15 @@ class ConnectionStateMachineSpec : FunSpec({
                     closeAt(sockets.receive(), step, 1000)
                     val second = nextSocket()
                     second shouldNotBe null // before the fix: no retry, the driver coroutine was gone
-                    serveAfter(second!!, step, ssrc = 1001)
+                    val resume = serveAfter(second!!, step, ssrc = 1001)
                     runCurrent()
                     val connection = withTimeoutOrNull(1.minutes) { pending.await() }
                     connection.shouldBeInstanceOf<VoiceConnection>().state.value.shouldBeInstanceOf<VoiceConnectionState.Connected>()
+                    if (resume != null) {
+                        // The close beat the client's Speaking: the session had its key, so it resumed on the same UDP.
+                        resume["seq_ack"]!!.jsonPrimitive.int shouldBe 2
+                        links.size shouldBe 1
+                    }
                     connection.disconnect()
                 }
             }

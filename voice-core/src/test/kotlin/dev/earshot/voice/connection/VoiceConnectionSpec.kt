@@ -202,31 +202,6 @@ class VoiceConnectionSpec : FunSpec({
         }
     }
 
-    test("a server closing right after Session Description, before the client's Speaking goes out: the first connect completes, then it resumes") {
-        runTest {
-            val h = ConnectionHarness(this)
-            with(h) {
-                val pending = connectAsync()
-                val first = sockets.receive()
-                first.helloIdentify()
-                first.serverSends("""{"op":2,"seq":1,"d":{"ssrc":1001,"ip":"127.0.0.1","port":50000,"modes":["aead_aes256_gcm_rtpsize"],"heartbeat_interval":1}}""")
-                first.expect(VoiceOp.SELECT_PROTOCOL)
-                first.serverSends("""{"op":4,"seq":2,"d":{"mode":"aead_aes256_gcm_rtpsize","secret_key":${List(32) { 1 }},"dave_protocol_version":0}}""")
-                // Closed before the client reads Session Description: its Speaking then fails to send.
-                first.serverCloses(1000)
-                val connection = pending.await()
-                val second = sockets.receive()
-                second.serverSends("""{"op":8,"d":{"heartbeat_interval":13750}}""")
-                second.expect(VoiceOp.RESUME)["seq_ack"]!!.jsonPrimitive.int shouldBe 2
-                second.serverSends("""{"op":9,"d":null}""")
-                runCurrent()
-                connection.state.value.shouldBeInstanceOf<VoiceConnectionState.Connected>()
-                links.size shouldBe 1
-                connection.disconnect()
-            }
-        }
-    }
-
     test("a dropped socket (1006) resumes with seq_ack on a new socket; UDP, SSRC and key stay") {
         runTest {
             val h = ConnectionHarness(this)
