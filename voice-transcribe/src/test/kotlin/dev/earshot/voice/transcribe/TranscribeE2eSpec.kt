@@ -62,6 +62,7 @@ class TranscribeE2eSpec : FunSpec({
                         val sink = TranscriptionSink(transcription, dir, { "speaker-$it" }, onTranscript = { ordered += it })
                         connection.listen(sink)
                         val channel = server.channel(GUILD.toString(), CHANNEL.toString())
+                        val probe = StallProbe.start()
                         // The members overlap in time: member n starts n x 700 ms after its DAVE key, then says its
                         // sentences with 1.5 s between them (more than the segmenter's 600 ms utterance end).
                         val members = said.keys.map { id ->
@@ -77,9 +78,10 @@ class TranscribeE2eSpec : FunSpec({
                         members.forEach { it.awaitFinished() }
                         val expected = said.values.sumOf { it.size }
                         withTimeout(120.seconds) { while (ordered.size < expected) delay(20) }
+                        probe.close()
                         connection.stopListening()
                         connection.receiver.awaitSinks()
-                        println("transcription e2e: ${transcription.stats()}")
+                        println("transcription e2e: ${transcription.stats()}; machine stalls: $probe")
                         transcription.stats().dropped shouldBe 0L
 
                         var errors = 0
@@ -109,7 +111,9 @@ class TranscribeE2eSpec : FunSpec({
                         val wer = errors.toDouble() / referenceWords
                         println("transcription e2e: WER ${"%.3f".format(wer)} ($errors / $referenceWords words), worst time offset $worstMs ms")
                         wer shouldBeLessThanOrEqual MAX_WER
-                        worstMs shouldBeLessThanOrEqual 100L
+                        // A stall of this machine delays the packets read during it by up to its length (a send
+                        // stalled instead moves both times alike), so the bound is 100 ms plus the longest stall measured.
+                        worstMs shouldBeLessThanOrEqual 100L + probe.longestStallMillis()
 
                         // The files: well formed, in time order, one cue per utterance, the same text as the events.
                         val merged = parseVtt(dir.resolve(TranscriptFiles.MERGED_VTT).readText())
