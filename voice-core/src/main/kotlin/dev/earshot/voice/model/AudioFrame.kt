@@ -25,7 +25,8 @@ public enum class FrameKind {
  * @property userId the Discord user id when known, else null.
  * @property tick index of the receive-clock tick this frame belongs to (20 ms per tick from the receiver's start).
  * @property sequence RTP sequence number (16-bit) of the packet that produced this audio, or of the lost packet.
- * @property rtpTimestamp RTP timestamp (32-bit, 48 kHz) of the first sample of this frame.
+ * @property rtpTimestamp RTP timestamp (32-bit, 48 kHz) of the first sample of this frame; the frame keeps the low 32
+ *   bits of the value it is built with (0 to 2^32 - 1).
  * @property pcm interleaved 16-bit PCM in the receiver's decode format (one tick's worth), or null when decoding is off.
  * @property opus the Opus packet whose playout starts in this tick, exactly as sent (after decryption); null for a
  *   concealed or missing slot and for the later ticks of a 40 or 60 ms packet.
@@ -40,7 +41,7 @@ public class AudioFrame(
     public val userId: Long?,
     public val tick: Long,
     public val sequence: Int,
-    public val rtpTimestamp: Long,
+    rtpTimestamp: Long,
     public val pcm: ShortArray?,
     public val opus: ByteArray?,
     public val kind: FrameKind,
@@ -48,6 +49,12 @@ public class AudioFrame(
     public val speakerFlags: Int = -1,
     public val extraOpus: List<ByteArray> = emptyList(),
 ) {
+    // 32 bits by definition (RFC 3550 §5.1); an Int field keeps the frame at 64 bytes instead of 72, and the pipeline
+    // makes one frame per speaker and tick.
+    private val rtpTimestamp32: Int = rtpTimestamp.toInt()
+
+    public val rtpTimestamp: Long get() = rtpTimestamp32.toLong() and 0xFFFF_FFFFL
+
     override fun toString(): String =
         "AudioFrame(ssrc=$ssrc, user=$userId, tick=$tick, seq=$sequence, ts=$rtpTimestamp, kind=$kind, " +
             "pcm=${pcm?.size ?: "none"}, opus=${opus?.size ?: "none"})"
