@@ -61,7 +61,7 @@ internal class PacketOpener(private val counters: Counters) {
     private fun openAudio(p: ReceivedPacket): Int {
         val buf = p.data
         if (view.wrap(buf, 0, p.length) != null) return drop(Counter.MALFORMED)
-        counters.inc(Counter.RTP_AUDIO)
+        counters.incOwned(Counter.RTP_AUDIO)
         val header = view.headerLength
         val plain = decrypt(p, header)
         if (plain == NO_KEY) return drop(Counter.NO_KEY)
@@ -82,7 +82,7 @@ internal class PacketOpener(private val counters: Counters) {
             p.audioLevel = HeaderExtensions.audioLevel(buf, header, extWords * 4, profile)
             p.speakerFlags = HeaderExtensions.speakerFlags(buf, header, extWords * 4, profile)
         }
-        counters.inc(Counter.DECRYPTED)
+        counters.incOwned(Counter.DECRYPTED)
         return AUDIO
     }
 

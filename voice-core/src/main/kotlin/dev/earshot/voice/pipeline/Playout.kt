@@ -127,7 +127,7 @@ internal class Playout(
             ssrcs[i] = s.boxedSsrc
             if (w != null) speakingKeys.add(s.boxedSsrc!!)
         }
-        counters.inc(Counter.TICKS)
+        counters.incOwned(Counter.TICKS)
         // Speaking is decided here, where the speakers are, from which of them have a frame (which decoding cannot
         // change), so its events see the speaker table as it is at this tick.
         var events: ArrayList<VoiceEvent>? = null

@@ -45,7 +45,7 @@ internal suspend fun runReadStage(
                 pool.release(packet)
                 return
             }
-            counters.inc(Counter.DATAGRAMS)
+            counters.incOwned(Counter.DATAGRAMS)
             if (n > packet.data.size) {
                 counters.inc(Counter.MALFORMED)
                 pool.release(packet)

@@ -253,7 +253,7 @@ internal class Speaker(
                         if (opus == null) opus = copy else extraOpus = extraOpus + copy
                         if (p.audioLevel >= 0) level = p.audioLevel
                         if (p.speakerFlags >= 0) flags = p.speakerFlags
-                        counters.inc(Counter.DECODED)
+                        counters.incOwned(Counter.DECODED)
                         filled48 += place(work ?: newWork(tick).also { work = it }, FrameWork.DECODE, copy, filled48, dur, want)
                         voiced = true
                     }
