@@ -38,7 +38,8 @@ internal class DaveCryptorManager(private val clock: NanoClock, private val ratc
         hasExpiry = true
     }
 
-    fun isExpired(now: Long): Boolean = hasExpiry && now - expiresAt >= 0
+    /** Whether the deadline has passed; reads [time] only when there is a deadline. */
+    fun isExpired(time: FrameTime): Boolean = hasExpiry && time.get() - expiresAt >= 0
 
     /** The generation of a frame whose nonce carries [generationByte], unwrapped relative to the oldest live one. */
     fun unwrapGeneration(generationByte: Int): Int = wrappedGeneration(oldestGeneration, generationByte)
@@ -46,19 +47,19 @@ internal class DaveCryptorManager(private val clock: NanoClock, private val ratc
     /**
      * Decrypts the ciphertext of [view] (parsed from [frame]) into `out[0, view.ciphertextLength)`.
      * Returns [OK], [REPLAY], [GENERATION] or [AUTH]. On anything but [OK] no state changes except key expiry.
-     * [now] is the clock's reading for this frame, read once by the decryptor for all its ratchets.
+     * [time] is the frame's time, shared by all the decryptor's ratchets and read only when a check needs it.
      */
-    fun decrypt(view: DaveFrameView, frame: ByteArray, out: ByteArray, now: Long): Int {
+    fun decrypt(view: DaveFrameView, frame: ByteArray, out: ByteArray, time: FrameTime): Int {
         val nonce = view.truncatedNonce
         val generation = unwrapGeneration(view.generationByte)
         val big = DaveNonceWindow.bigNonce(generation, nonce)
         if (!window.canAccept(big)) return REPLAY
-        val entry = cipherFor(generation, now) ?: return GENERATION
+        val entry = cipherFor(generation, time) ?: return GENERATION
         if (!decryptWith(entry.cipher, view, frame, out)) return AUTH
         window.accept(big)
         if (generation > newestGeneration) {
             newestGeneration = generation
-            val deadline = now + CIPHER_EXPIRY_NANOS
+            val deadline = time.get() + CIPHER_EXPIRY_NANOS
             for (i in entries.indices) {
                 val e = entries[i]
                 // The earliest deadline stands (libdave takes the minimum): pushing it back at every new generation
@@ -80,21 +81,22 @@ internal class DaveCryptorManager(private val clock: NanoClock, private val ratc
         lastHit = null
     }
 
-    private fun cipherFor(generation: Int, now: Long): Entry? {
-        dropExpired(now)
+    private fun cipherFor(generation: Int, time: FrameTime): Entry? {
+        dropExpired(time)
         if (generation < oldestGeneration) return null
         if (generation > newestGeneration + MAX_GENERATION_GAP) return null
-        // libdave: a sender cannot have used more generations than 170 frames/s for the ratchet's age allow.
-        val ageSeconds = (now - createdAt) / NANOS_PER_SECOND
-        val maxGeneration = (MAX_FRAMES_PER_SECOND * maxOf(ageSeconds, 0L)) ushr DaveFrame.GENERATION_SHIFT
-        if (generation > maxGeneration) return null
-
+        // A generation with a cipher passed the age check below when it was made, and the ratchet has only aged since.
         lastHit?.let { if (it.generation == generation) return it }
         val found = find(generation)
         if (found != null) {
             lastHit = found
             return found
         }
+        // libdave: a sender cannot have used more generations than 170 frames/s for the ratchet's age allow.
+        val now = time.get()
+        val ageSeconds = (now - createdAt) / NANOS_PER_SECOND
+        val maxGeneration = (MAX_FRAMES_PER_SECOND * maxOf(ageSeconds, 0L)) ushr DaveFrame.GENERATION_SHIFT
+        if (generation > maxGeneration) return null
         val key = ratchet.key(generation) ?: return null
         // A cipher made late for an already superseded generation expires like the others.
         val old = generation < newestGeneration
@@ -105,11 +107,11 @@ internal class DaveCryptorManager(private val clock: NanoClock, private val ratc
     }
 
     // Indexed loops: this runs for every frame and must not allocate iterators or lambdas.
-    private fun dropExpired(now: Long) {
+    private fun dropExpired(time: FrameTime) {
         var i = entries.size - 1
         while (i >= 0) {
             val e = entries[i]
-            if (e.hasExpiry && now - e.expiresAt >= 0) {
+            if (e.hasExpiry && time.get() - e.expiresAt >= 0) {
                 entries.removeAt(i)
                 if (lastHit === e) lastHit = null
             }

@@ -14,7 +14,7 @@ import kotlin.time.Duration
  * - The Opus silence frame `F8 FF FE` is always handed on unchanged.
  *
  * Every outcome is counted in [stats]; bad input never throws. One instance per remote user, used by one thread at
- * a time. The success path allocates nothing beyond BouncyCastle's own per-frame objects.
+ * a time. The success path allocates nothing.
  */
 internal class DaveDecryptor(private val clock: NanoClock) {
     /** Counters since this decryptor was made. */
@@ -23,6 +23,7 @@ internal class DaveDecryptor(private val clock: NanoClock) {
     // Oldest first; tried newest first.
     private val managers = ArrayList<DaveCryptorManager>(2)
     private val view = DaveFrameView()
+    private val time = FrameTime(clock)
     private var scratch = ByteArray(INITIAL_SCRATCH)
 
     private var passthroughMode = PASSTHROUGH_OFF
@@ -89,7 +90,8 @@ internal class DaveDecryptor(private val clock: NanoClock) {
 
     /** Drops expired key ratchets; whether one is still live. */
     fun hasLiveKey(): Boolean {
-        dropExpiredManagers(clock.nanoTime())
+        time.reset()
+        dropExpiredManagers()
         return managers.isNotEmpty()
     }
 
@@ -115,13 +117,13 @@ internal class DaveDecryptor(private val clock: NanoClock) {
         }
         if (isSilenceFrame(frame, offset, length)) {
             System.arraycopy(frame, offset, out, outOffset, length)
-            stats.silence++
+            stats.countSilence()
             return length
         }
-        val now = clock.nanoTime()
-        dropExpiredManagers(now)
+        time.reset()
+        dropExpiredManagers()
         if (!view.parse(frame, offset, length)) {
-            if (canPassthrough(now)) {
+            if (canPassthrough(time.get())) {
                 System.arraycopy(frame, offset, out, outOffset, length)
                 stats.passthrough++
                 return length
@@ -134,15 +136,15 @@ internal class DaveDecryptor(private val clock: NanoClock) {
             stats.noKey++
             return NO_KEY
         }
-        if (scratch.size < view.ciphertextLength + SCRATCH_SLACK) scratch = ByteArray(view.ciphertextLength + SCRATCH_SLACK)
+        if (scratch.size < view.ciphertextLength) scratch = ByteArray(view.ciphertextLength)
 
         var reason = DaveCryptorManager.AUTH
         var i = managers.size - 1
         while (i >= 0) {
-            val result = managers[i].decrypt(view, frame, scratch, now)
+            val result = managers[i].decrypt(view, frame, scratch, time)
             if (result == DaveCryptorManager.OK) {
                 reconstruct(frame, out, outOffset)
-                stats.decrypted++
+                stats.countDecrypted()
                 return view.interleavedLength
             }
             if (priority(result) > priority(reason)) reason = result
@@ -190,8 +192,8 @@ internal class DaveDecryptor(private val clock: NanoClock) {
         else -> false
     }
 
-    private fun dropExpiredManagers(now: Long) {
-        while (managers.isNotEmpty() && managers[0].isExpired(now)) managers.removeAt(0).close()
+    private fun dropExpiredManagers() {
+        while (managers.isNotEmpty() && managers[0].isExpired(time)) managers.removeAt(0).close()
     }
 
     override fun toString(): String = "DaveDecryptor(ratchets=${managers.size}, $stats)"
@@ -214,9 +216,6 @@ internal class DaveDecryptor(private val clock: NanoClock) {
         private const val PASSTHROUGH_UNTIL = 2
 
         private const val INITIAL_SCRATCH = 1500
-
-        /** BouncyCastle may write up to a block past the plaintext while it holds back the tag. */
-        private const val SCRATCH_SLACK = 32
 
         private val log = LoggerFactory.getLogger(DaveDecryptor::class.java)
 

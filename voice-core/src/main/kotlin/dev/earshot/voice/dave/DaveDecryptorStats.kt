@@ -1,5 +1,8 @@
 package dev.earshot.voice.dave
 
+import java.lang.invoke.MethodHandles
+import java.lang.invoke.VarHandle
+
 /**
  * Counters of one [DaveDecryptor], in frames since it was made. Written by the decryptor's thread only; reads from
  * other threads may be slightly stale.
@@ -41,10 +44,25 @@ internal class DaveDecryptorStats {
     @Volatile var ratchetsDropped: Long = 0L
         internal set
 
+    /** Counts a decrypted frame: an ordered store, without the fence of a volatile write (the writer is the only one). */
+    internal fun countDecrypted() {
+        DECRYPTED.setRelease(this, decrypted + 1)
+    }
+
+    /** Counts a silence frame, as [countDecrypted]. */
+    internal fun countSilence() {
+        SILENCE.setRelease(this, silence + 1)
+    }
+
     /** All failures ([noKey] not included). */
     val failures: Long get() = malformed + auth + replay + generation
 
     override fun toString(): String =
         "DaveDecryptorStats(decrypted=$decrypted, passthrough=$passthrough, silence=$silence, malformed=$malformed, " +
             "auth=$auth, replay=$replay, generation=$generation, noKey=$noKey, ratchetsDropped=$ratchetsDropped)"
+
+    private companion object {
+        val DECRYPTED: VarHandle = MethodHandles.lookup().findVarHandle(DaveDecryptorStats::class.java, "decrypted", Long::class.javaPrimitiveType)
+        val SILENCE: VarHandle = MethodHandles.lookup().findVarHandle(DaveDecryptorStats::class.java, "silence", Long::class.javaPrimitiveType)
+    }
 }

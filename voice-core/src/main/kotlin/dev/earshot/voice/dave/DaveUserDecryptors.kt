@@ -92,7 +92,8 @@ internal class DaveUserDecryptors(private val clock: NanoClock) {
             n >= 0 -> {
                 // A read, not a write, on the common path: a volatile write per frame costs a fence.
                 if (consecutiveFailures.get() != 0) consecutiveFailures.set(0)
-                decrypted.incrementAndGet()
+                // One pipeline coroutine calls this at a time (FrameDecryptor's contract): no locked increment needed.
+                decrypted.lazySet(decrypted.get() + 1)
                 n
             }
             // No key of the sender's opens it: a sender that moved to a new epoch before we processed its commit
