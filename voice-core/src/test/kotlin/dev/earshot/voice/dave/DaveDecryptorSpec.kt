@@ -1,5 +1,6 @@
 package dev.earshot.voice.dave
 
+import dev.earshot.voice.base.NanoClock
 import io.kotest.assertions.withClue
 import io.kotest.core.spec.style.FunSpec
 import io.kotest.matchers.nulls.shouldBeNull
@@ -49,6 +50,25 @@ class DaveDecryptorSpec : FunSpec({
         }
         inPlace.stats.decrypted shouldBe 1000
         inPlace.stats.failures shouldBe 0
+    }
+
+    test("the clock is read for the first frame of a generation and for deadlines, not for every frame") {
+        var reads = 0
+        val manual = ManualClock()
+        val clock = NanoClock { reads++; manual.nanoTime() }
+        val d = DaveDecryptor(clock).apply { transitionToKeyRatchet(DaveKeyRatchet(BASE_A)) }
+        reads = 0
+        for (n in 1..50) d.open(refFrame(BASE_A, 0, n)) shouldBe opusFrame(n)
+        // Generation 0's cipher is made at the first frame, which checks the ratchet's age; the others need no time.
+        reads shouldBe 1
+        // A second epoch gives the first one a deadline: from then on each of its frames checks it.
+        d.transitionToKeyRatchet(DaveKeyRatchet(BASE_B))
+        reads = 0
+        for (n in 51..60) d.open(refFrame(BASE_A, 0, n)) shouldBe opusFrame(n)
+        reads shouldBe 10
+        manual.advanceSeconds(10.0)
+        d.code(refFrame(BASE_A, 0, 61)) shouldBe DaveDecryptor.FAILED
+        d.stats.decrypted shouldBe 60
     }
 
     test("silence frames always pass, with no key and passthrough off") {
