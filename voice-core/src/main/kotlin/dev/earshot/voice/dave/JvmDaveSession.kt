@@ -24,7 +24,8 @@ import kotlin.time.Duration.Companion.seconds
  * - a commit or welcome that cannot be processed, or more than [failureTolerance] frames in a row that fail to
  *   decrypt: op 31 with the last transition id, then a reset and a new key package. A frame that no key of its
  *   sender's opens is answered NOT_READY, not failed, since the sender may already use an epoch whose commit we have
- *   not processed; it counts as a failure only when the receiver gives up on it ([frameDropped]).
+ *   not processed; it counts as a failure only when the receiver gives up on it ([frameDropped]). As in discord.js,
+ *   failures do not count while a transition is prepared and not yet executed, nor while recovering.
  *
  * Gateway events are serialised by one lock; [decrypt] runs on the receive path and takes only the sender's
  * decryptor lock, [encrypt] only the encryptor's.
@@ -60,7 +61,9 @@ public class JvmDaveSession internal constructor(
     // Users gone from the group whose decryptors still hold their last keys (already told: no new ratchet).
     private val departed = HashSet<Long>()
     private var downgraded = false
-    private var reinitializing = false
+    // Written under lock, read on the receive path (failed): failures are not counted while either is set.
+    @Volatile private var reinitializing = false
+    @Volatile private var transitionPending = false
     private var lastTransitionId = 0
     private var closed = false
 
@@ -190,6 +193,9 @@ public class JvmDaveSession internal constructor(
 
     private fun failed() {
         decryptFailures.incrementAndGet()
+        // As discord.js: while a transition is pending, members switch keys at slightly different moments, and while
+        // the group is rebuilt nothing opens; neither says the group is broken, and recovering would cost a new epoch.
+        if (transitionPending || reinitializing) return
         if (decryptors.consecutiveFailures.incrementAndGet() > failureTolerance) {
             decryptors.consecutiveFailures.set(0)
             log.debug("{} DAVE frames in a row failed to decrypt; re-initialising", failureTolerance + 1)
@@ -300,13 +306,18 @@ public class JvmDaveSession internal constructor(
             pendingTransitions.remove(oldest)
             if (droppedTransitions++ == 0L) log.debug("DAVE: more than {} transitions prepared; forgetting the oldest", MAX_PENDING_TRANSITIONS)
         }
+        transitionPending = true
     }
 
     private fun execute(transitionId: Int) {
+        // Still pending afterwards: only a transition prepared after this one (one prepared before it and never
+        // executed must not stop failures from counting for good; discord.js forgets it at any execute too).
+        val preparedAfter = pendingTransitions.keys.indexOf(transitionId).let { it >= 0 && it < pendingTransitions.size - 1 }
         val version = pendingTransitions.remove(transitionId) ?: run {
             log.debug("execute for unknown DAVE transition {}", transitionId)
             return
         }
+        transitionPending = preparedAfter
         val old = protocolVersion
         protocolVersion = version
         if (version == 0 && old != 0) {

@@ -19,6 +19,7 @@ private class Outbox : DaveCallbacks {
 }
 
 private const val SELF = 1000L
+private const val SPEAKER = 77L
 private const val CHANNEL = 927310423890473011L
 
 class JvmDaveSessionSpec : FunSpec({
@@ -80,6 +81,31 @@ class JvmDaveSessionSpec : FunSpec({
         dave.onAnnounceCommit(9, Random(3).nextBytes(120))
         dave.stats().invalidMessages shouldBe 2L
         dave.stats().reinits shouldBe 2L
+    }
+
+    test("more than 36 failures in a row recover with op 31, but not while a transition is pending (as discord.js)") {
+        val out = Outbox()
+        val (dave, _) = joinedSession(SELF, SPEAKER, CHANNEL, out)
+        out.sent.clear()
+        // The receiver gave up on frames of a member it has keys for: 36 in a row are tolerated, the 37th recovers.
+        repeat(36) { dave.frameDropped(SPEAKER) }
+        out.sent shouldBe emptyList()
+        dave.frameDropped(SPEAKER)
+        out.sent shouldContainExactly listOf("31 1", "26")
+        dave.stats().decryptFailures shouldBe 37L
+
+        val (other, _) = joinedSession(SELF, SPEAKER, CHANNEL, out)
+        out.sent.clear()
+        repeat(20) { other.frameDropped(SPEAKER) }
+        // Prepared, not executed: members switch keys at slightly different moments, so failures say nothing.
+        other.onPrepareTransition(2, 1)
+        repeat(100) { other.frameDropped(SPEAKER) }
+        other.onExecuteTransition(2)
+        repeat(16) { other.frameDropped(SPEAKER) }
+        out.sent shouldContainExactly listOf("23 2")
+        other.frameDropped(SPEAKER)
+        out.sent shouldContainExactly listOf("23 2", "31 2", "26")
+        other.stats().decryptFailures shouldBe 137L
     }
 
     test("garbage proposals and sender packages are counted; nothing is sent and nothing throws") {

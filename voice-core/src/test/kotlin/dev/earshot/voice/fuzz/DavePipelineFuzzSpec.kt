@@ -10,9 +10,7 @@ import dev.earshot.voice.dave.opusFrame
 import dev.earshot.voice.dave.DaveEncryptor
 import dev.earshot.voice.dave.DaveKeyRatchet
 import dev.earshot.voice.dave.JvmDaveSession
-import dev.earshot.voice.dave.mls.DaveMlsGroup
-import dev.earshot.voice.dave.mls.FakeDaveGateway
-import dev.earshot.voice.dave.mls.FakeDaveGateway.Companion.splitCommitWelcome
+import dev.earshot.voice.dave.joinedSession
 import dev.earshot.voice.e2ee.FrameDecryptor
 import dev.earshot.voice.identity.SsrcDirectory
 import dev.earshot.voice.model.FrameKind
@@ -83,31 +81,15 @@ private class CountingDecryptor(private val session: JvmDaveSession) : FrameDecr
     }
 }
 
-/**
- * A real [JvmDaveSession] that joined a DAVE group (through a welcome from member [SPEAKER], made with [DaveMlsGroup]
- * and the gateway's external proposals), with the virtual clock.
- */
+/** A real [JvmDaveSession] that joined a DAVE group with member [SPEAKER], on the virtual clock; and the speaker's secret. */
 private fun joinedSession(scope: TestScope): Pair<JvmDaveSession, ByteArray> {
-    val gw = FakeDaveGateway(CHANNEL)
-    val speaker = DaveMlsGroup(SPEAKER, CHANNEL).apply { reset(); setExternalSender(gw.externalSender) }
-    var keyPackage: ByteArray? = null
-    val session = JvmDaveSession(
-        SELF, CHANNEL,
-        object : DaveCallbacks {
-            override fun sendKeyPackage(keyPackage0: ByteArray) { keyPackage = keyPackage0 }
-            override fun sendReadyForTransition(transitionId: Int) {}
-            override fun sendCommitWelcome(commitWelcome: ByteArray) {}
-            override fun sendInvalidCommitWelcome(transitionId: Int) {}
-        },
-        clock = NanoClock { scope.testScheduler.currentTime * 1_000_000L },
-    )
-    session.onExternalSenderPackage(gw.externalSender)
-    session.onSelectProtocolAck(1)
-    session.addUser(SPEAKER)
-    val (commit, welcome) = splitCommitWelcome(speaker.processProposals(gw.append(gw.add(keyPackage!!, 0)), setOf(SELF))!!)
-    speaker.processCommit(commit)
-    session.onWelcome(1, welcome!!)
-    session.onExecuteTransition(1)
+    val quiet = object : DaveCallbacks {
+        override fun sendKeyPackage(keyPackage: ByteArray) {}
+        override fun sendReadyForTransition(transitionId: Int) {}
+        override fun sendCommitWelcome(commitWelcome: ByteArray) {}
+        override fun sendInvalidCommitWelcome(transitionId: Int) {}
+    }
+    val (session, speaker) = joinedSession(SELF, SPEAKER, CHANNEL, quiet, NanoClock { scope.testScheduler.currentTime * 1_000_000L })
     return session to speaker.exportSenderBaseSecret(SPEAKER)
 }
 
