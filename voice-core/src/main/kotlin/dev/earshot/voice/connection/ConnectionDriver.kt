@@ -350,19 +350,19 @@ internal class ConnectionDriver(
                 pendingLink?.let { attach(it) }
                 pendingLink = null
                 player.attach(active.sink, ssrc, sendCipher)
-                try {
+                val closedUnderSends = try {
                     // Some clients say a Speaking is needed before audio is received; one is harmless (docs/protocol.md §2.4).
                     s.sendText(GatewayMessages.speaking(speakingFlags, ssrc))
                     dave.onSessionDescription(message.daveProtocolVersion, sender(s))
+                    null
                 } catch (e: GatewaySocketClosedException) {
                     // The server closed right after Session Description, and its close beat these sends. The session
                     // has its key, so it counts as connected and resumes: a first connect must not fail for this.
-                    connected(current)
-                    step.done = true
-                    throw e
+                    e
                 }
                 connected(current)
                 step.done = true
+                closedUnderSends?.let { throw it }
             }
             is Inbound.Resumed -> {
                 if (!step.resumed) throw VoiceServerProtocolException("Resumed", "Resumed (op 9) without a Resume on this socket")
