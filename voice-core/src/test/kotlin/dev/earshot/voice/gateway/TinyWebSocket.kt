@@ -47,14 +47,23 @@ internal fun OutputStream.textFrame(text: String) {
     flush()
 }
 
+/** Writes a close frame with [code] (server to client). */
+internal fun OutputStream.closeFrame(code: Int) {
+    write(byteArrayOf(0x88.toByte(), 2, (code shr 8).toByte(), code.toByte()))
+    flush()
+}
+
 /** Reads one masked client frame and returns its payload. */
-internal fun DataInputStream.readClientFrame(): ByteArray {
-    readUnsignedByte()
+internal fun DataInputStream.readClientFrame(): ByteArray = readClientFrameWithOpcode().second
+
+/** Reads one masked client frame: its opcode (8 for close) and its payload. */
+internal fun DataInputStream.readClientFrameWithOpcode(): Pair<Int, ByteArray> {
+    val opcode = readUnsignedByte() and 0x0F
     val b1 = readUnsignedByte()
     var len = (b1 and 0x7F).toLong()
     if (len == 126L) len = readUnsignedShort().toLong() else if (len == 127L) len = readLong()
     val mask = ByteArray(4).also { readFully(it) }
     val payload = ByteArray(len.toInt()).also { readFully(it) }
     for (i in payload.indices) payload[i] = (payload[i].toInt() xor mask[i % 4].toInt()).toByte()
-    return payload
+    return opcode to payload
 }
