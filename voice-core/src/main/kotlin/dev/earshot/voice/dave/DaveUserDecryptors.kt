@@ -31,6 +31,9 @@ internal class DaveUserDecryptors(private val clock: NanoClock) {
     /** Frames no key of their sender opened yet (held and retried by the pipeline). */
     val notReady = AtomicLong()
 
+    // Tells ciphertext from plain Opus for a sender without a decryptor; used by the one thread that calls decrypt.
+    private val daveShaped = DaveFrameView()
+
     /** Frames that failed one after another (reset by a frame that decrypts); the session re-initialises past a limit. */
     val consecutiveFailures = AtomicInteger()
 
@@ -68,7 +71,8 @@ internal class DaveUserDecryptors(private val clock: NanoClock) {
     /**
      * Decrypts [userId]'s frame `frame[offset, offset + length)` in place; returns the plaintext length, or
      * [FrameDecryptor.NOT_READY] (no key of the sender opens it yet: it may open once the next keys arrive), or [FAILED].
-     * [transportOnly]: the call has no E2EE (protocol version 0), so a user without a decryptor sends plain Opus.
+     * [transportOnly]: the call has no E2EE (protocol version 0), so a user without a decryptor sends plain Opus; a
+     * frame of such a user that has the DAVE frame layout is still [FrameDecryptor.NOT_READY], never passed on.
      */
     fun decrypt(userId: Long, frame: ByteArray, offset: Int, length: Int, transportOnly: Boolean): Int {
         if (OpusPacketInfo.isSilenceFrame(frame, offset, length)) {
@@ -77,7 +81,10 @@ internal class DaveUserDecryptors(private val clock: NanoClock) {
         }
         val d = table[userId]
         if (d == null) {
-            if (transportOnly) {
+            // Without E2EE a user without a decryptor sends plain Opus, but a frame that carries DAVE's trailer is
+            // ciphertext (as libdave decides): it came before this session applied the call's DAVE version (frames
+            // arrive as soon as Session Description does), and played as Opus it would decode to noise.
+            if (transportOnly && !daveShaped.parse(frame, offset, length)) {
                 passedThrough.incrementAndGet()
                 return length
             }

@@ -45,6 +45,18 @@ class JvmDaveSessionSpec : FunSpec({
         plain.decrypt(42, opus.copyOf(), 0, opus.size) shouldBe opus.size
     }
 
+    test("before the call's DAVE version is applied, a frame with DAVE's layout is held, never passed on as Opus") {
+        // Frames can arrive as soon as Session Description does, before the session has applied its DAVE version.
+        val (dave, _) = session()
+        dave.protocolVersion shouldBe 0
+        // The Opus bytes, an 8-byte tag, a one-byte nonce, the supplemental size (12) and the FA FA marker.
+        val daveFrame = opus + ByteArray(DaveFrame.TAG_LENGTH) + byteArrayOf(5, 12, 0xFA.toByte(), 0xFA.toByte())
+        dave.decrypt(42, daveFrame.copyOf(), 0, daveFrame.size) shouldBe FrameDecryptor.NOT_READY
+        dave.decrypt(42, opus.copyOf(), 0, opus.size) shouldBe opus.size
+        dave.stats().notReady shouldBe 1L
+        dave.stats().passedThrough shouldBe 1L
+    }
+
     test("in a DAVE call our frames are dropped until our key exists, never sent in the clear; silence frames go out") {
         val (dave, _) = session()
         dave.onSelectProtocolAck(1)
