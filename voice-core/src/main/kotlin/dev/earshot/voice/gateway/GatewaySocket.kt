@@ -103,9 +103,10 @@ internal class KtorGatewayConnector(trustManager: X509TrustManager?, private val
                     ended.await()
                     // Our close frame may still be on its way: outgoing closes as soon as ktor has queued it, and
                     // ending the request then cuts the TCP connection under it (11 of 1,000 disconnects with no wait;
-                    // 1 of 1,000 under load with a wait for ktor's writer only, whose bytes still sat in the socket's
-                    // channel). The server then saw no close frame and kept the session resumable. As RFC 6455 asks
-                    // of a client, the request waits for the server's side to end first, bounded.
+                    // still 1 of 1,000 under load after waiting for ktor's writer, since a connection cut that early
+                    // can be reset before the server has read the frame). The server then saw no close frame and kept
+                    // the session resumable. As RFC 6455 asks of a client, the request waits for the server's side to
+                    // end first, bounded.
                     withTimeoutOrNull(CLOSE_GRACE) {
                         runCatching { flush() }
                         inboundEnded.await()
