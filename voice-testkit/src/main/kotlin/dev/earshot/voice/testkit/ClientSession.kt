@@ -359,6 +359,12 @@ public class ClientSession internal constructor(
         /** When each of [forwarded] was handed to the faults on its way to this client (`System.nanoTime()`). */
         val forwardedAtNanos: MutableMap<Long, Long> = java.util.concurrent.ConcurrentHashMap()
 
+        /**
+         * When each of [forwarded] went out on the socket, after the faults (a reordered packet later than it was
+         * forwarded; a duplicated one when its first copy went), while [recordRtp].
+         */
+        val transmittedAtNanos: MutableMap<Long, Long> = java.util.concurrent.ConcurrentHashMap()
+
         /** The RTP packets the faults dropped, as `ssrc << 16 | sequence`, while [recordRtp]. */
         val faultDropped: MutableSet<Long> = java.util.concurrent.ConcurrentHashMap.newKeySet()
 
@@ -432,6 +438,7 @@ public class ClientSession internal constructor(
             val to = udpAddress ?: return
             // Counted before the send, so whoever has received a datagram always finds it counted.
             count(counters.packetsOut, server.counters.packetsOut)
+            if (recordRtp && bytes.size >= 12) transmittedAtNanos.putIfAbsent(rtpKey(bytes, 0), System.nanoTime())
             if (!endpoint.send(bytes, to)) {
                 counters.packetsOut.decrementAndGet()
                 server.counters.packetsOut.decrementAndGet()

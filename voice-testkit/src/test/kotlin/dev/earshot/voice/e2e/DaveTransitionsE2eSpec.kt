@@ -244,11 +244,16 @@ private fun scenario(earshotListener: Boolean): Outcome {
                 val keyed = atJoin.count { underBotKey(it) == true }
                 fun afterReportedSwitch(l: Sent) = underBotKey(l) == null && switchAt[l.userId]?.let { l.atNanos >= it } == true
                 val keyedByReport = atJoin.count { afterReportedSwitch(it) }
-                // Each frame's schedule is judged by when the server handed it on to the bot: a stall of the sender's
-                // process or of the server shows there, as network jitter would.
+                // Each frame's schedule is judged by when the server put it on the wire to the bot, after the faults:
+                // a stall of the sender's process or of the server shows there, as network jitter would, and so does
+                // a reorder that held a frame past the slack (a frame the faults dropped keeps its forwarding time).
                 val forwardedAt = botSession.outbound.forwardedAtNanos
-                fun wire(ssrc: Long, sequence: Int, timestamp: Long, silence: Boolean): Wire? =
-                    forwardedAt[ssrc shl 16 or sequence.toLong()]?.let { Wire(ssrc, sequence, timestamp, it, silence) } ?: if (silence) Wire(ssrc, sequence, timestamp, 0, true) else null
+                val transmittedAt = botSession.outbound.transmittedAtNanos
+                fun wire(ssrc: Long, sequence: Int, timestamp: Long, silence: Boolean): Wire? {
+                    val key = ssrc shl 16 or sequence.toLong()
+                    val at = transmittedAt[key] ?: forwardedAt[key]
+                    return if (at != null) Wire(ssrc, sequence, timestamp, at, silence) else if (silence) Wire(ssrc, sequence, timestamp, 0, true) else null
+                }
                 val late = HashSet<Long>()
                 for (session in sessions.values) late += lateOnWire(session.received.mapNotNull { wire(it.ssrc, it.sequence, it.timestamp, it.isSilence) })
                 for (m in listOf(s1, s2, s3)) late += lateOnWire(m.sent.mapNotNull { wire(m.ssrc, it.sequence, it.timestamp, it.isSilence) })
@@ -305,12 +310,12 @@ private fun relayed(h: E2eHarness, userId: String, file: List<ByteArray>): List<
 
 private const val LATE_ON_WIRE_NANOS = 40_000_000L
 
-/** One frame of a sender on its way to the bot: when the server handed it on (silence frames only mark a pause). */
+/** One frame of a sender on its way to the bot: when the server sent it (silence frames only mark a pause). */
 private class Wire(val ssrc: Long, val sequence: Int, val timestamp: Long, val atNanos: Long, val isSilence: Boolean)
 
 /**
- * The (ssrc shl 16 | sequence) keys of the audio frames in [packets] (one sender's, in order) that the server handed
- * on to the bot more than [slackNanos] behind the sender's schedule: later than the most punctual of the 50 frames
+ * The (ssrc shl 16 | sequence) keys of the audio frames in [packets] (one sender's, in order) that the server sent
+ * to the bot more than [slackNanos] behind the sender's schedule: later than the most punctual of the 50 frames
  * before it, moved on by the RTP timestamp difference. A stall of this shared machine (the sender's process, or the
  * server) makes a frame late on the wire, as network jitter would. The schedule restarts after silence frames and at a timestamp jump (a player
  * that stops sends silence, and its pauses do not move the timestamp).
