@@ -106,11 +106,8 @@ internal class KtorGatewayConnector(trustManager: X509TrustManager?, private val
                     // still 1 of 1,000 under load after waiting for ktor's writer, since a connection cut that early
                     // can be reset before the server has read the frame). The server then saw no close frame and kept
                     // the session resumable. As RFC 6455 asks of a client, the request waits for the server's side to
-                    // end first, bounded.
-                    withTimeoutOrNull(CLOSE_GRACE) {
-                        runCatching { flush() }
-                        inboundEnded.await()
-                    }
+                    // end first, bounded (the server answers only what it has read, so no flush is needed).
+                    withTimeoutOrNull(CLOSE_GRACE) { inboundEnded.await() }
                 }
             } catch (e: Throwable) {
                 opened.completeExceptionally(e)
