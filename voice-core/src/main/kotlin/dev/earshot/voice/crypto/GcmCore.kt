@@ -147,10 +147,12 @@ internal class GcmCore(
         enterCiphertext()
         if (partialLength > 0) {
             partial.fill(0, partialLength, BLOCK)
-            multiplyIn(readLong(partial, 0), readLong(partial, 8))
+            multiplyIn(partial, 0, 1)
             partialLength = 0
         }
-        multiplyIn(aadBytes * 8, textBytes * 8)
+        writeLong(partial, 0, aadBytes * 8)
+        writeLong(partial, 8, textBytes * 8)
+        multiplyIn(partial, 0, 1)
         if (needJ0) refill(0)
         writeLong(tag, 0, yHi xor maskHi)
         writeLong(tag, 8, yLo xor maskLo)
@@ -173,7 +175,7 @@ internal class GcmCore(
         inCiphertext = true
         if (partialLength > 0) {
             partial.fill(0, partialLength, BLOCK)
-            multiplyIn(readLong(partial, 0), readLong(partial, 8))
+            multiplyIn(partial, 0, 1)
             partialLength = 0
         }
     }
@@ -242,183 +244,204 @@ internal class GcmCore(
         if (partialLength > 0) {
             while (partialLength < BLOCK && i < end) partial[partialLength++] = buf[i++]
             if (partialLength < BLOCK) return
-            multiplyIn(readLong(partial, 0), readLong(partial, 8))
+            multiplyIn(partial, 0, 1)
             partialLength = 0
         }
-        while (end - i >= BLOCK) {
-            multiplyIn(readLong(buf, i), readLong(buf, i + 8))
-            i += BLOCK
+        val blocks = (end - i) / BLOCK
+        if (blocks > 0) {
+            multiplyIn(buf, i, blocks)
+            i += blocks * BLOCK
         }
         while (i < end) partial[partialLength++] = buf[i++]
     }
 
-    private fun multiplyIn(xHi: Long, xLo: Long) {
-        if (wideTables) multiply8(xHi, xLo) else multiply4(xHi, xLo)
+    /** Y = (...((Y xor X1) * H xor X2) * H ...) for the [blocks] whole blocks at `buf[off ...]`. */
+    private fun multiplyIn(buf: ByteArray, off: Int, blocks: Int) {
+        if (wideTables) multiply8(buf, off, blocks) else multiply4(buf, off, blocks)
     }
 
     /** As [multiply8] with 4-bit tables: 32 lookups, four partial sums of eight. */
-    private fun multiply4(xHi: Long, xLo: Long) {
-        val a = yHi xor xHi
-        val b = yLo xor xLo
+    private fun multiply4(buf: ByteArray, off: Int, blocks: Int) {
+        // The accumulator stays in locals across blocks: no call or field round trip per block.
+        var accHi = yHi
+        var accLo = yLo
         val t = table
-        val i0 = ((a ushr 59).toInt() and 0x1E)
-        var pHi = t[i0]
-        var pLo = t[i0 + 1]
-        val i1 = 0x20 + ((a ushr 55).toInt() and 0x1E)
-        pHi = pHi xor t[i1]
-        pLo = pLo xor t[i1 + 1]
-        val i2 = 0x40 + ((a ushr 51).toInt() and 0x1E)
-        pHi = pHi xor t[i2]
-        pLo = pLo xor t[i2 + 1]
-        val i3 = 0x60 + ((a ushr 47).toInt() and 0x1E)
-        pHi = pHi xor t[i3]
-        pLo = pLo xor t[i3 + 1]
-        val i4 = 0x80 + ((a ushr 43).toInt() and 0x1E)
-        pHi = pHi xor t[i4]
-        pLo = pLo xor t[i4 + 1]
-        val i5 = 0xA0 + ((a ushr 39).toInt() and 0x1E)
-        pHi = pHi xor t[i5]
-        pLo = pLo xor t[i5 + 1]
-        val i6 = 0xC0 + ((a ushr 35).toInt() and 0x1E)
-        pHi = pHi xor t[i6]
-        pLo = pLo xor t[i6 + 1]
-        val i7 = 0xE0 + ((a ushr 31).toInt() and 0x1E)
-        pHi = pHi xor t[i7]
-        pLo = pLo xor t[i7 + 1]
-        val i8 = 0x100 + ((a ushr 27).toInt() and 0x1E)
-        var qHi = t[i8]
-        var qLo = t[i8 + 1]
-        val i9 = 0x120 + ((a ushr 23).toInt() and 0x1E)
-        qHi = qHi xor t[i9]
-        qLo = qLo xor t[i9 + 1]
-        val i10 = 0x140 + ((a ushr 19).toInt() and 0x1E)
-        qHi = qHi xor t[i10]
-        qLo = qLo xor t[i10 + 1]
-        val i11 = 0x160 + ((a ushr 15).toInt() and 0x1E)
-        qHi = qHi xor t[i11]
-        qLo = qLo xor t[i11 + 1]
-        val i12 = 0x180 + ((a ushr 11).toInt() and 0x1E)
-        qHi = qHi xor t[i12]
-        qLo = qLo xor t[i12 + 1]
-        val i13 = 0x1A0 + ((a ushr 7).toInt() and 0x1E)
-        qHi = qHi xor t[i13]
-        qLo = qLo xor t[i13 + 1]
-        val i14 = 0x1C0 + ((a ushr 3).toInt() and 0x1E)
-        qHi = qHi xor t[i14]
-        qLo = qLo xor t[i14 + 1]
-        val i15 = 0x1E0 + ((a.toInt() shl 1) and 0x1E)
-        qHi = qHi xor t[i15]
-        qLo = qLo xor t[i15 + 1]
-        val i16 = 0x200 + ((b ushr 59).toInt() and 0x1E)
-        var rHi = t[i16]
-        var rLo = t[i16 + 1]
-        val i17 = 0x220 + ((b ushr 55).toInt() and 0x1E)
-        rHi = rHi xor t[i17]
-        rLo = rLo xor t[i17 + 1]
-        val i18 = 0x240 + ((b ushr 51).toInt() and 0x1E)
-        rHi = rHi xor t[i18]
-        rLo = rLo xor t[i18 + 1]
-        val i19 = 0x260 + ((b ushr 47).toInt() and 0x1E)
-        rHi = rHi xor t[i19]
-        rLo = rLo xor t[i19 + 1]
-        val i20 = 0x280 + ((b ushr 43).toInt() and 0x1E)
-        rHi = rHi xor t[i20]
-        rLo = rLo xor t[i20 + 1]
-        val i21 = 0x2A0 + ((b ushr 39).toInt() and 0x1E)
-        rHi = rHi xor t[i21]
-        rLo = rLo xor t[i21 + 1]
-        val i22 = 0x2C0 + ((b ushr 35).toInt() and 0x1E)
-        rHi = rHi xor t[i22]
-        rLo = rLo xor t[i22 + 1]
-        val i23 = 0x2E0 + ((b ushr 31).toInt() and 0x1E)
-        rHi = rHi xor t[i23]
-        rLo = rLo xor t[i23 + 1]
-        val i24 = 0x300 + ((b ushr 27).toInt() and 0x1E)
-        var sHi = t[i24]
-        var sLo = t[i24 + 1]
-        val i25 = 0x320 + ((b ushr 23).toInt() and 0x1E)
-        sHi = sHi xor t[i25]
-        sLo = sLo xor t[i25 + 1]
-        val i26 = 0x340 + ((b ushr 19).toInt() and 0x1E)
-        sHi = sHi xor t[i26]
-        sLo = sLo xor t[i26 + 1]
-        val i27 = 0x360 + ((b ushr 15).toInt() and 0x1E)
-        sHi = sHi xor t[i27]
-        sLo = sLo xor t[i27 + 1]
-        val i28 = 0x380 + ((b ushr 11).toInt() and 0x1E)
-        sHi = sHi xor t[i28]
-        sLo = sLo xor t[i28 + 1]
-        val i29 = 0x3A0 + ((b ushr 7).toInt() and 0x1E)
-        sHi = sHi xor t[i29]
-        sLo = sLo xor t[i29 + 1]
-        val i30 = 0x3C0 + ((b ushr 3).toInt() and 0x1E)
-        sHi = sHi xor t[i30]
-        sLo = sLo xor t[i30 + 1]
-        val i31 = 0x3E0 + ((b.toInt() shl 1) and 0x1E)
-        sHi = sHi xor t[i31]
-        sLo = sLo xor t[i31 + 1]
-        yHi = (pHi xor qHi) xor (rHi xor sHi)
-        yLo = (pLo xor qLo) xor (rLo xor sLo)
+        var at = off
+        repeat(blocks) {
+            val a = accHi xor readLong(buf, at)
+            val b = accLo xor readLong(buf, at + 8)
+            val i0 = ((a ushr 59).toInt() and 0x1E)
+            var pHi = t[i0]
+            var pLo = t[i0 + 1]
+            val i1 = 0x20 + ((a ushr 55).toInt() and 0x1E)
+            pHi = pHi xor t[i1]
+            pLo = pLo xor t[i1 + 1]
+            val i2 = 0x40 + ((a ushr 51).toInt() and 0x1E)
+            pHi = pHi xor t[i2]
+            pLo = pLo xor t[i2 + 1]
+            val i3 = 0x60 + ((a ushr 47).toInt() and 0x1E)
+            pHi = pHi xor t[i3]
+            pLo = pLo xor t[i3 + 1]
+            val i4 = 0x80 + ((a ushr 43).toInt() and 0x1E)
+            pHi = pHi xor t[i4]
+            pLo = pLo xor t[i4 + 1]
+            val i5 = 0xA0 + ((a ushr 39).toInt() and 0x1E)
+            pHi = pHi xor t[i5]
+            pLo = pLo xor t[i5 + 1]
+            val i6 = 0xC0 + ((a ushr 35).toInt() and 0x1E)
+            pHi = pHi xor t[i6]
+            pLo = pLo xor t[i6 + 1]
+            val i7 = 0xE0 + ((a ushr 31).toInt() and 0x1E)
+            pHi = pHi xor t[i7]
+            pLo = pLo xor t[i7 + 1]
+            val i8 = 0x100 + ((a ushr 27).toInt() and 0x1E)
+            var qHi = t[i8]
+            var qLo = t[i8 + 1]
+            val i9 = 0x120 + ((a ushr 23).toInt() and 0x1E)
+            qHi = qHi xor t[i9]
+            qLo = qLo xor t[i9 + 1]
+            val i10 = 0x140 + ((a ushr 19).toInt() and 0x1E)
+            qHi = qHi xor t[i10]
+            qLo = qLo xor t[i10 + 1]
+            val i11 = 0x160 + ((a ushr 15).toInt() and 0x1E)
+            qHi = qHi xor t[i11]
+            qLo = qLo xor t[i11 + 1]
+            val i12 = 0x180 + ((a ushr 11).toInt() and 0x1E)
+            qHi = qHi xor t[i12]
+            qLo = qLo xor t[i12 + 1]
+            val i13 = 0x1A0 + ((a ushr 7).toInt() and 0x1E)
+            qHi = qHi xor t[i13]
+            qLo = qLo xor t[i13 + 1]
+            val i14 = 0x1C0 + ((a ushr 3).toInt() and 0x1E)
+            qHi = qHi xor t[i14]
+            qLo = qLo xor t[i14 + 1]
+            val i15 = 0x1E0 + ((a.toInt() shl 1) and 0x1E)
+            qHi = qHi xor t[i15]
+            qLo = qLo xor t[i15 + 1]
+            val i16 = 0x200 + ((b ushr 59).toInt() and 0x1E)
+            var rHi = t[i16]
+            var rLo = t[i16 + 1]
+            val i17 = 0x220 + ((b ushr 55).toInt() and 0x1E)
+            rHi = rHi xor t[i17]
+            rLo = rLo xor t[i17 + 1]
+            val i18 = 0x240 + ((b ushr 51).toInt() and 0x1E)
+            rHi = rHi xor t[i18]
+            rLo = rLo xor t[i18 + 1]
+            val i19 = 0x260 + ((b ushr 47).toInt() and 0x1E)
+            rHi = rHi xor t[i19]
+            rLo = rLo xor t[i19 + 1]
+            val i20 = 0x280 + ((b ushr 43).toInt() and 0x1E)
+            rHi = rHi xor t[i20]
+            rLo = rLo xor t[i20 + 1]
+            val i21 = 0x2A0 + ((b ushr 39).toInt() and 0x1E)
+            rHi = rHi xor t[i21]
+            rLo = rLo xor t[i21 + 1]
+            val i22 = 0x2C0 + ((b ushr 35).toInt() and 0x1E)
+            rHi = rHi xor t[i22]
+            rLo = rLo xor t[i22 + 1]
+            val i23 = 0x2E0 + ((b ushr 31).toInt() and 0x1E)
+            rHi = rHi xor t[i23]
+            rLo = rLo xor t[i23 + 1]
+            val i24 = 0x300 + ((b ushr 27).toInt() and 0x1E)
+            var sHi = t[i24]
+            var sLo = t[i24 + 1]
+            val i25 = 0x320 + ((b ushr 23).toInt() and 0x1E)
+            sHi = sHi xor t[i25]
+            sLo = sLo xor t[i25 + 1]
+            val i26 = 0x340 + ((b ushr 19).toInt() and 0x1E)
+            sHi = sHi xor t[i26]
+            sLo = sLo xor t[i26 + 1]
+            val i27 = 0x360 + ((b ushr 15).toInt() and 0x1E)
+            sHi = sHi xor t[i27]
+            sLo = sLo xor t[i27 + 1]
+            val i28 = 0x380 + ((b ushr 11).toInt() and 0x1E)
+            sHi = sHi xor t[i28]
+            sLo = sLo xor t[i28 + 1]
+            val i29 = 0x3A0 + ((b ushr 7).toInt() and 0x1E)
+            sHi = sHi xor t[i29]
+            sLo = sLo xor t[i29 + 1]
+            val i30 = 0x3C0 + ((b ushr 3).toInt() and 0x1E)
+            sHi = sHi xor t[i30]
+            sLo = sLo xor t[i30 + 1]
+            val i31 = 0x3E0 + ((b.toInt() shl 1) and 0x1E)
+            sHi = sHi xor t[i31]
+            sLo = sLo xor t[i31 + 1]
+            accHi = (pHi xor qHi) xor (rHi xor sHi)
+            accLo = (pLo xor qLo) xor (rLo xor sLo)
+            at += BLOCK
+        }
+        yHi = accHi
+        yLo = accLo
     }
 
     /**
-     * Y = (Y xor X) * H, with one table lookup per byte of Y xor X. Unrolled, with four partial sums of four lookups
-     * each, so that the XORs form a shallow tree rather than one chain of 16.
+     * Y = (Y xor X) * H for each of the [blocks] blocks X at `buf[off ...]` in turn, with one table lookup per byte of
+     * Y xor X. Unrolled, with four partial sums of four lookups each, so that the XORs form a shallow tree rather than
+     * one chain of 16.
      */
-    private fun multiply8(xHi: Long, xLo: Long) {
-        val a = yHi xor xHi
-        val b = yLo xor xLo
+    private fun multiply8(buf: ByteArray, off: Int, blocks: Int) {
+        // The accumulator stays in locals across blocks: no call or field round trip per block.
+        var accHi = yHi
+        var accLo = yLo
         val t = table
-        val i0 = ((a ushr 55).toInt() and 0x1FE)
-        var pHi = t[i0]
-        var pLo = t[i0 + 1]
-        val i1 = 0x200 + ((a ushr 47).toInt() and 0x1FE)
-        pHi = pHi xor t[i1]
-        pLo = pLo xor t[i1 + 1]
-        val i2 = 0x400 + ((a ushr 39).toInt() and 0x1FE)
-        pHi = pHi xor t[i2]
-        pLo = pLo xor t[i2 + 1]
-        val i3 = 0x600 + ((a ushr 31).toInt() and 0x1FE)
-        pHi = pHi xor t[i3]
-        pLo = pLo xor t[i3 + 1]
-        val i4 = 0x800 + ((a ushr 23).toInt() and 0x1FE)
-        var qHi = t[i4]
-        var qLo = t[i4 + 1]
-        val i5 = 0xA00 + ((a ushr 15).toInt() and 0x1FE)
-        qHi = qHi xor t[i5]
-        qLo = qLo xor t[i5 + 1]
-        val i6 = 0xC00 + ((a ushr 7).toInt() and 0x1FE)
-        qHi = qHi xor t[i6]
-        qLo = qLo xor t[i6 + 1]
-        val i7 = 0xE00 + ((a.toInt() shl 1) and 0x1FE)
-        qHi = qHi xor t[i7]
-        qLo = qLo xor t[i7 + 1]
-        val i8 = 0x1000 + ((b ushr 55).toInt() and 0x1FE)
-        var rHi = t[i8]
-        var rLo = t[i8 + 1]
-        val i9 = 0x1200 + ((b ushr 47).toInt() and 0x1FE)
-        rHi = rHi xor t[i9]
-        rLo = rLo xor t[i9 + 1]
-        val i10 = 0x1400 + ((b ushr 39).toInt() and 0x1FE)
-        rHi = rHi xor t[i10]
-        rLo = rLo xor t[i10 + 1]
-        val i11 = 0x1600 + ((b ushr 31).toInt() and 0x1FE)
-        rHi = rHi xor t[i11]
-        rLo = rLo xor t[i11 + 1]
-        val i12 = 0x1800 + ((b ushr 23).toInt() and 0x1FE)
-        var sHi = t[i12]
-        var sLo = t[i12 + 1]
-        val i13 = 0x1A00 + ((b ushr 15).toInt() and 0x1FE)
-        sHi = sHi xor t[i13]
-        sLo = sLo xor t[i13 + 1]
-        val i14 = 0x1C00 + ((b ushr 7).toInt() and 0x1FE)
-        sHi = sHi xor t[i14]
-        sLo = sLo xor t[i14 + 1]
-        val i15 = 0x1E00 + ((b.toInt() shl 1) and 0x1FE)
-        sHi = sHi xor t[i15]
-        sLo = sLo xor t[i15 + 1]
-        yHi = (pHi xor qHi) xor (rHi xor sHi)
-        yLo = (pLo xor qLo) xor (rLo xor sLo)
+        var at = off
+        repeat(blocks) {
+            val a = accHi xor readLong(buf, at)
+            val b = accLo xor readLong(buf, at + 8)
+            val i0 = ((a ushr 55).toInt() and 0x1FE)
+            var pHi = t[i0]
+            var pLo = t[i0 + 1]
+            val i1 = 0x200 + ((a ushr 47).toInt() and 0x1FE)
+            pHi = pHi xor t[i1]
+            pLo = pLo xor t[i1 + 1]
+            val i2 = 0x400 + ((a ushr 39).toInt() and 0x1FE)
+            pHi = pHi xor t[i2]
+            pLo = pLo xor t[i2 + 1]
+            val i3 = 0x600 + ((a ushr 31).toInt() and 0x1FE)
+            pHi = pHi xor t[i3]
+            pLo = pLo xor t[i3 + 1]
+            val i4 = 0x800 + ((a ushr 23).toInt() and 0x1FE)
+            var qHi = t[i4]
+            var qLo = t[i4 + 1]
+            val i5 = 0xA00 + ((a ushr 15).toInt() and 0x1FE)
+            qHi = qHi xor t[i5]
+            qLo = qLo xor t[i5 + 1]
+            val i6 = 0xC00 + ((a ushr 7).toInt() and 0x1FE)
+            qHi = qHi xor t[i6]
+            qLo = qLo xor t[i6 + 1]
+            val i7 = 0xE00 + ((a.toInt() shl 1) and 0x1FE)
+            qHi = qHi xor t[i7]
+            qLo = qLo xor t[i7 + 1]
+            val i8 = 0x1000 + ((b ushr 55).toInt() and 0x1FE)
+            var rHi = t[i8]
+            var rLo = t[i8 + 1]
+            val i9 = 0x1200 + ((b ushr 47).toInt() and 0x1FE)
+            rHi = rHi xor t[i9]
+            rLo = rLo xor t[i9 + 1]
+            val i10 = 0x1400 + ((b ushr 39).toInt() and 0x1FE)
+            rHi = rHi xor t[i10]
+            rLo = rLo xor t[i10 + 1]
+            val i11 = 0x1600 + ((b ushr 31).toInt() and 0x1FE)
+            rHi = rHi xor t[i11]
+            rLo = rLo xor t[i11 + 1]
+            val i12 = 0x1800 + ((b ushr 23).toInt() and 0x1FE)
+            var sHi = t[i12]
+            var sLo = t[i12 + 1]
+            val i13 = 0x1A00 + ((b ushr 15).toInt() and 0x1FE)
+            sHi = sHi xor t[i13]
+            sLo = sLo xor t[i13 + 1]
+            val i14 = 0x1C00 + ((b ushr 7).toInt() and 0x1FE)
+            sHi = sHi xor t[i14]
+            sLo = sLo xor t[i14 + 1]
+            val i15 = 0x1E00 + ((b.toInt() shl 1) and 0x1FE)
+            sHi = sHi xor t[i15]
+            sLo = sLo xor t[i15 + 1]
+            accHi = (pHi xor qHi) xor (rHi xor sHi)
+            accLo = (pLo xor qLo) xor (rLo xor sLo)
+            at += BLOCK
+        }
+        yHi = accHi
+        yLo = accLo
     }
 
     /**
