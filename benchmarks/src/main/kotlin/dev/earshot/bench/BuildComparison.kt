@@ -3,6 +3,7 @@ package dev.earshot.bench
 import dev.earshot.voice.VoiceReceiver
 import dev.earshot.voice.codec.PcmFormat
 import dev.earshot.voice.crypto.EncryptionMode
+import dev.earshot.voice.dave.DaveFrameBench
 import dev.earshot.voice.testing.readOggResource
 import java.io.File
 import java.net.URLClassLoader
@@ -18,8 +19,9 @@ import java.net.URLClassLoader
  * Usage: `java -Xms1g -Xmx1g -XX:+UseParallelGC -cp <benchmarks classpath> dev.earshot.bench.BuildComparisonKt
  * base=/tmp/base-core [case=passthrough] [rounds=20]`, with the JVM flags of the forked harnesses: without them the
  * heap grows as it goes and allocation pays for touching new pages (BENCHMARKS.md). Cases: `passthrough` (50
- * speakers, AES-GCM), `passthrough-xchacha`, `dave` (passthrough with DAVE), `full48` and `full16` (10 speakers
- * decoded by Concentus at 48 kHz stereo or 16 kHz mono). The two builds must agree on what the scenario calls
+ * speakers, AES-GCM), `passthrough-xchacha`, `dave` (passthrough with DAVE), `dave-bare` (the DAVE decryptor alone
+ * on 50 senders' frames), `gcm-bare` (the default AES-GCM transport cipher alone on the passthrough's datagrams),
+ * `full48` and `full16` (10 speakers decoded by Concentus at 48 kHz stereo or 16 kHz mono). The two builds must agree on what the scenario calls
  * (`VoiceReceiver`, `ReceiveConfig` and the test helpers).
  */
 fun main(args: Array<String>) {
@@ -61,7 +63,7 @@ fun main(args: Array<String>) {
 }
 
 private fun caseUnits(case: String): Int = when (case) {
-    "passthrough", "passthrough-xchacha", "dave" -> PASS_PACKETS
+    "passthrough", "passthrough-xchacha", "dave", "dave-bare", "gcm-bare" -> PASS_PACKETS
     "full48", "full16" -> FULL_PACKETS
     else -> throw IllegalArgumentException("unknown case $case")
 }
@@ -70,6 +72,15 @@ private fun caseUnits(case: String): Int = when (case) {
 fun comparisonCase(case: String): Runnable {
     val speech = readOggResource("/audio/speech.opus").packets
     val gcm = EncryptionMode.AEAD_AES256_GCM_RTPSIZE
+    if (case == "dave-bare") {
+        val frames = DaveFrameBench(speech, 50, PASS_PACKETS)
+        return Runnable { peerSink += frames.decryptAll() }
+    }
+    if (case == "gcm-bare") {
+        val datagrams = Scenario(speech, 50, PASS_PACKETS, gcm, null).datagrams
+        val jdk = bareCipherCases(gcm, "AES-GCM", datagrams, speech, 50).single { "JDK)" in it.name }
+        return Runnable { jdk.body() }
+    }
     val s = when (case) {
         "passthrough" -> Scenario(speech, 50, PASS_PACKETS, gcm, null)
         "passthrough-xchacha" -> Scenario(speech, 50, PASS_PACKETS, EncryptionMode.AEAD_XCHACHA20_POLY1305_RTPSIZE, null)

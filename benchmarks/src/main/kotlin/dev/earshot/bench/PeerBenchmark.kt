@@ -6,6 +6,8 @@ import dev.earshot.voice.codec.OpusDecoderFactory
 import dev.earshot.voice.codec.OpusDecoders
 import dev.earshot.voice.codec.PcmFormat
 import dev.earshot.voice.crypto.EncryptionMode
+import dev.earshot.voice.crypto.TransportCipher
+import dev.earshot.voice.dave.DaveFrameBench
 import dev.earshot.voice.testing.FakeSpeaker
 import dev.earshot.voice.testing.readOggResource
 import java.lang.management.ManagementFactory
@@ -14,9 +16,11 @@ import java.lang.management.ManagementFactory
  * Earshot against the discord.js stack and JDA, side by side in one run: bare decoders (native libopus, Concentus,
  * opusscript in node), the passthrough path against @discordjs/voice's `VoiceReceiver.parsePacket` and JDA's receive
  * loop body ([JdaReceiveLoop]) on the same datagrams (AES-GCM and XChaCha20), bare decryption loops of every cipher
- * implementation, passthrough with DAVE, the full path with each decoder and with the default settings, JDA's loop
- * with decode on the same libopus, bytes allocated per packet, then the real-time capacity and latency of the whole
- * pipeline per decoder ([runCapacity]) set against the bare decoders of the same run.
+ * implementation, passthrough with DAVE and the DAVE decryptor alone, the full path with each decoder and with the
+ * default settings, JDA's loop with decode on the same libopus, bytes allocated per packet, then the real-time capacity
+ * and latency of the whole pipeline per decoder ([runCapacity]) set against the bare decoders of the same run. Where a
+ * target is a ratio to a peer, a "ceiling" line gives what a pipeline costing nothing beyond its bare parts (decoder,
+ * cipher, DAVE decryptor) would reach in the same rounds.
  *
  * Each group runs in its own JVM (as JMH forks); within a group every case is measured in every round, the order
  * rotating from round to round, and ratios are taken per round (median [min-max]). The node cases run in a child
@@ -152,8 +156,8 @@ private fun runGroup(index: Int, quick: Boolean) {
     val cases = ArrayList<PeerCase>()
     // Ratios as (numerator case, denominator case, label).
     val ratios = ArrayList<Triple<Int, Int, String>>()
-    // (with DAVE, without) case indices, for the added cost per packet.
-    var daveRatio: Pair<Int, Int>? = null
+    // (with DAVE, without, bare DAVE decryptor) case indices, for the added cost per packet and its ceiling.
+    var daveRatio: Triple<Int, Int, Int>? = null
 
     fun decodeGroup(format: PcmFormat) {
         val native = nativeFactory()
@@ -192,6 +196,8 @@ private fun runGroup(index: Int, quick: Boolean) {
                     peerSink += sum
                 }
                 ratios += Triple(3, jdaIndex, "full path native libopus / JDA receive loop + decode, $f (target >= 1.2x)")
+                // What the full path would reach if the pipeline cost nothing: it cannot decode faster than the decoder.
+                ratios += Triple(1, jdaIndex, "ceiling of that ratio: bare native libopus / JDA receive loop + decode, $f")
                 println("H JDA decodes with opus-java's binding on $lib, the library of the native libopus rows (${native.version}).")
             } else {
                 System.err.println("JDA decode row left out: no library path in ${native.source}")
@@ -233,12 +239,22 @@ private fun runGroup(index: Int, quick: Boolean) {
             val bare = bareCipherCases(mode, cipher, s.datagrams, speech, speakers).map { jvmCase(it.name, it.unit, it.units, it.body) }
             cases += bare
             for (k in bare.indices) ratios += Triple(mine, bareStart + k, "Earshot passthrough / ${bare[k].name.substringBefore(",")}")
+            // What passthrough would reach against JDA if the pipeline around the default cipher cost nothing.
+            val default = TransportCipher.create(mode, FakeSpeaker.key(7)).toString()
+            val defaultBare = bare.indexOfFirst { default in it.name }
+            if (defaultBare >= 0) ratios += Triple(bareStart + defaultBare, mine + 1, "ceiling of passthrough / JDA, $cipher: bare loop of the default cipher ($default) / JDA receive loop")
             if (mode == gcm) {
                 val dave = Scenario(speech, speakers, passPackets, mode, null, dave = true)
                 val d = cases.size
                 cases += jvmCase("Earshot passthrough + DAVE decrypt (AES-GCM, one DAVE decryptor per user), $speakers speakers", "packets/s", passPackets) { dave.run() }
                 ratios += Triple(d, mine, "passthrough with DAVE / without (target >= 0.6x)")
-                daveRatio = d to mine
+                // The DAVE decryptor alone on the same 50 senders' frames (fresh decryptors each round, as the pipeline's).
+                val frames = DaveFrameBench(speech, speakers, passPackets)
+                val bareDave = cases.size
+                cases += jvmCase("bare DAVE decryptor, $speakers senders interleaved (speech frames, mean %.0f B)".format(frames.meanPlainBytes), "frames/s", passPackets) {
+                    peerSink += frames.decryptAll()
+                }
+                daveRatio = Triple(d, mine, bareDave)
             }
             if (node == null) {
                 val datagrams = NodePeer.writeRecords(s.datagrams.toList())
@@ -287,9 +303,14 @@ private fun runGroup(index: Int, quick: Boolean) {
             val per = rates[num].indices.map { rates[num][it] / rates[den][it] }.sorted()
             println("X - $label: %.3fx [%.3f-%.3f]".format(per[per.size / 2], per.first(), per.last()))
         }
-        daveRatio?.let { (d, p) ->
+        daveRatio?.let { (d, p, b) ->
             val added = rates[d].indices.map { 1e9 / rates[d][it] - 1e9 / rates[p][it] }.sorted()
             println("X - DAVE added cost per packet, 1/rate with - 1/rate without (target <= 700 ns): %.0f ns [%.0f-%.0f]".format(added[added.size / 2], added.first(), added.last()))
+            val bare = rates[b].map { 1e9 / it }.sorted()
+            println("X - bare DAVE decryptor time per frame, 1/rate: %.0f ns [%.0f-%.0f]".format(bare[bare.size / 2], bare.first(), bare.last()))
+            // If DAVE added only its decryptor's own time: 1/rate with = 1/rate without + 1/rate bare.
+            val ceiling = rates[p].indices.map { rates[b][it] / (rates[b][it] + rates[p][it]) }.sorted()
+            println("X - ceiling of passthrough with DAVE / without: bare decryptor added to passthrough, rate bare / (rate bare + rate without): %.3fx [%.3f-%.3f]".format(ceiling[ceiling.size / 2], ceiling.first(), ceiling.last()))
             val a = allocs[d].indices.map { allocs[d][it] - allocs[p][it] }.sorted()
             println("X - DAVE added allocation per packet (the DAVE decryptors are made afresh each round): %.0f B".format(a[a.size / 2]))
         }
